@@ -1,0 +1,33 @@
+#pragma once
+// Scratch buffers for one forward pass. Each call owns its Workspace, so a loaded model
+// can be shared by threads; buffers grow to the largest request and are then reused.
+#include <array>
+#include <cstdint>
+#include <memory>
+
+#include "fovea/core/tensor.hpp"
+
+namespace fovea {
+
+enum class Slot { Norm, Qkv, Scores, AttnOut, Hidden, Cols, Shortcut, Window, Mask, Tmp, Count };
+
+class Workspace {
+public:
+    float* get(Slot s, std::int64_t n) {
+        auto& b = bufs_[static_cast<int>(s)];
+        if (b.size < n) {
+            b.data = detail::aligned_array<float>(static_cast<std::size_t>(n));
+            b.size = n;
+        }
+        return b.data.get();
+    }
+
+private:
+    struct Buf {
+        std::unique_ptr<float[], detail::AlignedFree> data;
+        std::int64_t size = 0;
+    };
+    std::array<Buf, static_cast<int>(Slot::Count)> bufs_;
+};
+
+}  // namespace fovea

@@ -1,0 +1,54 @@
+#pragma once
+// timm swin_transformer.PatchMerging: pad odd sizes with zeros, gather each 2x2 neighbourhood
+// as channels in timm's order (x[0::2,0::2], x[1::2,0::2], x[0::2,1::2], x[1::2,1::2]),
+// LayerNorm(4C), then reduction Linear(4C -> out, no bias).
+#include <string>
+
+#include "fovea/core/workspace.hpp"
+#include "fovea/layers/layer_norm.hpp"
+#include "fovea/layers/linear.hpp"
+
+namespace fovea {
+
+struct PatchMerging {
+    LayerNorm norm;
+    Linear reduction;
+    std::int64_t dim = 0;
+
+    static PatchMerging load(WeightBinder& w, const std::string& prefix, std::int64_t dim, std::int64_t out_dim,
+                             float eps) {
+        return {LayerNorm::load(w, prefix + ".norm", 4 * dim, eps),
+                Linear::load(w, prefix + ".reduction", 4 * dim, out_dim, false), dim};
+    }
+
+    // x (B, H, W, C) -> (B, ceil(H/2), ceil(W/2), out)
+    void forward(const float* x, std::int64_t B, std::int64_t H, std::int64_t W, float* y, Workspace& ws) const {
+        const std::int64_t rows = B * ((H + 1) / 2) * ((W + 1) / 2);
+        float* g = ws.get(Slot::Cols, rows * 4 * dim);
+        gather(x, B, H, W, dim, g);
+        norm.forward(g, rows, g);
+        reduction.forward(g, rows, y);
+    }
+
+    // (B, H, W, C) -> (B, ceil(H/2), ceil(W/2), 4C), channel block k = dw*2 + dh, zero padded
+    static void gather(const float* x, std::int64_t B, std::int64_t H, std::int64_t W, std::int64_t C, float* g) {
+        const std::int64_t Ho = (H + 1) / 2, Wo = (W + 1) / 2;
+        for (std::int64_t b = 0; b < B; ++b)
+            for (std::int64_t i = 0; i < Ho; ++i)
+                for (std::int64_t j = 0; j < Wo; ++j) {
+                    float* dst = g + ((b * Ho + i) * Wo + j) * 4 * C;
+                    for (std::int64_t k = 0; k < 4; ++k) {
+                        const std::int64_t yy = 2 * i + k % 2, xx = 2 * j + k / 2;
+                        float* d = dst + k * C;
+                        if (yy < H && xx < W) {
+                            const float* s = x + ((b * H + yy) * W + xx) * C;
+                            std::copy(s, s + C, d);
+                        } else {
+                            std::fill(d, d + C, 0.0f);
+                        }
+                    }
+                }
+    }
+};
+
+}  // namespace fovea

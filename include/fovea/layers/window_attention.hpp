@@ -1,0 +1,87 @@
+#pragma once
+// timm swin_transformer.WindowAttention: attention inside (wh x ww) windows with a learned
+// relative position bias, plus the shifted-window mask (-100 between tokens that came from
+// different regions of the rolled map).
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "fovea/core/workspace.hpp"
+#include "fovea/layers/linear.hpp"
+
+namespace fovea {
+
+// Index into relative_position_bias_table for every (query, key) pair of a window, as timm's
+// get_relative_position_index (it is recomputed, never read from checkpoints).
+inline std::vector<std::int64_t> relative_position_index(std::int64_t wh, std::int64_t ww) {
+    const std::int64_t N = wh * ww;
+    std::vector<std::int64_t> idx(static_cast<std::size_t>(N * N));
+    for (std::int64_t i = 0; i < N; ++i)
+        for (std::int64_t j = 0; j < N; ++j) {
+            const std::int64_t dy = i / ww - j / ww + wh - 1, dx = i % ww - j % ww + ww - 1;
+            idx[i * N + j] = dy * (2 * ww - 1) + dx;
+        }
+    return idx;
+}
+
+struct WindowAttention {
+    Linear qkv, proj;
+    TensorView<const float, 2> relative_position_bias_table;  // [(2wh-1)*(2ww-1), heads]
+    std::vector<float> bias;  // (heads, N, N), gathered once at load
+    std::int64_t num_heads = 1, head_dim = 0, wh = 7, ww = 7;
+    float scale = 1.0f;
+
+    static WindowAttention load(WeightBinder& w, const std::string& prefix, std::int64_t dim, std::int64_t num_heads,
+                                std::int64_t wh, std::int64_t ww, bool qkv_bias) {
+        if (num_heads <= 0 || dim % num_heads != 0)
+            detail::fail("dim ", dim, " is not divisible by num_heads ", num_heads);
+        WindowAttention a;
+        a.num_heads = num_heads;
+        a.head_dim = dim / num_heads;
+        a.wh = wh;
+        a.ww = ww;
+        a.scale = 1.0f / std::sqrt(static_cast<float>(a.head_dim));
+        a.relative_position_bias_table =
+            w.get<2>(prefix + ".relative_position_bias_table", {(2 * wh - 1) * (2 * ww - 1), num_heads});
+        w.ignore(prefix + ".relative_position_index");  // older checkpoints store it
+        a.qkv = Linear::load(w, prefix + ".qkv", dim, 3 * dim, qkv_bias);
+        a.proj = Linear::load(w, prefix + ".proj", dim, dim);
+        const std::int64_t N = wh * ww;
+        const auto idx = relative_position_index(wh, ww);
+        a.bias.resize(static_cast<std::size_t>(num_heads * N * N));
+        for (std::int64_t h = 0; h < num_heads; ++h)
+            for (std::int64_t p = 0; p < N * N; ++p)
+                a.bias[h * N * N + p] = a.relative_position_bias_table(idx[p], h);
+        return a;
+    }
+
+    // x (windows*N, C) -> y (windows*N, C). labels (windows*N) give each token's shift region,
+    // or nullptr for unshifted windows.
+    void forward(const float* x, std::int64_t windows, const int* labels, float* y, Workspace& ws) const {
+        const std::int64_t C = qkv.in, H = num_heads, D = head_dim, N = wh * ww;
+        float* qkv_buf = ws.get(Slot::Qkv, windows * N * 3 * C);  // (windows*N, 3*C)
+        float* out = ws.get(Slot::AttnOut, windows * N * C);
+        float* scores = ws.get(Slot::Scores, windows * H * N * N);
+        qkv.forward(x, windows * N, qkv_buf);
+#pragma omp parallel for schedule(static)
+        for (std::int64_t wi = 0; wi < windows * H; ++wi) {
+            const std::int64_t win = wi / H, h = wi % H;
+            const float* q = qkv_buf + win * N * 3 * C + h * D;
+            float* s = scores + wi * N * N;
+            detail::gemm_nt(N, N, D, q, 3 * C, q + C, 3 * C, s, N);  // (N, D) x (N, D)^T
+            const float* b = bias.data() + h * N * N;
+            const int* lab = labels ? labels + win * N : nullptr;
+            for (std::int64_t i = 0; i < N; ++i)
+                for (std::int64_t j = 0; j < N; ++j) {
+                    float v = s[i * N + j] * scale + b[i * N + j];
+                    if (lab && lab[i] != lab[j]) v += -100.0f;
+                    s[i * N + j] = v;
+                }
+            detail::softmax_rows(s, N, N, N);
+            detail::gemm_nn(N, D, N, s, N, q + 2 * C, 3 * C, out + win * N * C + h * D, C);
+        }
+        proj.forward(out, windows * N, y);
+    }
+};
+
+}  // namespace fovea

@@ -1,0 +1,103 @@
+// Presets, config.json / metadata resolution and weight binding errors.
+#include "fixtures.hpp"
+
+using namespace fovea_test;
+
+namespace {
+const std::string kVit = "vit_base_patch16_224";  // a tiny fixture with timm's config.json
+}
+
+TEST(Registry, UnknownNameListsClosestPresets) {
+    const std::string e = error_of([] { fovea::create_model("vit_bse_patch16_224", data_dir() + "/" + kVit); });
+    EXPECT_NE(e.find("unknown model 'vit_bse_patch16_224'"), std::string::npos) << e;
+    EXPECT_NE(e.find("vit_base_patch16_224"), std::string::npos) << e;
+}
+
+TEST(Registry, EveryPresetIsListedOnce) {
+    const auto names = fovea::model_names();
+    std::set<std::string> unique(names.begin(), names.end());
+    EXPECT_EQ(unique.size(), names.size());
+    for (const char* n : {"vit_tiny_patch16_224", "vit_large_patch16_384", "vit_base_patch32_384",
+                          "deit_base_distilled_patch16_224", "deit3_base_patch16_224", "vit_medium_patch16_gap_256",
+                          "vit_base_patch16_reg4_gap_256", "swin_tiny_patch4_window7_224",
+                          "swin_large_patch4_window12_384"})
+        EXPECT_TRUE(unique.count(n)) << n;
+}
+
+TEST(Registry, ExplicitPresetWithMatchingConfigLoadsAndTagsAreStripped) {
+    const auto m = fovea::create_model(kVit + ".augreg2_in21k_ft_in1k", data_dir() + "/" + kVit + "/model.safetensors");
+    EXPECT_EQ(m.architecture(), kVit);
+    EXPECT_EQ(m.num_classes(), 5);
+    EXPECT_EQ(m.num_features(), 16);
+    EXPECT_NE(m.as<fovea::VisionTransformer>(), nullptr);
+    EXPECT_EQ(m.as<fovea::SwinTransformer>(), nullptr);
+}
+
+TEST(Registry, WrongPresetNamesTheTensorAndBothShapes) {
+    // deit_small's config does not describe this file: the preset's shapes are checked.
+    const std::string e = error_of([] { fovea::create_model("deit_small_patch16_224", data_dir() + "/" + kVit); });
+    EXPECT_NE(e.find("patch_embed.proj.weight"), std::string::npos) << e;
+    EXPECT_NE(e.find("expected [384, 3, 16, 16] got [16, 3, 8, 8]"), std::string::npos) << e;
+}
+
+TEST(Registry, MissingAndUnexpectedTensorsAreNamed) {
+    const std::string d = temp_dir("registry");
+    auto entries = read_entries(data_dir() + "/" + kVit + "/model.safetensors");
+    std::filesystem::copy_file(data_dir() + "/" + kVit + "/config.json", d + "/config.json");
+
+    auto missing = entries;
+    missing.erase("blocks.1.mlp.fc2.bias");
+    write_safetensors(d + "/model.safetensors", missing);
+    std::string e = error_of([&] { fovea::load_model(d); });
+    EXPECT_NE(e.find("missing tensor 'blocks.1.mlp.fc2.bias' (expected [16])"), std::string::npos) << e;
+
+    auto extra = entries;
+    extra["blocks.2.norm1.weight"] = {"F32", {1}, floats({1})};
+    write_safetensors(d + "/model.safetensors", extra);
+    e = error_of([&] { fovea::load_model(d); });
+    EXPECT_NE(e.find("unexpected tensor 'blocks.2.norm1.weight'"), std::string::npos) << e;
+
+    auto wrong = entries;
+    wrong["pos_embed"] = {"F32", {1, 16, 16}, std::string(16 * 16 * 4, '\0')};
+    write_safetensors(d + "/model.safetensors", wrong);
+    e = error_of([&] { fovea::load_model(d); });
+    EXPECT_NE(e.find("tensor 'pos_embed': expected [1, 17, 16] got [1, 16, 16]"), std::string::npos) << e;
+}
+
+TEST(Registry, ArchitectureFromSafetensorsMetadata) {
+    const std::string d = temp_dir("metadata");
+    const auto entries = read_entries(data_dir() + "/" + kVit + "/model.safetensors");
+    const std::string args = R"({"embed_dim":16,"depth":2,"num_heads":2,"img_size":32,"patch_size":8})";
+    write_safetensors(d + "/w.safetensors", entries, {{"architecture", kVit}, {"model_args", args}});
+    const auto m = fovea::load_model(d + "/w.safetensors");
+    const Reference ref(kVit);
+    const auto y = m.forward(ref.input());
+    EXPECT_TRUE(compare(y.data(), ref.data("logits"), y.size()).ok());
+
+    write_safetensors(d + "/w.safetensors", entries);  // no metadata, no config.json
+    const std::string e = error_of([&] { fovea::load_model(d + "/w.safetensors"); });
+    EXPECT_NE(e.find("cannot tell the architecture"), std::string::npos) << e;
+}
+
+TEST(Registry, BadConfigJsonIsAClearError) {
+    const std::string d = temp_dir("badconfig");
+    std::filesystem::copy_file(data_dir() + "/" + kVit + "/model.safetensors", d + "/model.safetensors");
+    write_file(d + "/config.json", "{not json");
+    EXPECT_NE(error_of([&] { fovea::load_model(d); }).find("not valid JSON"), std::string::npos);
+    write_file(d + "/config.json", R"({"architecture": 3})");
+    EXPECT_NE(error_of([&] { fovea::load_model(d); }).find("'architecture' must be a string"), std::string::npos);
+    write_file(d + "/config.json", R"({"architecture": "vit_base_patch16_224", "model_args": {"depth": "two"}})");
+    EXPECT_NE(error_of([&] { fovea::load_model(d); }).find("model_args 'depth': expected an integer"), std::string::npos);
+    write_file(d + "/config.json", R"({"architecture": "vit_base_patch16_224", "model_args": {"qk_norm": true}})");
+    EXPECT_NE(error_of([&] { fovea::load_model(d); }).find("'qk_norm' is not supported"), std::string::npos);
+}
+
+TEST(Registry, WrongInputShapeIsRejectedInOnnxRuntimeStyle) {
+    const auto m = fovea::load_model(data_dir() + "/" + kVit);
+    fovea::Tensor<float, 4> x({1, 1, 32, 32});
+    std::string e = error_of([&] { m.forward(x); });
+    EXPECT_NE(e.find("expected [N,3,32,32]"), std::string::npos) << e;
+    EXPECT_NE(e.find("got [1, 1, 32, 32]"), std::string::npos) << e;
+    fovea::Tensor<float, 4> odd({1, 3, 33, 32});
+    EXPECT_NE(error_of([&] { m.forward(odd); }).find("multiples of 8"), std::string::npos);
+}
