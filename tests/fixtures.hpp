@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -15,7 +16,12 @@
 
 namespace fovea_test {
 
-inline std::string data_dir() { return FOVEA_TEST_DATA; }
+// FOVEA_FIXTURES=DIR runs the parity tests on other fixtures (the full-size models that
+// tools/make_fixtures.py --full writes) instead of tests/data.
+inline std::string data_dir() {
+    const char* env = std::getenv("FOVEA_FIXTURES");
+    return env && *env ? env : FOVEA_TEST_DATA;
+}
 
 inline std::vector<std::string> fixture_names() {
     std::vector<std::string> names;

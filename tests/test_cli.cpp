@@ -1,4 +1,6 @@
 // fovea-classify end to end: logits files equal timm's, and every failure is one "error:" line.
+#include <stdlib.h>
+
 #include <cstdlib>
 #include <sstream>
 
@@ -14,7 +16,9 @@ struct CliResult {
 };
 
 CliResult run_cli(const std::string& args) {
-    const std::string d = temp_dir("cli_run");
+    // ctest runs tests in parallel processes: each run gets its own folder
+    std::string tmpl = (std::filesystem::temp_directory_path() / "fovea_cli_XXXXXX").string();
+    const std::string d = ::mkdtemp(tmpl.data());
     const std::string cmd = std::string(FOVEA_CLI) + " " + args + " >" + d + "/out 2>" + d + "/err";
     const int status = std::system(cmd.c_str());
     auto slurp = [](const std::string& p) {

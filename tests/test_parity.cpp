@@ -40,6 +40,13 @@ TEST_P(Parity, StagesFeaturesAndLogitsMatchTimm) {
     const auto logits = model.forward(x);
     const Diff d = compare(logits.data(), ref.data("logits"), logits.size());
     EXPECT_TRUE(d.ok()) << name << ": forward() logits max abs err " << d.max_err;
+    std::printf("parity %s: logits max abs err %.3g, max |logit| %.3g, relative %.3g\n", name.c_str(), d.max_err,
+                d.max_ref, d.max_err / std::max(1.0, d.max_ref));
+    if (ref.find("logits_timm_f32")) {  // how far timm's own float32 run is from its float64 run
+        const Diff t = compare(ref.data("logits_timm_f32"), ref.data("logits"), logits.size());
+        std::printf("parity %s: timm float32 vs float64 logits: max abs err %.3g, relative %.3g\n", name.c_str(),
+                    t.max_err, t.max_err / std::max(1.0, t.max_ref));
+    }
 
     if (ref.find("intermediates.0")) {  // Swin multi-scale maps, NCHW
         const auto maps = model.forward_intermediates(x);
@@ -50,6 +57,8 @@ TEST_P(Parity, StagesFeaturesAndLogitsMatchTimm) {
             ASSERT_EQ(std::vector<std::int64_t>(maps[i].shape().begin(), maps[i].shape().end()), s) << name << " " << k;
             const Diff di = compare(maps[i].data(), ref.data(k), maps[i].size());
             EXPECT_TRUE(di.ok()) << name << ": " << k << " max abs err " << di.max_err;
+            std::printf("parity %s: %s %s max abs err %.3g, max |ref| %.3g\n", name.c_str(), k.c_str(),
+                        fovea::detail::dims_str(s).c_str(), di.max_err, di.max_ref);
         }
         EXPECT_FALSE(ref.find("intermediates." + std::to_string(maps.size())));
     }

@@ -110,7 +110,10 @@ def write_fixture(out_dir, arch, model_args, input_shape, seed, timm_kwargs=None
     save_config_for_hf(model, out / "config.json", model_args=model_args or None)
     g = torch.Generator().manual_seed(seed + 1)
     x = torch.randn(input_shape, generator=g)
+    with torch.no_grad():
+        logits_f32 = model(x)
     ref = run_reference(model, x)
+    ref["logits_timm_f32"] = logits_f32
     ref["input"] = x
     save_safetensors(out / "ref.safetensors", ref)
     return model, x, ref

@@ -1,0 +1,188 @@
+#pragma once
+// timm's eval transform (transforms_imagenet_eval) with the model's pretrained_cfg:
+//   Resize(shorter side -> floor(size / crop_pct)) -> CenterCrop(size) -> ToTensor -> Normalize.
+// Resizing reproduces Pillow's Image.resize, which torchvision calls on PIL images: separable
+// convolution with the filter support widened by the shrink factor (antialiasing), fixed-point
+// coefficients with 22 fractional bits, horizontal pass first, rounded to uint8 between passes.
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "fovea/core/tensor.hpp"
+#include "fovea/io/image.hpp"
+#include "fovea/models/common.hpp"
+
+namespace fovea {
+
+enum class Interpolation { Bilinear, Bicubic };
+
+inline Interpolation parse_interpolation(const std::string& s) {
+    if (s == "bicubic") return Interpolation::Bicubic;
+    if (s == "bilinear") return Interpolation::Bilinear;
+    detail::fail("interpolation '", s, "' is not supported (bicubic, bilinear)");
+}
+
+namespace detail {
+
+constexpr int kPrecisionBits = 32 - 8 - 2;
+
+inline double pil_filter(Interpolation f, double x) {
+    x = std::fabs(x);
+    if (f == Interpolation::Bilinear) return x < 1.0 ? 1.0 - x : 0.0;
+    constexpr double a = -0.5;
+    if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+    if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
+    return 0.0;
+}
+
+struct PilCoeffs {
+    std::int64_t ksize = 0;
+    std::vector<std::int64_t> lo, n;  // first tap and tap count per output pixel
+    std::vector<std::int32_t> k;      // fixed-point taps, ksize per output pixel
+};
+
+inline PilCoeffs pil_coeffs(std::int64_t in, std::int64_t out, Interpolation f) {
+    const double support0 = f == Interpolation::Bilinear ? 1.0 : 2.0;
+    const double scale = static_cast<double>(in) / static_cast<double>(out);
+    const double filterscale = scale < 1.0 ? 1.0 : scale;
+    const double support = support0 * filterscale;
+    PilCoeffs c;
+    c.ksize = static_cast<std::int64_t>(std::ceil(support)) * 2 + 1;
+    c.k.assign(static_cast<std::size_t>(out * c.ksize), 0);
+    std::vector<double> w(static_cast<std::size_t>(c.ksize));
+    for (std::int64_t xx = 0; xx < out; ++xx) {
+        const double center = (static_cast<double>(xx) + 0.5) * scale;
+        std::int64_t xmin = static_cast<std::int64_t>(center - support + 0.5);
+        if (xmin < 0) xmin = 0;
+        std::int64_t xmax = static_cast<std::int64_t>(center + support + 0.5);
+        if (xmax > in) xmax = in;
+        xmax -= xmin;
+        double ww = 0.0;
+        for (std::int64_t x = 0; x < xmax; ++x) {
+            w[x] = pil_filter(f, (static_cast<double>(x + xmin) - center + 0.5) / filterscale);
+            ww += w[x];
+        }
+        for (std::int64_t x = 0; x < xmax; ++x) {
+            const double v = ww != 0.0 ? w[x] / ww : w[x];
+            c.k[xx * c.ksize + x] = static_cast<std::int32_t>(v < 0 ? -0.5 + v * (1 << kPrecisionBits)
+                                                                     : 0.5 + v * (1 << kPrecisionBits));
+        }
+        c.lo.push_back(xmin);
+        c.n.push_back(xmax);
+    }
+    return c;
+}
+
+inline std::uint8_t clip8(std::int32_t v) {
+    if (v >= (1 << kPrecisionBits << 8)) return 255;
+    if (v <= 0) return 0;
+    return static_cast<std::uint8_t>(v >> kPrecisionBits);
+}
+
+}  // namespace detail
+
+// Image.resize((out_w, out_h), BICUBIC or BILINEAR) as Pillow computes it.
+inline Image resize_like_pil(const Image& in, std::int64_t out_w, std::int64_t out_h, Interpolation f) {
+    if (out_w <= 0 || out_h <= 0) detail::fail("resize: target size ", out_w, "x", out_h, " is empty");
+    if (out_w == in.width && out_h == in.height) return in;
+    const std::int64_t C = in.channels;
+    const auto ch = detail::pil_coeffs(in.width, out_w, f), cv = detail::pil_coeffs(in.height, out_h, f);
+    Image tmp = in;
+    if (out_w != in.width) {  // horizontal pass (Pillow skips the rows the vertical pass never reads; same values)
+        tmp.width = out_w;
+        tmp.pixels.assign(static_cast<std::size_t>(out_w * in.height * C), 0);
+        for (std::int64_t y = 0; y < in.height; ++y)
+            for (std::int64_t x = 0; x < out_w; ++x)
+                for (std::int64_t c = 0; c < C; ++c) {
+                    std::int32_t ss = 1 << (detail::kPrecisionBits - 1);
+                    const std::int32_t* k = ch.k.data() + x * ch.ksize;
+                    for (std::int64_t t = 0; t < ch.n[x]; ++t) ss += in.row(y)[(ch.lo[x] + t) * C + c] * k[t];
+                    tmp.row(y)[x * C + c] = detail::clip8(ss);
+                }
+    }
+    if (out_h == in.height) return tmp;
+    Image out;
+    out.width = out_w;
+    out.height = out_h;
+    out.channels = C;
+    out.pixels.assign(static_cast<std::size_t>(out_w * out_h * C), 0);
+    for (std::int64_t y = 0; y < out_h; ++y) {
+        const std::int32_t* k = cv.k.data() + y * cv.ksize;
+        for (std::int64_t i = 0; i < out_w * C; ++i) {
+            std::int32_t ss = 1 << (detail::kPrecisionBits - 1);
+            for (std::int64_t t = 0; t < cv.n[y]; ++t) ss += tmp.row(cv.lo[y] + t)[i] * k[t];
+            out.row(y)[i] = detail::clip8(ss);
+        }
+    }
+    return out;
+}
+
+// torchvision CenterCrop: zero-pad when the crop is larger, offsets int(round((h - ch) / 2)).
+inline Image center_crop(const Image& in, std::int64_t crop_h, std::int64_t crop_w) {
+    const std::int64_t C = in.channels;
+    const std::int64_t pad_l = crop_w > in.width ? (crop_w - in.width) / 2 : 0;
+    const std::int64_t pad_t = crop_h > in.height ? (crop_h - in.height) / 2 : 0;
+    const std::int64_t pw = std::max(crop_w, in.width) , ph = std::max(crop_h, in.height);
+    const std::int64_t top = static_cast<std::int64_t>(std::nearbyint((ph - crop_h) / 2.0));  // half to even
+    const std::int64_t left = static_cast<std::int64_t>(std::nearbyint((pw - crop_w) / 2.0));
+    Image out;
+    out.width = crop_w;
+    out.height = crop_h;
+    out.channels = C;
+    out.pixels.assign(static_cast<std::size_t>(crop_w * crop_h * C), 0);
+    for (std::int64_t y = 0; y < crop_h; ++y)
+        for (std::int64_t x = 0; x < crop_w; ++x) {
+            const std::int64_t sy = y + top - pad_t, sx = x + left - pad_l;  // in the unpadded image
+            if (sy < 0 || sx < 0 || sy >= in.height || sx >= in.width) continue;
+            for (std::int64_t c = 0; c < C; ++c) out.row(y)[x * C + c] = in.row(sy)[sx * C + c];
+        }
+    return out;
+}
+
+// The uint8 pixels timm's eval transform hands to ToTensor.
+inline Image eval_resize_crop(const Image& img, const PretrainedCfg& cfg) {
+    const std::int64_t th = cfg.input_size[1], tw = cfg.input_size[2];
+    const Interpolation f = parse_interpolation(cfg.interpolation);
+    const auto sh = static_cast<std::int64_t>(std::floor(static_cast<double>(th) / cfg.crop_pct));
+    const auto sw = static_cast<std::int64_t>(std::floor(static_cast<double>(tw) / cfg.crop_pct));
+    Image resized;
+    if (cfg.crop_mode == "squash") {
+        resized = resize_like_pil(img, sw, sh, f);
+    } else if (cfg.crop_mode != "center" && !cfg.crop_mode.empty()) {
+        detail::fail("crop_mode '", cfg.crop_mode, "' is not supported (center, squash)");
+    } else if (sh == sw) {  // torchvision Resize(int): shorter side to sh, longer side truncated
+        const std::int64_t w = img.width, h = img.height;
+        if (w <= h)
+            resized = resize_like_pil(img, sh, static_cast<std::int64_t>(static_cast<double>(sh * h) / static_cast<double>(w)), f);
+        else
+            resized = resize_like_pil(img, static_cast<std::int64_t>(static_cast<double>(sh * w) / static_cast<double>(h)), sh, f);
+    } else {  // timm ResizeKeepRatio (its default interpolation is bilinear), sizes rounded half to even
+        const double ratio = std::min(static_cast<double>(img.height) / static_cast<double>(sh),
+                                      static_cast<double>(img.width) / static_cast<double>(sw));
+        resized = resize_like_pil(img, static_cast<std::int64_t>(std::nearbyint(static_cast<double>(img.width) / ratio)),
+                                  static_cast<std::int64_t>(std::nearbyint(static_cast<double>(img.height) / ratio)),
+                                  Interpolation::Bilinear);
+    }
+    return center_crop(resized, th, tw);
+}
+
+// ToTensor + Normalize, in float32 as torchvision: (v / 255 - mean) / std. Writes (C, H, W).
+inline void to_normalized_chw(const Image& img, const PretrainedCfg& cfg, float* out) {
+    const std::int64_t C = img.channels, HW = img.width * img.height;
+    if (static_cast<std::int64_t>(cfg.mean.size()) != C || static_cast<std::int64_t>(cfg.std.size()) != C)
+        detail::fail("pretrained_cfg mean/std have ", cfg.mean.size(), " channels, the image has ", C);
+    for (std::int64_t c = 0; c < C; ++c)
+        for (std::int64_t i = 0; i < HW; ++i)
+            out[c * HW + i] = (static_cast<float>(img.pixels[i * C + c]) / 255.0f - cfg.mean[c]) / cfg.std[c];
+}
+
+// A file to the model's input: decode, timm's eval resize + crop, normalise -> (C, H, W).
+inline Tensor<float, 3> preprocess_image(const Image& img, const PretrainedCfg& cfg) {
+    const Image crop = eval_resize_crop(img, cfg);
+    Tensor<float, 3> t({crop.channels, crop.height, crop.width});
+    to_normalized_chw(crop, cfg, t.data());
+    return t;
+}
+
+}  // namespace fovea

@@ -1,0 +1,111 @@
+#pragma once
+// Image files to 8-bit RGB (or one channel) the way PIL's Image.open(p).convert("RGB") / ("L")
+// sees them, decoded with stb_image (PNG, JPEG, BMP, TGA, PNM, GIF first frame).
+// Dimensions are read and checked against a pixel budget before anything is decoded.
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "fovea/core/error.hpp"
+
+#ifndef FOVEA_STB_INCLUDED
+#define FOVEA_STB_INCLUDED
+// A private, static copy of stb_image: no symbol clashes with other users of stb in the program.
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_NO_HDR
+#define STBI_NO_PSD
+#define STBI_NO_PIC
+#define STBI_NO_LINEAR
+#define STBI_MAX_DIMENSIONS (1 << 16)
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#endif
+#include <stb/stb_image.h>
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+#endif
+
+namespace fovea {
+
+struct Image {
+    std::int64_t width = 0, height = 0, channels = 0;  // channels: 3 (RGB) or 1 (L)
+    std::vector<std::uint8_t> pixels;                   // (height, width, channels)
+
+    std::uint8_t* row(std::int64_t y) { return pixels.data() + y * width * channels; }
+    const std::uint8_t* row(std::int64_t y) const { return pixels.data() + y * width * channels; }
+};
+
+inline constexpr std::int64_t kMaxImagePixels = 64ll * 1024 * 1024;  // 64 megapixels
+inline constexpr std::int64_t kMaxImageFileBytes = 512ll * 1024 * 1024;
+
+// PIL's RGB -> L: L = (19595 R + 38470 G + 7471 B + 2^15) >> 16
+inline std::uint8_t pil_luma(std::uint8_t r, std::uint8_t g, std::uint8_t b) {
+    return static_cast<std::uint8_t>((r * 19595u + g * 38470u + b * 7471u + 0x8000u) >> 16);
+}
+
+inline Image decode_image(const std::uint8_t* data, std::size_t size, int channels, const std::string& where) {
+    if (channels != 1 && channels != 3) detail::fail(where, ": images are decoded to 1 or 3 channels, not ", channels);
+    if (size == 0) detail::fail(where, ": empty file");
+    if (size > static_cast<std::size_t>(INT32_MAX)) detail::fail(where, ": file too large for the image decoder");
+    const int len = static_cast<int>(size);
+    int w = 0, h = 0, n = 0;
+    if (!stbi_info_from_memory(data, len, &w, &h, &n))
+        detail::fail(where, ": not a readable image (", stbi_failure_reason(), ")");
+    if (w <= 0 || h <= 0) detail::fail(where, ": image has no pixels");
+    if (static_cast<std::int64_t>(w) * h > kMaxImagePixels)
+        detail::fail(where, ": image is ", w, "x", h, ", over the ", kMaxImagePixels / (1024 * 1024), " megapixel limit");
+    const bool grey = n == 1 || n == 2;  // alpha is dropped, as convert() does
+    Image img;
+    img.width = w;
+    img.height = h;
+    img.channels = channels;
+    img.pixels.resize(static_cast<std::size_t>(w) * h * channels);
+    int dw = 0, dh = 0, dn = 0;
+    if (grey && stbi_is_16_bit_from_memory(data, len)) {
+        // PIL opens 16-bit greyscale as mode "I"; its convert() clips at 255 rather than scaling.
+        stbi_us* p = stbi_load_16_from_memory(data, len, &dw, &dh, &dn, 1);
+        if (!p) detail::fail(where, ": cannot decode image (", stbi_failure_reason(), ")");
+        for (std::int64_t i = 0; i < static_cast<std::int64_t>(w) * h; ++i)
+            for (int c = 0; c < channels; ++c) img.pixels[i * channels + c] = static_cast<std::uint8_t>(p[i] > 255 ? 255 : p[i]);
+        stbi_image_free(p);
+    } else {
+        const int want = grey ? 1 : 3;
+        stbi_uc* p = stbi_load_from_memory(data, len, &dw, &dh, &dn, want);
+        if (!p) detail::fail(where, ": cannot decode image (", stbi_failure_reason(), ")");
+        const std::int64_t npx = static_cast<std::int64_t>(w) * h;
+        if (want == channels) {
+            std::memcpy(img.pixels.data(), p, img.pixels.size());
+        } else if (want == 1) {  // grey to RGB: replicate
+            for (std::int64_t i = 0; i < npx; ++i) img.pixels[3 * i] = img.pixels[3 * i + 1] = img.pixels[3 * i + 2] = p[i];
+        } else {  // RGB to L
+            for (std::int64_t i = 0; i < npx; ++i) img.pixels[i] = pil_luma(p[3 * i], p[3 * i + 1], p[3 * i + 2]);
+        }
+        stbi_image_free(p);
+    }
+    if (dw != w || dh != h) detail::fail(where, ": image header and data disagree on the size");
+    return img;
+}
+
+inline Image load_image(const std::string& path, int channels = 3) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) detail::fail(path, ": no such file");
+    if (S_ISDIR(st.st_mode)) detail::fail(path, ": is a directory, not an image");
+    if (!S_ISREG(st.st_mode)) detail::fail(path, ": not a regular file");
+    if (st.st_size > kMaxImageFileBytes) detail::fail(path, ": file too large for an image");
+    std::ifstream f(path, std::ios::binary);
+    if (!f) detail::fail(path, ": cannot open file");
+    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(st.st_size));
+    f.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    if (!f) detail::fail(path, ": cannot read file");
+    return decode_image(bytes.data(), bytes.size(), channels, path);
+}
+
+}  // namespace fovea
