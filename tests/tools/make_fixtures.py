@@ -14,35 +14,12 @@ import argparse
 import json
 import math
 import pathlib
-import struct
-import sys
 
 import torch
 import timm
 from timm.models._hub import save_config_for_hf
 
-DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64",
-          torch.int64: "I64"}
-
-
-def save_safetensors(path, tensors, metadata=None):
-    """Minimal writer of the safetensors format (the Python package is not in Debian)."""
-    header, blobs, off = {}, [], 0
-    for name, t in tensors.items():
-        t = t.detach().contiguous().cpu()
-        raw = t.view(torch.int16).numpy().tobytes() if t.dtype == torch.bfloat16 else t.numpy().tobytes()
-        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [off, off + len(raw)]}
-        blobs.append(raw)
-        off += len(raw)
-    if metadata:
-        header["__metadata__"] = metadata
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h)
-        for b in blobs:
-            f.write(b)
-
+from safetensors_io import save_file
 
 def randomise(model, seed):
     g = torch.Generator().manual_seed(seed)
@@ -106,7 +83,7 @@ def write_fixture(out_dir, arch, model_args, input_shape, seed, timm_kwargs=None
     model = timm.create_model(arch, pretrained=False, num_classes=num_classes, **kwargs)
     randomise(model, seed)
     model.eval()
-    save_safetensors(out / "model.safetensors", {k: v for k, v in model.state_dict().items()})
+    save_file({k: v for k, v in model.state_dict().items()}, out / "model.safetensors")
     save_config_for_hf(model, out / "config.json", model_args=model_args or None)
     g = torch.Generator().manual_seed(seed + 1)
     x = torch.randn(input_shape, generator=g)
@@ -115,7 +92,7 @@ def write_fixture(out_dir, arch, model_args, input_shape, seed, timm_kwargs=None
     ref = run_reference(model, x)
     ref["logits_timm_f32"] = logits_f32
     ref["input"] = x
-    save_safetensors(out / "ref.safetensors", ref)
+    save_file(ref, out / "ref.safetensors")
     return model, x, ref
 
 
@@ -200,7 +177,7 @@ def patch_merging_order(out_dir):
     x = (100 * (h + 1) + 10 * (w + 1) + (c + 1)).float().unsqueeze(0)  # (1, H, W, C)
     with torch.no_grad():
         y = pm(x)
-    save_safetensors(pathlib.Path(out_dir) / "patch_merging_order.safetensors", {"input": x, "output": y})
+    save_file({"input": x, "output": y}, pathlib.Path(out_dir) / "patch_merging_order.safetensors")
 
 
 def main():

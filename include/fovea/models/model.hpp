@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fovea/data/imagenet_labels.hpp"
 #include "fovea/models/swin_transformer.hpp"
 #include "fovea/models/vision_transformer.hpp"
 
@@ -139,11 +140,25 @@ struct ModelSpec {
             if (!j["pretrained_cfg"].is_object()) detail::fail(where, ": 'pretrained_cfg' must be an object");
             s.pretrained_cfg = j["pretrained_cfg"];
         }
-        if (j.contains("label_names")) {
-            if (!j["label_names"].is_array()) detail::fail(where, ": 'label_names' must be a list of strings");
-            for (auto& v : j["label_names"]) {
-                if (!v.is_string()) detail::fail(where, ": 'label_names' must be a list of strings");
-                s.label_names.push_back(v.get<std::string>());
+        if (j.contains("label_names")) {  // a list, or {"index": name} where indices have gaps
+            const auto& l = j["label_names"];
+            const char* msg = ": 'label_names' must be a list of strings or an {index: name} object";
+            if (l.is_array()) {
+                for (auto& v : l) {
+                    if (!v.is_string()) detail::fail(where, msg);
+                    s.label_names.push_back(v.get<std::string>());
+                }
+            } else if (l.is_object()) {
+                for (auto& [k, v] : l.items()) {
+                    std::size_t used = 0;
+                    long long i = -1;
+                    try { i = std::stoll(k, &used); } catch (const std::exception&) {}
+                    if (used != k.size() || i < 0 || i > 1000000 || !v.is_string()) detail::fail(where, msg);
+                    if (s.label_names.size() <= static_cast<std::size_t>(i)) s.label_names.resize(i + 1);
+                    s.label_names[i] = v.get<std::string>();
+                }
+            } else {
+                detail::fail(where, msg);
             }
         }
         return s;
@@ -171,6 +186,7 @@ public:
     std::int64_t num_features() const { return net_->num_features(); }
     std::int64_t in_chans() const { return net_->in_chans(); }
     const PretrainedCfg& pretrained_cfg() const { return data_; }
+    // config.json's label_names, ImageNet-1k names for 1000 classes, or empty
     const std::vector<std::string>& label_names() const { return labels_; }
 
     // The model template underneath, or nullptr: as<VisionTransformer>(), as<SwinTransformer>().
@@ -241,6 +257,9 @@ inline Model build_model(const ModelSpec& spec, std::shared_ptr<const SafeTensor
     Model m;
     m.arch_ = base;
     m.labels_ = spec.label_names;
+    auto default_labels = [&m] {  // ImageNet-1k names for 1000-class models without their own
+        if (m.labels_.empty() && m.num_classes() == 1000) m.labels_.assign(kImagenet1kLabels.begin(), kImagenet1kLabels.end());
+    };
     // Without an explicit num_classes, the checkpoint's head says how many classes it has.
     auto classes_from_file = [&](std::int64_t preset) -> std::int64_t {
         if (spec.num_classes) return *spec.num_classes;
@@ -259,6 +278,7 @@ inline Model build_model(const ModelSpec& spec, std::shared_ptr<const SafeTensor
         m.data_.input_size = {cfg.in_chans, cfg.img_h, cfg.img_w};
         detail::apply_pretrained_cfg(m.data_, spec.pretrained_cfg, where);
         m.net_ = std::make_shared<detail::VitNetwork>(VisionTransformer::load(cfg, file));
+        default_labels();
         return m;
     }
     for (auto& p : swin_presets()) {
@@ -270,6 +290,7 @@ inline Model build_model(const ModelSpec& spec, std::shared_ptr<const SafeTensor
         m.data_.input_size = {cfg.in_chans, cfg.img_h, cfg.img_w};
         detail::apply_pretrained_cfg(m.data_, spec.pretrained_cfg, where);
         m.net_ = std::make_shared<detail::SwinNetwork>(SwinTransformer::load(cfg, file));
+        default_labels();
         return m;
     }
     detail::unknown_model(base);

@@ -1,0 +1,97 @@
+// Fashion-MNIST accuracy of a bundled model in fovea, next to the PyTorch accuracy the training
+// script measured, and how many of the 10,000 test predictions agree with PyTorch's.
+//   fovea-fmnist-eval --weights examples/fashion_mnist/models/swin_fashion_mnist \
+//                     [--data /usr/share/datasets/fashion-mnist]
+// Exit code 1 when fewer than 99.9% of the predictions agree.
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include <fovea/fovea.hpp>
+
+namespace {
+
+// An idx file (gzip-compressed, as Debian ships it) as bytes, with its dimensions.
+std::vector<std::uint8_t> read_idx(const std::string& path, std::vector<std::int64_t>& dims) {
+    gzFile f = gzopen(path.c_str(), "rb");
+    if (!f) fovea::detail::fail(path, ": cannot open");
+    std::vector<std::uint8_t> data;
+    std::uint8_t buf[1 << 16];
+    for (int n; (n = gzread(f, buf, sizeof buf)) > 0;) data.insert(data.end(), buf, buf + n);
+    gzclose(f);
+    if (data.size() < 4 || data[0] || data[1] || data[2] != 0x08) fovea::detail::fail(path, ": not an idx ubyte file");
+    const int nd = data[3];
+    std::size_t off = 4 + 4 * static_cast<std::size_t>(nd), count = 1;
+    if (data.size() < off) fovea::detail::fail(path, ": truncated idx header");
+    for (int i = 0; i < nd; ++i) {
+        std::int64_t d = 0;
+        for (int b = 0; b < 4; ++b) d = (d << 8) | data[4 + 4 * i + b];
+        dims.push_back(d);
+        count *= static_cast<std::size_t>(d);
+    }
+    if (data.size() != off + count) fovea::detail::fail(path, ": idx size does not match its dimensions");
+    return {data.begin() + static_cast<std::ptrdiff_t>(off), data.end()};
+}
+
+int run(int argc, char** argv) {
+    std::string weights, data = "/usr/share/datasets/fashion-mnist";
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string a = argv[i];
+        if (a == "--weights") weights = argv[i + 1];
+        else if (a == "--data") data = argv[i + 1];
+        else fovea::detail::fail("unknown argument '", a, "'");
+    }
+    if (weights.empty()) fovea::detail::fail("usage: fovea-fmnist-eval --weights DIR [--data DIR]");
+    const fovea::Model model = fovea::load_model(weights);
+    std::vector<std::int64_t> idims, ldims;
+    const auto images = read_idx(data + "/t10k-images-idx3-ubyte.gz", idims);
+    const auto labels = read_idx(data + "/t10k-labels-idx1-ubyte.gz", ldims);
+    std::ifstream pf(weights + "/torch_test_predictions.bin", std::ios::binary);
+    const std::vector<char> torch_pred((std::istreambuf_iterator<char>(pf)), {});
+    const std::int64_t N = idims[0], H = idims[1], W = idims[2];
+    if (static_cast<std::int64_t>(torch_pred.size()) != N) fovea::detail::fail(weights, ": torch_test_predictions.bin has ", torch_pred.size(), " entries, expected ", N);
+
+    // The 28x28 test images are already the model's input size (crop_pct 1): normalise only,
+    // exactly what preprocess_image does with this pretrained_cfg.
+    const auto& cfg = model.pretrained_cfg();
+    if (cfg.input_size[0] != 1 || cfg.input_size[1] != H || cfg.input_size[2] != W)
+        fovea::detail::fail(weights, ": expected a 1x", H, "x", W, " model");
+    std::int64_t correct = 0, torch_correct = 0, agree = 0;
+    const std::int64_t B = 500;
+    for (std::int64_t s = 0; s < N; s += B) {
+        const std::int64_t n = std::min(B, N - s);
+        fovea::Tensor<float, 4> x({n, 1, H, W});
+        for (std::int64_t i = 0; i < n * H * W; ++i)
+            x.data()[i] = (static_cast<float>(images[s * H * W + i]) / 255.0f - cfg.mean[0]) / cfg.std[0];
+        const auto logits = model.forward(x);
+        const std::int64_t K = logits.shape(1);
+        for (std::int64_t i = 0; i < n; ++i) {
+            const float* l = logits.data() + i * K;
+            const auto pred = std::max_element(l, l + K) - l;
+            const auto tp = static_cast<std::uint8_t>(torch_pred[s + i]);
+            correct += pred == labels[s + i];
+            torch_correct += tp == labels[s + i];
+            agree += pred == tp;
+        }
+    }
+    std::printf("fashion-mnist: model=%s images=%lld fovea_top1=%.2f%% pytorch_top1=%.2f%% agreement=%.2f%% (%lld differ)\n",
+                weights.c_str(), static_cast<long long>(N), 100.0 * correct / N, 100.0 * torch_correct / N,
+                100.0 * agree / N, static_cast<long long>(N - agree));
+    return agree * 1000 >= N * 999 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    }
+}
