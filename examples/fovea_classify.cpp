@@ -29,7 +29,7 @@ namespace {
 struct Options {
     std::string model, weights, input_npy, save_logits, save_features, save_input, labels;
     std::vector<std::string> images;
-    int top_k = 5, threads = 0, bench = 0, batch_size = 8;
+    int top_k = 5, threads = 0, bench = 0, batch_size = 0;  // batch_size 0: 8 images, 1 for --bench
     bool json = false, list_models = false;
 };
 
@@ -41,7 +41,7 @@ void usage() {
         "                        (default: the bundled Fashion-MNIST Swin)\n"
         "  --model NAME          preset name (default: from config.json or the file's metadata)\n"
         "  --input-npy FILE      float32 NCHW input, already preprocessed (instead of images)\n"
-        "  --batch-size B        images per forward pass (default 8)\n"
+        "  --batch-size B        images per forward pass (default 8; --bench: batch of its random input, default 1)\n"
         "  --labels FILE         class names, one per line (default: config.json, ImageNet-1k for 1000 classes)\n"
         "  --top-k K             classes to print per input (default 5)\n"
         "  --json                print results as JSON, one object per input\n"
@@ -157,7 +157,7 @@ int run(int argc, char** argv) {
         if (!o.input_npy.empty()) {
             x = fovea::to_tensor<4>(fovea::read_npy(o.input_npy), o.input_npy);
         } else {
-            x = fovea::Tensor<float, 4>({o.batch_size, cfg.input_size[0], cfg.input_size[1], cfg.input_size[2]});
+            x = fovea::Tensor<float, 4>({std::max(o.batch_size, 1), cfg.input_size[0], cfg.input_size[1], cfg.input_size[2]});
             std::mt19937 rng(0);
             std::normal_distribution<float> nd;
             for (std::int64_t i = 0; i < x.size(); ++i) x.data()[i] = nd(rng);
@@ -214,8 +214,9 @@ int run(int argc, char** argv) {
             }
             progress(i + 1, o.images.size());
         }
-        for (std::size_t b = 0; b < good.size(); b += o.batch_size) {
-            const std::size_t n = std::min<std::size_t>(o.batch_size, good.size() - b);
+        const std::size_t batch = o.batch_size ? o.batch_size : 8;
+        for (std::size_t b = 0; b < good.size(); b += batch) {
+            const std::size_t n = std::min(batch, good.size() - b);
             fovea::Tensor<float, 4> x({static_cast<std::int64_t>(n), C, H, W});
             std::copy(inputs.begin() + b * C * H * W, inputs.begin() + (b + n) * C * H * W, x.data());
             classify(x, std::vector<nlohmann::json>(good.begin() + b, good.begin() + b + n), b + n == good.size());

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <sstream>
 
+#include <fovea/io/image.hpp>
+
 #include "fixtures.hpp"
 
 using namespace fovea_test;
@@ -74,4 +76,93 @@ TEST(Cli, FailuresAreOneErrorLineAndExitCodeOne) {
         EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << args << " -> " << r.err;
         EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << " -> " << r.err;
     }
+}
+
+namespace {
+const std::string kImages = std::string(FOVEA_TEST_DATA) + "/images";
+const std::string kFashion = std::string(FOVEA_SOURCE_DIR) + "/examples/fashion_mnist/images";
+
+std::vector<std::string> fashion_images() {
+    std::vector<std::string> v;
+    for (auto& e : std::filesystem::directory_iterator(kFashion)) v.push_back(e.path().string());
+    std::sort(v.begin(), v.end());
+    return v;
+}
+
+std::string join(const std::vector<std::string>& v) {
+    std::string s;
+    for (auto& x : v) s += " " + x;
+    return s;
+}
+}  // namespace
+
+// No --weights: the bundled Fashion-MNIST Swin classifies the bundled images correctly.
+TEST(Cli, DefaultModelClassifiesBundledImages) {
+    const auto files = fashion_images();
+    ASSERT_EQ(files.size(), 10u);
+    const CliResult r = run_cli(join(files) + " --json --top-k 1");
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    ASSERT_EQ(j.size(), files.size());
+    int right = 0;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        EXPECT_EQ(j[i]["path"], files[i]);
+        // file names end in the true class: .../test0000_ankle_boot.png
+        std::string label = j[i]["top"][0]["label"];
+        std::transform(label.begin(), label.end(), label.begin(), [](char c) { return c == '/' || c == '-' || c == ' ' ? '_' : std::tolower(c); });
+        right += files[i].find(label) != std::string::npos;
+    }
+    EXPECT_GE(right, 9) << r.out;
+}
+
+// A bad file among good ones: one error line naming it, the others classified, exit code 1.
+TEST(Cli, BadFileAmongGoodOnesLosesNothing) {
+    const std::string d = temp_dir("cli_mixed");
+    write_file(d + "/broken.png", "not a png");
+    const auto files = fashion_images();
+    const CliResult r = run_cli(files[0] + " " + d + "/broken.png " + files[1] + " " + d + "/absent.png --json");
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("error: " + d + "/broken.png: "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("error: " + d + "/absent.png: "), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 2) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    ASSERT_EQ(j.size(), 2u);
+    EXPECT_EQ(j[0]["path"], files[0]);
+    EXPECT_EQ(j[1]["path"], files[1]);
+}
+
+// --save-input writes exactly timm's preprocessed tensor; batching does not change the logits.
+TEST(Cli, SaveInputIsTimmsTensorAndBatchSizeDoesNotMatter) {
+    const std::string d = temp_dir("cli_input");
+    const std::string model = data_dir() + "/swin_tiny_patch4_window7_224";  // its config.json: Swin-T data cfg
+    const std::string photo = kImages + "/photo_chelsea_333x251.png";
+    CliResult r = run_cli("--weights " + model + " " + photo + " --save-input " + d + "/x.npy");
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto x = fovea::read_npy(d + "/x.npy");
+    ASSERT_EQ(x.shape, (std::vector<std::int64_t>{1, 3, 224, 224}));
+    const auto ref = fovea::load_image(data_dir() + "/preprocess/photo_chelsea_333x251__swin_tiny_patch4_window7_224.png");
+    const auto& cfg = fovea::pretrained_cfg("swin_tiny_patch4_window7_224");
+    for (std::int64_t c = 0; c < 3; ++c)
+        for (std::int64_t i = 0; i < 224 * 224; ++i)
+            ASSERT_EQ(x.data[c * 224 * 224 + i], (ref.pixels[i * 3 + c] / 255.0f - cfg.mean[c]) / cfg.std[c]);
+
+    const auto files = join(fashion_images());
+    r = run_cli(files + " --batch-size 3 --save-logits " + d + "/a.npy");
+    ASSERT_EQ(r.code, 0) << r.err;
+    r = run_cli(files + " --batch-size 10 --save-logits " + d + "/b.npy");
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto a = fovea::read_npy(d + "/a.npy"), b = fovea::read_npy(d + "/b.npy");
+    ASSERT_EQ(a.shape, (std::vector<std::int64_t>{10, 10}));
+    EXPECT_TRUE(compare(a.data.data(), b.data.data(), 100).ok());
+}
+
+TEST(Cli, LabelsFileOverridesConfigNames) {
+    const std::string d = temp_dir("cli_labels");
+    std::string names;
+    for (int i = 0; i < 10; ++i) names += "name" + std::to_string(i) + "\n";
+    write_file(d + "/labels.txt", names);
+    const auto files = fashion_images();
+    const CliResult r = run_cli(files[0] + " --labels " + d + "/labels.txt --top-k 1");
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("name9"), std::string::npos) << r.out;  // an ankle boot
 }

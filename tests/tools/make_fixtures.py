@@ -76,14 +76,19 @@ def run_reference(model, x):
     return {k: v.float() for k, v in stages.items()}
 
 
-def write_fixture(out_dir, arch, model_args, input_shape, seed, timm_kwargs=None, num_classes=5):
+def write_fixture(out_dir, arch, model_args, input_shape, seed, timm_kwargs=None, num_classes=5,
+                  dtype=torch.float32):
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     kwargs = dict(model_args, **(timm_kwargs or {}))
     model = timm.create_model(arch, pretrained=False, num_classes=num_classes, **kwargs)
     randomise(model, seed)
     model.eval()
-    save_file({k: v for k, v in model.state_dict().items()}, out / "model.safetensors")
+    if dtype != torch.float32:  # store F16 / BF16: round first, so timm computes with the stored values
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(p.to(dtype).float())
+    save_file({k: v.to(dtype) for k, v in model.state_dict().items()}, out / "model.safetensors")
     save_config_for_hf(model, out / "config.json", model_args=model_args or None)
     g = torch.Generator().manual_seed(seed + 1)
     x = torch.randn(input_shape, generator=g)
@@ -199,7 +204,9 @@ def main():
             continue
         if arch.startswith("swin"):
             kw = dict(kw or {}, strict_img_size=False)
-        write_fixture(pathlib.Path(a.out) / name, arch, args, shape, 100 + 7 * i, kw)
+        # Swin weights stored as F16 and DeiT as BF16 (smaller files; the loader's conversions)
+        dtype = torch.float16 if arch.startswith("swin") else torch.bfloat16 if name.startswith("deit") else torch.float32
+        write_fixture(pathlib.Path(a.out) / name, arch, args, shape, 100 + 7 * i, kw, dtype=dtype)
         print("fixture:", name, flush=True)
 
 

@@ -42,17 +42,18 @@ struct PilCoeffs {
     std::vector<std::int32_t> k;      // fixed-point taps, ksize per output pixel
 };
 
-inline PilCoeffs pil_coeffs(std::int64_t in, std::int64_t out, Interpolation f) {
+// Taps of output pixels [first, first + count) of a resize from `in` to `out` pixels.
+inline PilCoeffs pil_coeffs(std::int64_t in, std::int64_t out, Interpolation f, std::int64_t first, std::int64_t count) {
     const double support0 = f == Interpolation::Bilinear ? 1.0 : 2.0;
     const double scale = static_cast<double>(in) / static_cast<double>(out);
     const double filterscale = scale < 1.0 ? 1.0 : scale;
     const double support = support0 * filterscale;
     PilCoeffs c;
     c.ksize = static_cast<std::int64_t>(std::ceil(support)) * 2 + 1;
-    c.k.assign(static_cast<std::size_t>(out * c.ksize), 0);
+    c.k.assign(static_cast<std::size_t>(count * c.ksize), 0);
     std::vector<double> w(static_cast<std::size_t>(c.ksize));
-    for (std::int64_t xx = 0; xx < out; ++xx) {
-        const double center = (static_cast<double>(xx) + 0.5) * scale;
+    for (std::int64_t i = 0; i < count; ++i) {
+        const double center = (static_cast<double>(first + i) + 0.5) * scale;
         std::int64_t xmin = static_cast<std::int64_t>(center - support + 0.5);
         if (xmin < 0) xmin = 0;
         std::int64_t xmax = static_cast<std::int64_t>(center + support + 0.5);
@@ -65,8 +66,8 @@ inline PilCoeffs pil_coeffs(std::int64_t in, std::int64_t out, Interpolation f) 
         }
         for (std::int64_t x = 0; x < xmax; ++x) {
             const double v = ww != 0.0 ? w[x] / ww : w[x];
-            c.k[xx * c.ksize + x] = static_cast<std::int32_t>(v < 0 ? -0.5 + v * (1 << kPrecisionBits)
-                                                                     : 0.5 + v * (1 << kPrecisionBits));
+            c.k[i * c.ksize + x] = static_cast<std::int32_t>(v < 0 ? -0.5 + v * (1 << kPrecisionBits)
+                                                                    : 0.5 + v * (1 << kPrecisionBits));
         }
         c.lo.push_back(xmin);
         c.n.push_back(xmax);
@@ -82,62 +83,84 @@ inline std::uint8_t clip8(std::int32_t v) {
 
 }  // namespace detail
 
-// Image.resize((out_w, out_h), BICUBIC or BILINEAR) as Pillow computes it.
-inline Image resize_like_pil(const Image& in, std::int64_t out_w, std::int64_t out_h, Interpolation f) {
+// The pixels [x0, x0 + w) x [y0, y0 + h) of Image.resize((out_w, out_h), BICUBIC or BILINEAR), as
+// Pillow computes them. Only that window is computed: each output pixel has its own taps, so
+// the values are those of the whole resize, without its memory.
+inline Image resize_like_pil(const Image& in, std::int64_t out_w, std::int64_t out_h, Interpolation f,
+                             std::int64_t x0, std::int64_t y0, std::int64_t w, std::int64_t h) {
     if (out_w <= 0 || out_h <= 0) detail::fail("resize: target size ", out_w, "x", out_h, " is empty");
-    if (out_w == in.width && out_h == in.height) return in;
     const std::int64_t C = in.channels;
-    const auto ch = detail::pil_coeffs(in.width, out_w, f), cv = detail::pil_coeffs(in.height, out_h, f);
-    Image tmp = in;
-    if (out_w != in.width) {  // horizontal pass (Pillow skips the rows the vertical pass never reads; same values)
-        tmp.width = out_w;
-        tmp.pixels.assign(static_cast<std::size_t>(out_w * in.height * C), 0);
-        for (std::int64_t y = 0; y < in.height; ++y)
-            for (std::int64_t x = 0; x < out_w; ++x)
+    Image tmp;  // horizontal pass over the input rows the vertical pass reads
+    std::int64_t row0 = y0;
+    const auto cv = detail::pil_coeffs(in.height, out_h, f, y0, h);
+    if (out_h != in.height && h > 0) row0 = cv.lo.front();
+    const std::int64_t rows = out_h == in.height ? h : (cv.lo.back() + cv.n.back()) - row0;
+    tmp.width = w;
+    tmp.height = rows;
+    tmp.channels = C;
+    tmp.pixels.assign(static_cast<std::size_t>(w * rows * C), 0);
+    if (out_w == in.width) {
+        for (std::int64_t y = 0; y < rows; ++y) std::copy(in.row(row0 + y) + x0 * C, in.row(row0 + y) + (x0 + w) * C, tmp.row(y));
+    } else {
+        const auto ch = detail::pil_coeffs(in.width, out_w, f, x0, w);
+        for (std::int64_t y = 0; y < rows; ++y)
+            for (std::int64_t x = 0; x < w; ++x)
                 for (std::int64_t c = 0; c < C; ++c) {
                     std::int32_t ss = 1 << (detail::kPrecisionBits - 1);
                     const std::int32_t* k = ch.k.data() + x * ch.ksize;
-                    for (std::int64_t t = 0; t < ch.n[x]; ++t) ss += in.row(y)[(ch.lo[x] + t) * C + c] * k[t];
+                    for (std::int64_t t = 0; t < ch.n[x]; ++t) ss += in.row(row0 + y)[(ch.lo[x] + t) * C + c] * k[t];
                     tmp.row(y)[x * C + c] = detail::clip8(ss);
                 }
     }
     if (out_h == in.height) return tmp;
     Image out;
-    out.width = out_w;
-    out.height = out_h;
+    out.width = w;
+    out.height = h;
     out.channels = C;
-    out.pixels.assign(static_cast<std::size_t>(out_w * out_h * C), 0);
-    for (std::int64_t y = 0; y < out_h; ++y) {
+    out.pixels.assign(static_cast<std::size_t>(w * h * C), 0);
+    for (std::int64_t y = 0; y < h; ++y) {
         const std::int32_t* k = cv.k.data() + y * cv.ksize;
-        for (std::int64_t i = 0; i < out_w * C; ++i) {
+        for (std::int64_t i = 0; i < w * C; ++i) {
             std::int32_t ss = 1 << (detail::kPrecisionBits - 1);
-            for (std::int64_t t = 0; t < cv.n[y]; ++t) ss += tmp.row(cv.lo[y] + t)[i] * k[t];
+            for (std::int64_t t = 0; t < cv.n[y]; ++t) ss += tmp.row(cv.lo[y] - row0 + t)[i] * k[t];
             out.row(y)[i] = detail::clip8(ss);
         }
     }
     return out;
 }
 
-// torchvision CenterCrop: zero-pad when the crop is larger, offsets int(round((h - ch) / 2)).
-inline Image center_crop(const Image& in, std::int64_t crop_h, std::int64_t crop_w) {
-    const std::int64_t C = in.channels;
-    const std::int64_t pad_l = crop_w > in.width ? (crop_w - in.width) / 2 : 0;
-    const std::int64_t pad_t = crop_h > in.height ? (crop_h - in.height) / 2 : 0;
-    const std::int64_t pw = std::max(crop_w, in.width) , ph = std::max(crop_h, in.height);
-    const std::int64_t top = static_cast<std::int64_t>(std::nearbyint((ph - crop_h) / 2.0));  // half to even
-    const std::int64_t left = static_cast<std::int64_t>(std::nearbyint((pw - crop_w) / 2.0));
+inline Image resize_like_pil(const Image& in, std::int64_t out_w, std::int64_t out_h, Interpolation f) {
+    return resize_like_pil(in, out_w, out_h, f, 0, 0, out_w, out_h);
+}
+
+// torchvision CenterCrop of Image.resize((out_w, out_h)): zero padding where the crop is larger,
+// offsets int(round((size - crop) / 2)) with round half to even. Only the kept pixels are resized.
+inline Image resize_center_crop(const Image& in, std::int64_t out_w, std::int64_t out_h, Interpolation f,
+                                std::int64_t crop_h, std::int64_t crop_w) {
+    const std::int64_t pad_l = crop_w > out_w ? (crop_w - out_w) / 2 : 0;
+    const std::int64_t pad_t = crop_h > out_h ? (crop_h - out_h) / 2 : 0;
+    const std::int64_t pw = std::max(crop_w, out_w), ph = std::max(crop_h, out_h);
+    const auto top = static_cast<std::int64_t>(std::nearbyint(static_cast<double>(ph - crop_h) / 2.0));
+    const auto left = static_cast<std::int64_t>(std::nearbyint(static_cast<double>(pw - crop_w) / 2.0));
+    // the crop window in resized-image coordinates, and its part inside the image
+    const std::int64_t rx0 = left - pad_l, ry0 = top - pad_t;
+    const std::int64_t ix0 = std::max<std::int64_t>(rx0, 0), iy0 = std::max<std::int64_t>(ry0, 0);
+    const std::int64_t ix1 = std::min(rx0 + crop_w, out_w), iy1 = std::min(ry0 + crop_h, out_h);
     Image out;
     out.width = crop_w;
     out.height = crop_h;
-    out.channels = C;
-    out.pixels.assign(static_cast<std::size_t>(crop_w * crop_h * C), 0);
-    for (std::int64_t y = 0; y < crop_h; ++y)
-        for (std::int64_t x = 0; x < crop_w; ++x) {
-            const std::int64_t sy = y + top - pad_t, sx = x + left - pad_l;  // in the unpadded image
-            if (sy < 0 || sx < 0 || sy >= in.height || sx >= in.width) continue;
-            for (std::int64_t c = 0; c < C; ++c) out.row(y)[x * C + c] = in.row(sy)[sx * C + c];
-        }
+    out.channels = in.channels;
+    out.pixels.assign(static_cast<std::size_t>(crop_w * crop_h * in.channels), 0);
+    if (ix1 <= ix0 || iy1 <= iy0) return out;
+    const Image part = resize_like_pil(in, out_w, out_h, f, ix0, iy0, ix1 - ix0, iy1 - iy0);
+    for (std::int64_t y = 0; y < part.height; ++y)
+        std::copy(part.row(y), part.row(y) + part.width * part.channels,
+                  out.row(iy0 - ry0 + y) + (ix0 - rx0) * in.channels);
     return out;
+}
+
+inline Image center_crop(const Image& in, std::int64_t crop_h, std::int64_t crop_w) {
+    return resize_center_crop(in, in.width, in.height, Interpolation::Bilinear, crop_h, crop_w);
 }
 
 // The uint8 pixels timm's eval transform hands to ToTensor.
@@ -146,25 +169,23 @@ inline Image eval_resize_crop(const Image& img, const PretrainedCfg& cfg) {
     const Interpolation f = parse_interpolation(cfg.interpolation);
     const auto sh = static_cast<std::int64_t>(std::floor(static_cast<double>(th) / cfg.crop_pct));
     const auto sw = static_cast<std::int64_t>(std::floor(static_cast<double>(tw) / cfg.crop_pct));
-    Image resized;
+    const double w = static_cast<double>(img.width), h = static_cast<double>(img.height);
+    double rw = 0, rh = 0;  // the resized size, before the crop
+    Interpolation rf = f;
     if (cfg.crop_mode == "squash") {
-        resized = resize_like_pil(img, sw, sh, f);
+        rw = static_cast<double>(sw), rh = static_cast<double>(sh);
     } else if (cfg.crop_mode != "center" && !cfg.crop_mode.empty()) {
         detail::fail("crop_mode '", cfg.crop_mode, "' is not supported (center, squash)");
     } else if (sh == sw) {  // torchvision Resize(int): shorter side to sh, longer side truncated
-        const std::int64_t w = img.width, h = img.height;
-        if (w <= h)
-            resized = resize_like_pil(img, sh, static_cast<std::int64_t>(static_cast<double>(sh * h) / static_cast<double>(w)), f);
-        else
-            resized = resize_like_pil(img, static_cast<std::int64_t>(static_cast<double>(sh * w) / static_cast<double>(h)), sh, f);
+        rw = w <= h ? static_cast<double>(sh) : std::floor(static_cast<double>(sh) * w / h);
+        rh = w <= h ? std::floor(static_cast<double>(sh) * h / w) : static_cast<double>(sh);
     } else {  // timm ResizeKeepRatio (its default interpolation is bilinear), sizes rounded half to even
-        const double ratio = std::min(static_cast<double>(img.height) / static_cast<double>(sh),
-                                      static_cast<double>(img.width) / static_cast<double>(sw));
-        resized = resize_like_pil(img, static_cast<std::int64_t>(std::nearbyint(static_cast<double>(img.width) / ratio)),
-                                  static_cast<std::int64_t>(std::nearbyint(static_cast<double>(img.height) / ratio)),
-                                  Interpolation::Bilinear);
+        const double ratio = std::min(h / static_cast<double>(sh), w / static_cast<double>(sw));
+        rw = std::nearbyint(w / ratio), rh = std::nearbyint(h / ratio);
+        rf = Interpolation::Bilinear;
     }
-    return center_crop(resized, th, tw);
+    if (rw > 1e12 || rh > 1e12) detail::fail("image of ", img.width, "x", img.height, " is too elongated to resize");
+    return resize_center_crop(img, static_cast<std::int64_t>(rw), static_cast<std::int64_t>(rh), rf, th, tw);
 }
 
 // ToTensor + Normalize, in float32 as torchvision: (v / 255 - mean) / std. Writes (C, H, W).

@@ -217,6 +217,20 @@ inline std::vector<std::string> model_names() {
 }
 
 namespace detail {
+[[noreturn]] inline void unknown_model(const std::string& name);
+}  // namespace detail
+
+// A preset's eval data config (input size, interpolation, crop, mean, std), as timm's default_cfg.
+inline const PretrainedCfg& pretrained_cfg(const std::string& name) {
+    const std::string base = name.substr(0, name.find('.'));
+    for (auto& p : vit_presets())
+        if (p.name == base) return p.data;
+    for (auto& p : swin_presets())
+        if (p.name == base) return p.data;
+    detail::unknown_model(base);
+}
+
+namespace detail {
 
 [[noreturn]] inline void unknown_model(const std::string& name) {
     auto names = model_names();
