@@ -163,3 +163,13 @@ TEST(Preprocess, WindowedResizeEqualsFullResizeThenCrop) {
                 for (std::int64_t x = 0; x < 41 * 3; ++x) ASSERT_EQ(part.row(y)[x], full.row(y + 7)[13 * 3 + x]);
         }
 }
+
+// Inputs the fuzzer (tests/fuzz/fuzz_image) found: JPEG Huffman tables with more than 256
+// codes, which overflow stb_image 2.27's tables. fovea refuses them before decoding.
+TEST(Images, FuzzerFindingsAreCleanErrors) {
+    for (const std::string f : {"stb_jpeg_dht_overflow.jpg", "stb_jpeg_dht_truncated.jpg"}) {
+        const std::string path = data_dir() + "/images/regress/" + f;
+        const std::string e = error_of([&] { fovea::load_image(path); });
+        EXPECT_NE(e.find(path + ": corrupt JPEG (Huffman table with"), std::string::npos) << f << ": " << e;
+    }
+}

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -51,9 +52,45 @@ inline std::uint8_t pil_luma(std::uint8_t r, std::uint8_t g, std::uint8_t b) {
     return static_cast<std::uint8_t>((r * 19595u + g * 38470u + b * 7471u + 0x8000u) >> 16);
 }
 
+namespace detail {
+
+// stb_image 2.27 (Debian's) trusts a JPEG's Huffman table counts: more than 256 codes in one DHT
+// table overflow its tables (found by fuzz_image). Walk the JPEG's marker segments, entropy-coded
+// data included, and refuse such tables before stb_image sees the bytes.
+inline void check_jpeg_huffman_tables(const std::uint8_t* d, std::size_t n, const std::string& where) {
+    if (n < 2 || d[0] != 0xFF || d[1] != 0xD8) return;  // not a JPEG
+    std::size_t p = 2;
+    while (p + 1 < n) {
+        if (d[p] != 0xFF) {  // inside entropy-coded data: find the next marker
+            ++p;
+            continue;
+        }
+        const std::uint8_t m = d[p + 1];
+        if (m == 0x00 || m == 0xFF || (m >= 0xD0 && m <= 0xD7) || m == 0x01) {  // stuffing, fill, RSTn, TEM
+            p += m == 0xFF ? 1 : 2;
+            continue;
+        }
+        if (m == 0xD9 || p + 3 >= n) return;  // EOI, or a truncated file stb will refuse
+        const std::size_t len = (static_cast<std::size_t>(d[p + 2]) << 8) | d[p + 3];
+        const std::size_t end = std::min(n, p + 2 + len);
+        if (m == 0xC4) {  // stb reads zeros past the end of the file: count the bytes that are there
+            for (std::size_t q = p + 4; q < end;) {
+                std::size_t codes = 0;
+                for (std::size_t i = q + 1; i <= q + 16 && i < n; ++i) codes += d[i];
+                if (codes > 256) fail(where, ": corrupt JPEG (Huffman table with ", codes, " codes, at most 256)");
+                q += 17 + codes;
+            }
+        }
+        p += 2 + len;
+    }
+}
+
+}  // namespace detail
+
 inline Image decode_image(const std::uint8_t* data, std::size_t size, int channels, const std::string& where) {
     if (channels != 1 && channels != 3) detail::fail(where, ": images are decoded to 1 or 3 channels, not ", channels);
     if (size == 0) detail::fail(where, ": empty file");
+    detail::check_jpeg_huffman_tables(data, size, where);
     if (size > static_cast<std::size_t>(INT32_MAX)) detail::fail(where, ": file too large for the image decoder");
     const int len = static_cast<int>(size);
     int w = 0, h = 0, n = 0;

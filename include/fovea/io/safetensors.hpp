@@ -104,8 +104,12 @@ public:
         }
         ::close(fd);
     }
+    // An owned copy of bytes already in memory (downloads, fuzzing): same interface as a mapping.
+    MappedFile(const std::uint8_t* bytes, std::size_t size) : size_(size), owned_(bytes, bytes + size) {
+        data_ = owned_.data();
+    }
     ~MappedFile() {
-        if (data_) ::munmap(const_cast<std::uint8_t*>(data_), size_);
+        if (data_ && owned_.empty() && size_) ::munmap(const_cast<std::uint8_t*>(data_), size_);
     }
     MappedFile(const MappedFile&) = delete;
     MappedFile& operator=(const MappedFile&) = delete;
@@ -116,6 +120,7 @@ public:
 private:
     const std::uint8_t* data_ = nullptr;
     std::size_t size_ = 0;
+    std::vector<std::uint8_t> owned_;
 };
 
 }  // namespace detail
@@ -132,7 +137,12 @@ public:
     static constexpr std::uint64_t kMaxHeader = 100u * 1024u * 1024u;
 
     static std::shared_ptr<const SafeTensorsFile> open(const std::string& path) {
-        return std::shared_ptr<const SafeTensorsFile>(new SafeTensorsFile(path));
+        return std::shared_ptr<const SafeTensorsFile>(new SafeTensorsFile(path, std::make_shared<detail::MappedFile>(path)));
+    }
+    // The same checks on bytes in memory (copied); `name` stands for the path in messages.
+    static std::shared_ptr<const SafeTensorsFile> from_memory(const std::uint8_t* data, std::size_t size,
+                                                              const std::string& name = "<memory>") {
+        return std::shared_ptr<const SafeTensorsFile>(new SafeTensorsFile(name, std::make_shared<detail::MappedFile>(data, size)));
     }
 
     const std::string& path() const { return path_; }
@@ -153,7 +163,7 @@ public:
     const std::uint8_t* raw(const TensorInfo& t) const { return data_begin() + t.begin; }
 
 private:
-    explicit SafeTensorsFile(const std::string& path) : path_(path), file_(std::make_shared<detail::MappedFile>(path)) {
+    SafeTensorsFile(const std::string& path, std::shared_ptr<detail::MappedFile> file) : path_(path), file_(std::move(file)) {
         parse();
         convert();
     }

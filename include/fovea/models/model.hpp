@@ -93,16 +93,20 @@ inline bool is_file(const std::string& p) {
     return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+inline nlohmann::json parse_json(const std::string& text, const std::string& where) {
+    try {
+        return nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+        fail(where, ": not valid JSON (", e.what(), ")");
+    }
+}
+
 inline nlohmann::json read_json_file(const std::string& path) {
     std::ifstream f(path, std::ios::binary);
     if (!f) fail(path, ": cannot open file");
     std::stringstream ss;
     ss << f.rdbuf();
-    try {
-        return nlohmann::json::parse(ss.str());
-    } catch (const nlohmann::json::exception& e) {
-        fail(path, ": not valid JSON (", e.what(), ")");
-    }
+    return parse_json(ss.str(), path);
 }
 
 // "vit_base_patch16_224.augreg_in21k" -> "vit_base_patch16_224" (timm's pretrained tag)

@@ -54,10 +54,17 @@ struct SwinConfig {
 
     void validate(const std::string& where) const {
         if (img_h <= 0 || img_w <= 0 || patch_size <= 0 || in_chans <= 0 || embed_dim <= 0 || window_size <= 0 ||
-            num_classes < 0 || mlp_ratio <= 0 || depths.empty() || depths.size() > 8)
+            num_classes < 0 || !(mlp_ratio > 0) || depths.empty() || depths.size() > 8)
             detail::fail(where, ": Swin config has a non-positive size");
+        // Far beyond any real model, and small enough that no shape product can overflow.
+        if (img_h > 65536 || img_w > 65536 || patch_size > 4096 || in_chans > 4096 || embed_dim > 8192 ||
+            window_size > 256 || num_classes > 10000000 || mlp_ratio > 64)
+            detail::fail(where, ": Swin config has a size out of range");
         if (depths.size() != num_heads.size())
             detail::fail(where, ": depths has ", depths.size(), " stages but num_heads has ", num_heads.size());
+        for (std::size_t i = 0; i < depths.size(); ++i)
+            if (depths[i] > 1024 || num_heads[i] > 4096)
+                detail::fail(where, ": Swin config has a size out of range");
         for (std::size_t i = 0; i < depths.size(); ++i)
             if (depths[i] < 0 || num_heads[i] <= 0 || stage_dim(static_cast<std::int64_t>(i)) % num_heads[i])
                 detail::fail(where, ": stage ", i, " dim ", stage_dim(static_cast<std::int64_t>(i)),
@@ -164,6 +171,7 @@ class SwinTransformer {
 public:
     static SwinTransformer load(const SwinConfig& cfg, std::shared_ptr<const SafeTensorsFile> file) {
         cfg.validate(file->path());
+        Eigen::initParallel();  // before any thread calls forward
         SwinTransformer m;
         m.cfg_ = cfg;
         m.file_ = file;

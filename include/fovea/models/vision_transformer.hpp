@@ -67,8 +67,12 @@ struct VitConfig {
 
     void validate(const std::string& where) const {
         if (img_h <= 0 || img_w <= 0 || patch_size <= 0 || in_chans <= 0 || embed_dim <= 0 || depth < 0 ||
-            num_heads <= 0 || num_classes < 0 || reg_tokens < 0 || mlp_ratio <= 0)
+            num_heads <= 0 || num_classes < 0 || reg_tokens < 0 || !(mlp_ratio > 0))
             detail::fail(where, ": ViT config has a non-positive size");
+        // Far beyond any real model, and small enough that no shape product can overflow.
+        if (img_h > 65536 || img_w > 65536 || patch_size > 4096 || in_chans > 4096 || embed_dim > 65536 ||
+            depth > 1024 || num_heads > embed_dim || num_classes > 10000000 || reg_tokens > 4096 || mlp_ratio > 64)
+            detail::fail(where, ": ViT config has a size out of range");
         if (img_h % patch_size || img_w % patch_size)
             detail::fail(where, ": img_size ", img_h, "x", img_w, " is not a multiple of patch_size ", patch_size);
         if (embed_dim % num_heads) detail::fail(where, ": embed_dim ", embed_dim, " not divisible by num_heads ", num_heads);
@@ -160,6 +164,7 @@ class VisionTransformer {
 public:
     static VisionTransformer load(const VitConfig& cfg, std::shared_ptr<const SafeTensorsFile> file) {
         cfg.validate(file->path());
+        Eigen::initParallel();  // before any thread calls forward
         VisionTransformer m;
         m.cfg_ = cfg;
         m.file_ = file;

@@ -1,0 +1,82 @@
+// One loaded model shared by 8 threads calling forward at once gives exactly the sequential
+// results; NaN / Inf inputs poison only their own image. (Also built under ThreadSanitizer.)
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <thread>
+
+#include "fixtures.hpp"
+
+using namespace fovea_test;
+
+namespace {
+
+void check_shared_model(const std::string& name) {
+    const fovea::Model model = fovea::load_model(data_dir() + "/" + name);
+    const Reference ref(name);
+    const auto base = ref.input();
+    constexpr int kThreads = 8, kCalls = 3;
+    std::vector<fovea::Tensor<float, 4>> inputs;
+    for (int t = 0; t < kThreads; ++t) {  // a different input per thread
+        fovea::Tensor<float, 4> x(base.shape());
+        for (std::int64_t i = 0; i < x.size(); ++i) x.data()[i] = base.data()[i] * (1.0f + 0.1f * t);
+        inputs.push_back(std::move(x));
+    }
+    std::vector<fovea::Tensor<float, 2>> sequential;
+    for (auto& x : inputs) sequential.push_back(model.forward(x));
+
+    std::vector<std::vector<fovea::Tensor<float, 2>>> concurrent(kThreads);
+    std::vector<std::thread> pool;
+    for (int t = 0; t < kThreads; ++t)
+        pool.emplace_back([&, t] {
+            for (int c = 0; c < kCalls; ++c) concurrent[t].push_back(model.forward(inputs[t]));
+        });
+    for (auto& th : pool) th.join();
+    for (int t = 0; t < kThreads; ++t)
+        for (auto& y : concurrent[t]) {
+            ASSERT_EQ(y.size(), sequential[t].size());
+            EXPECT_EQ(0, std::memcmp(y.data(), sequential[t].data(), y.size() * sizeof(float)))
+                << name << ": thread " << t << " differs from the sequential result";
+        }
+}
+
+}  // namespace
+
+TEST(Concurrency, EightThreadsShareOneVit) { check_shared_model("deit_base_distilled_patch16_224"); }
+TEST(Concurrency, EightThreadsShareOneSwin) { check_shared_model("swin_pad_40"); }
+
+// The model keeps its weights alive: the handle outlives everything it was loaded from.
+TEST(Concurrency, ModelOutlivesItsLoader) {
+    std::unique_ptr<fovea::Model> m;
+    {
+        auto tmp = fovea::load_model(data_dir() + "/vit_base_patch16_224");
+        m = std::make_unique<fovea::Model>(tmp);
+    }
+    const Reference ref("vit_base_patch16_224");
+    const auto y = m->forward(ref.input());
+    EXPECT_TRUE(compare(y.data(), ref.data("logits"), y.size()).ok());
+}
+
+// NaN or Inf in an image makes that image's logits NaN; the other images of the batch give what
+// they give alone. No error, no crash: as PyTorch and ONNX Runtime behave.
+TEST(NonFinite, NanAndInfPoisonOnlyTheirOwnImage) {
+    for (const std::string name : {"vit_base_patch16_224", "swin_tiny_patch4_window7_224"}) {
+        const fovea::Model model = fovea::load_model(data_dir() + "/" + name);
+        const auto one = Reference(name).input();
+        const std::int64_t per = one.size();
+        fovea::Tensor<float, 4> x({3, one.shape(1), one.shape(2), one.shape(3)});
+        for (int b = 0; b < 3; ++b) std::copy(one.data(), one.data() + per, x.data() + b * per);
+        x.data()[per + 5] = std::numeric_limits<float>::quiet_NaN();
+        x.data()[2 * per + 7] = std::numeric_limits<float>::infinity();
+        const auto y = model.forward(x);
+        const auto alone = model.forward(one);
+        const std::int64_t K = y.shape(1);
+        // image 0 is its single-image result (to the parity tolerance: GEMM blocking depends on N)
+        EXPECT_TRUE(compare(y.data(), alone.data(), K).ok()) << name;
+        for (std::int64_t k = 0; k < K; ++k) {
+            EXPECT_TRUE(std::isfinite(y(0, k))) << name;
+            EXPECT_TRUE(std::isnan(y(1, k))) << name;
+            EXPECT_TRUE(std::isnan(y(2, k))) << name;
+        }
+    }
+}
