@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }();
     std::shared_ptr<const fovea::SafeTensorsFile> file;
     try {
-        file = fovea::SafeTensorsFile::from_memory(data, size, "fuzz.safetensors");
+        file = fovea::to_timm_names(fovea::SafeTensorsFile::from_memory(data, size, "fuzz.safetensors"));
     } catch (const fovea::Error&) {
         return 0;
     }

@@ -26,7 +26,8 @@ def randomise(model, seed):
     with torch.no_grad():
         for name, p in model.named_parameters():
             leaf = name.rsplit(".", 1)[-1]
-            if leaf in ("pos_embed", "cls_token", "reg_token", "dist_token", "relative_position_bias_table"):
+            if leaf in ("pos_embed", "cls_token", "reg_token", "dist_token", "relative_position_bias_table",
+                        "position_embeddings", "distillation_token"):  # the last two: transformers' names
                 p.copy_(torch.randn(p.shape, generator=g))
             elif p.ndim >= 2:
                 p.copy_(torch.randn(p.shape, generator=g) / math.sqrt(p[0].numel()))

@@ -160,9 +160,53 @@ public:
         if (it != converted_.end()) return it->second.get();
         return reinterpret_cast<const float*>(data_begin() + t.begin);
     }
+
+    // Another checkpoint layout presented under other names (see io/layouts.hpp): a copy of the
+    // table over the same mapping. `renames` maps old to new names; `derived` adds F32 tensors
+    // (fused q/k/v, say); `dropped` removes entries (stored buffers fovea recomputes).
+    struct Derived {
+        std::string name;
+        std::vector<std::int64_t> shape;
+        std::vector<float> values;
+    };
+    std::shared_ptr<const SafeTensorsFile> relabelled(const std::map<std::string, std::string>& renames,
+                                                      std::vector<Derived> derived,
+                                                      const std::vector<std::string>& dropped) const {
+        auto out = std::shared_ptr<SafeTensorsFile>(new SafeTensorsFile(*this));
+        for (auto& d : dropped) {
+            out->tensors_.erase(d);
+            out->converted_.erase(d);
+        }
+        std::map<std::string, TensorInfo> tensors;
+        std::map<std::string, std::shared_ptr<const float>> converted;
+        for (auto& [name, t] : out->tensors_) {
+            auto it = renames.find(name);
+            const std::string to = it == renames.end() ? name : it->second;
+            TensorInfo nt = t;
+            nt.name = to;
+            if (!tensors.emplace(to, nt).second) detail::fail(path_, ": two tensors map to '", to, "'");
+            auto c = out->converted_.find(name);
+            if (c != out->converted_.end()) converted[to] = c->second;
+            else if (detail::is_float(t.dtype)) converted[to] = std::shared_ptr<const float>(out->file_, f32(t));  // aliases the mapping
+        }
+        for (auto& d : derived) {
+            TensorInfo t;
+            t.name = d.name;
+            t.dtype = DType::F32;
+            t.shape = d.shape;
+            auto buf = std::shared_ptr<float>(detail::aligned_array<float>(d.values.size()).release(), detail::AlignedFree());
+            std::copy(d.values.begin(), d.values.end(), buf.get());
+            if (!tensors.emplace(d.name, t).second) detail::fail(path_, ": two tensors map to '", d.name, "'");
+            converted[d.name] = buf;
+        }
+        out->tensors_ = std::move(tensors);
+        out->converted_ = std::move(converted);
+        return out;
+    }
     const std::uint8_t* raw(const TensorInfo& t) const { return data_begin() + t.begin; }
 
 private:
+    SafeTensorsFile(const SafeTensorsFile&) = default;
     SafeTensorsFile(const std::string& path, std::shared_ptr<detail::MappedFile> file) : path_(path), file_(std::move(file)) {
         parse();
         convert();
@@ -287,7 +331,7 @@ private:
                     default: break;
                 }
             }
-            converted_.emplace(name, std::move(buf));
+            converted_.emplace(name, std::shared_ptr<const float>(buf.release(), detail::AlignedFree()));
         }
     }
 
@@ -296,7 +340,7 @@ private:
     std::uint64_t header_len_ = 0;
     std::map<std::string, std::string> metadata_;
     std::map<std::string, TensorInfo> tensors_;
-    std::map<std::string, std::unique_ptr<float[], detail::AlignedFree>> converted_;
+    std::map<std::string, std::shared_ptr<const float>> converted_;  // by name; shared by relabelled copies
 };
 
 // Binds model parameters by name and shape. Every check names the file and the tensor;

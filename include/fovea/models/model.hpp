@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fovea/data/imagenet_labels.hpp"
+#include "fovea/io/layouts.hpp"
 #include "fovea/models/swin_transformer.hpp"
 #include "fovea/models/vision_transformer.hpp"
 
@@ -114,16 +115,22 @@ inline std::string strip_tag(const std::string& arch) { return arch.substr(0, ar
 
 }  // namespace detail
 
-// timm hub config.json fields fovea uses; everything is optional.
+// The config.json fields fovea uses, from timm's hub layout or from transformers' (model_type
+// vit, deit or swin, translated to the matching timm architecture); everything is optional.
 struct ModelSpec {
     std::string architecture;
     nlohmann::json model_args = nlohmann::json::object();
     std::optional<std::int64_t> num_classes;
     nlohmann::json pretrained_cfg = nlohmann::json::object();
     std::vector<std::string> label_names;
+    // set by transformers configs only
+    std::optional<float> layer_norm_eps;
+    std::optional<bool> dist_head;
+    bool hf_swin_padding = false;
 
     static ModelSpec from_json(const nlohmann::json& j, const std::string& where) {
         if (!j.is_object()) detail::fail(where, ": config must be a JSON object");
+        if (j.contains("model_type")) return from_transformers(j, where);
         ModelSpec s;
         auto str = [&](const char* k) -> std::string {
             if (!j.contains(k)) return {};
@@ -167,7 +174,88 @@ struct ModelSpec {
         }
         return s;
     }
+
+    static ModelSpec from_transformers(const nlohmann::json& j, const std::string& where) {
+        ModelSpec s;
+        const std::string type = j["model_type"].is_string() ? j["model_type"].get<std::string>() : "";
+        auto get = [&](const char* key, auto fallback) {
+            using T = decltype(fallback);
+            if (!j.contains(key) || j[key].is_null()) return fallback;
+            try {
+                return j[key].get<T>();
+            } catch (const std::exception&) {
+                detail::fail(where, ": '", key, "' has the wrong type");
+            }
+        };
+        if (get("hidden_act", std::string("gelu")) != "gelu")
+            detail::fail(where, ": hidden_act '", get("hidden_act", std::string()), "' is not supported (gelu)");
+        auto& a = s.model_args;
+        a["img_size"] = get("image_size", std::int64_t{224});
+        a["patch_size"] = get("patch_size", std::int64_t{16});
+        a["in_chans"] = get("num_channels", std::int64_t{3});
+        a["qkv_bias"] = get("qkv_bias", true);
+        if (type == "vit" || type == "deit") {
+            const auto hidden = get("hidden_size", std::int64_t{768});
+            a["embed_dim"] = hidden;
+            a["depth"] = get("num_hidden_layers", std::int64_t{12});
+            a["num_heads"] = get("num_attention_heads", std::int64_t{12});
+            if (hidden <= 0) detail::fail(where, ": hidden_size must be positive");
+            a["mlp_ratio"] = static_cast<double>(get("intermediate_size", 4 * hidden)) / static_cast<double>(hidden);
+            s.layer_norm_eps = get("layer_norm_eps", 1e-12f);
+            if (type == "vit") {
+                s.architecture = "vit_base_patch16_224";
+            } else {  // DeiT embeddings always carry the distillation token
+                s.architecture = "deit_base_distilled_patch16_224";
+                const auto archs = get("architectures", std::vector<std::string>{});
+                s.dist_head = std::find(archs.begin(), archs.end(), "DeiTForImageClassificationWithTeacher") != archs.end();
+            }
+        } else if (type == "swin") {
+            s.architecture = "swin_tiny_patch4_window7_224";
+            a["patch_size"] = get("patch_size", std::int64_t{4});
+            a["embed_dim"] = get("embed_dim", std::int64_t{96});
+            a["depths"] = get("depths", std::vector<std::int64_t>{2, 2, 6, 2});
+            a["num_heads"] = get("num_heads", std::vector<std::int64_t>{3, 6, 12, 24});
+            a["window_size"] = get("window_size", std::int64_t{7});
+            a["mlp_ratio"] = get("mlp_ratio", 4.0);
+            s.layer_norm_eps = get("layer_norm_eps", 1e-5f);
+            s.hf_swin_padding = true;
+            if (get("use_absolute_embeddings", false))
+                detail::fail(where, ": Swin with use_absolute_embeddings is not supported");
+        } else {
+            detail::fail(where, ": transformers model_type '", type, "' is not supported (vit, deit, swin)");
+        }
+        if (j.contains("id2label")) {  // {"0": "tench", ...}
+            if (!j["id2label"].is_object()) detail::fail(where, ": 'id2label' must be an object");
+            s.label_names = from_json(nlohmann::json{{"label_names", j["id2label"]}}, where).label_names;
+        }
+        return s;
+    }
 };
+
+namespace detail {
+// transformers' preprocessor_config.json as timm's pretrained_cfg: a plain resize to the model
+// size (crop_mode squash), its resample filter, mean and std.
+inline nlohmann::json pretrained_cfg_from_processor(const nlohmann::json& p, std::int64_t channels) {
+    nlohmann::json c = nlohmann::json::object();
+    if (!p.is_object()) return c;
+    std::int64_t h = 0, w = 0;
+    if (p.contains("size") && p["size"].is_object() && p["size"].contains("height") && p["size"].contains("width") &&
+        p["size"]["height"].is_number_integer() && p["size"]["width"].is_number_integer()) {
+        h = p["size"]["height"].get<std::int64_t>();
+        w = p["size"]["width"].get<std::int64_t>();
+    } else if (p.contains("size") && p["size"].is_number_integer()) {
+        h = w = p["size"].get<std::int64_t>();
+    }
+    if (h > 0 && w > 0) c["input_size"] = {channels, h, w};
+    if (p.contains("resample") && p["resample"].is_number_integer())
+        c["interpolation"] = p["resample"].get<int>() == 3 ? "bicubic" : "bilinear";
+    c["crop_pct"] = 1.0;
+    c["crop_mode"] = "squash";
+    if (p.contains("image_mean")) c["mean"] = p["image_mean"];
+    if (p.contains("image_std")) c["std"] = p["image_std"];
+    return c;
+}
+}  // namespace detail
 
 class Model {
 public:
@@ -292,6 +380,8 @@ inline Model build_model(const ModelSpec& spec, std::shared_ptr<const SafeTensor
         VitConfig cfg = p.cfg;
         cfg.num_classes = classes_from_file(cfg.num_classes);
         cfg.apply(spec.model_args, where);
+        if (spec.layer_norm_eps) cfg.eps = *spec.layer_norm_eps;
+        if (spec.dist_head) cfg.dist_head = *spec.dist_head;
         m.data_ = p.data;
         m.data_.input_size = {cfg.in_chans, cfg.img_h, cfg.img_w};
         detail::apply_pretrained_cfg(m.data_, spec.pretrained_cfg, where);
@@ -304,6 +394,8 @@ inline Model build_model(const ModelSpec& spec, std::shared_ptr<const SafeTensor
         SwinConfig cfg = p.cfg;
         cfg.num_classes = classes_from_file(cfg.num_classes);
         cfg.apply(spec.model_args, where);
+        if (spec.layer_norm_eps) cfg.eps = *spec.layer_norm_eps;
+        cfg.hf_padding = spec.hf_swin_padding;
         m.data_ = p.data;
         m.data_.input_size = {cfg.in_chans, cfg.img_h, cfg.img_w};
         detail::apply_pretrained_cfg(m.data_, spec.pretrained_cfg, where);
@@ -335,10 +427,16 @@ inline WeightPaths resolve_weights(const std::string& path) {
 // __metadata__ ("architecture", optional "model_args" and "num_classes" as JSON strings).
 inline Model load_model(const std::string& path) {
     const auto paths = detail::resolve_weights(path);
-    auto file = SafeTensorsFile::open(paths.weights);
+    auto file = to_timm_names(SafeTensorsFile::open(paths.weights));
     ModelSpec spec;
     if (!paths.config.empty()) {
         spec = ModelSpec::from_json(detail::read_json_file(paths.config), paths.config);
+        const std::string proc = paths.config.substr(0, paths.config.size() - 11) + "preprocessor_config.json";
+        if (spec.hf_swin_padding || spec.layer_norm_eps) {  // transformers folder
+            const auto channels = spec.model_args.value("in_chans", std::int64_t{3});
+            if (detail::is_file(proc))
+                spec.pretrained_cfg = detail::pretrained_cfg_from_processor(detail::read_json_file(proc), channels);
+        }
     } else {
         const auto& md = file->metadata();
         if (md.count("architecture")) spec.architecture = md.at("architecture");
@@ -363,7 +461,7 @@ inline Model create_model(const std::string& name, const std::string& weights) {
     bool known = false;
     for (auto& n : model_names()) known = known || n == detail::strip_tag(name);
     if (!known) detail::unknown_model(detail::strip_tag(name));
-    auto file = SafeTensorsFile::open(paths.weights);
+    auto file = to_timm_names(SafeTensorsFile::open(paths.weights));
     ModelSpec spec;
     if (!paths.config.empty()) {
         ModelSpec c = ModelSpec::from_json(detail::read_json_file(paths.config), paths.config);

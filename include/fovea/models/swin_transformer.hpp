@@ -25,6 +25,9 @@ struct SwinConfig {
     bool always_partition = false;  // true: never clamp the window to a small feature map
     std::string global_pool = "avg";
     float eps = 1e-5f;  // nn.LayerNorm default
+    // transformers' SwinLayer instead of timm's: pad the map, then roll the padded map (timm rolls,
+    // then pads), and clamp the window to a square of min(H, W). Same numbers when nothing is padded.
+    bool hf_padding = false;
 
     std::int64_t num_stages() const { return static_cast<std::int64_t>(depths.size()); }
     std::int64_t stage_dim(std::int64_t i) const { return embed_dim << i; }
@@ -79,6 +82,7 @@ struct SwinTransformerBlock {
     WindowAttention attn;
     Mlp mlp;
     std::int64_t wh = 7, ww = 7, sh = 0, sw = 0;  // window and shift after clamping
+    bool pad_then_roll = false;                    // transformers' order (SwinConfig::hf_padding)
 
     static SwinTransformerBlock load(WeightBinder& w, const std::string& prefix, const SwinConfig& cfg,
                                      std::int64_t dim, std::int64_t heads, std::int64_t res_h, std::int64_t res_w,
@@ -86,11 +90,18 @@ struct SwinTransformerBlock {
         SwinTransformerBlock b;
         // timm clamps the window to the configured feature map, and drops the shift there.
         const std::int64_t win = cfg.window_size, shift = shifted ? win / 2 : 0;
-        const bool clamp_h = !cfg.always_partition && res_h <= win, clamp_w = !cfg.always_partition && res_w <= win;
-        b.wh = clamp_h ? res_h : win;
-        b.ww = clamp_w ? res_w : win;
-        b.sh = clamp_h ? 0 : shift;
-        b.sw = clamp_w ? 0 : shift;
+        if (cfg.hf_padding) {
+            const std::int64_t r = std::min(res_h, res_w);
+            b.wh = b.ww = r <= win ? r : win;
+            b.sh = b.sw = r <= win ? 0 : shift;
+            b.pad_then_roll = true;
+        } else {
+            const bool clamp_h = !cfg.always_partition && res_h <= win, clamp_w = !cfg.always_partition && res_w <= win;
+            b.wh = clamp_h ? res_h : win;
+            b.ww = clamp_w ? res_w : win;
+            b.sh = clamp_h ? 0 : shift;
+            b.sw = clamp_w ? 0 : shift;
+        }
         b.norm1 = LayerNorm::load(w, prefix + ".norm1", dim, cfg.eps);
         b.attn = WindowAttention::load(w, prefix + ".attn", dim, heads, b.wh, b.ww, cfg.qkv_bias);
         w.ignore(prefix + ".attn_mask");
@@ -120,8 +131,9 @@ struct SwinTransformerBlock {
                         const std::int64_t py = wy * wh + t / ww, px = wx * ww + t % ww;
                         const std::int64_t row = ((b * nh + wy) * nw + wx) * N + t;
                         float* d = win + row * C;
-                        if (py < H && px < W) {
-                            const float* s = h + ((b * H + (py + sh) % H) * W + (px + sw) % W) * C;
+                        const std::int64_t sy = source(py, H, Hp, sh), sx = source(px, W, Wp, sw);
+                        if (sy >= 0 && sx >= 0) {
+                            const float* s = h + ((b * H + sy) * W + sx) * C;
                             std::copy(s, s + C, d);
                         } else {
                             std::fill(d, d + C, 0.0f);
@@ -135,10 +147,10 @@ struct SwinTransformerBlock {
             for (std::int64_t wy = 0; wy < nh; ++wy)
                 for (std::int64_t wx = 0; wx < nw; ++wx)
                     for (std::int64_t t = 0; t < N; ++t) {
-                        const std::int64_t py = wy * wh + t / ww, px = wx * ww + t % ww;
-                        if (py >= H || px >= W) continue;
+                        const std::int64_t sy = source(wy * wh + t / ww, H, Hp, sh), sx = source(wx * ww + t % ww, W, Wp, sw);
+                        if (sy < 0 || sx < 0) continue;
                         const float* s = o + (((b * nh + wy) * nw + wx) * N + t) * C;
-                        float* d = x + ((b * H + (py + sh) % H) * W + (px + sw) % W) * C;
+                        float* d = x + ((b * H + sy) * W + sx) * C;
                         for (std::int64_t c = 0; c < C; ++c) d[c] += s[c];
                     }
 
@@ -149,6 +161,16 @@ struct SwinTransformerBlock {
     }
 
 private:
+    // The map position that padded, shifted position p holds, or -1 for padding. timm rolls the
+    // map and then pads it; transformers pads and then rolls the padded map.
+    std::int64_t source(std::int64_t p, std::int64_t n, std::int64_t padded, std::int64_t shift) const {
+        if (pad_then_roll) {
+            const std::int64_t q = (p + shift) % padded;
+            return q < n ? q : -1;
+        }
+        return p < n ? (p + shift) % n : -1;
+    }
+
     // Region of each padded coordinate, as timm fills img_mask with the Python slices
     // (0, -win), (-win, -shift), (-shift, None) in order: a later slice overwrites.
     static std::vector<int> region_labels(std::int64_t n, std::int64_t win, std::int64_t shift) {

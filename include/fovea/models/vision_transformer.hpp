@@ -23,6 +23,7 @@ struct VitConfig {
     std::optional<bool> fc_norm;     // None: on when global_pool is avg/avgmax/max
     std::string global_pool = "token";  // token | avg | max | avgmax | "" (per-token logits)
     bool distilled = false;          // DeiT: dist_token + head_dist, logits averaged
+    bool dist_head = true;           // false: dist_token but one head on the class token (transformers' DeiTForImageClassification)
     float eps = 1e-6f;
 
     std::int64_t num_prefix_tokens() const { return (class_token ? 1 : 0) + reg_tokens + (distilled ? 1 : 0); }
@@ -185,7 +186,7 @@ public:
         if (cfg.final_norm && cfg.use_fc_norm()) m.fc_norm = LayerNorm::load(w, "fc_norm", C, cfg.eps);
         if (cfg.num_classes > 0) {
             m.head = Linear::load(w, "head", C, cfg.num_classes);
-            if (cfg.distilled) m.head_dist = Linear::load(w, "head_dist", C, cfg.num_classes);
+            if (cfg.distilled && cfg.dist_head) m.head_dist = Linear::load(w, "head_dist", C, cfg.num_classes);
         }
         w.finish();
         return m;
@@ -259,20 +260,21 @@ public:
                 }
             }
         }
-        if (cfg_.distilled) {  // eval mode: the class and distillation heads are averaged
+        const bool two_heads = cfg_.distilled && cfg_.dist_head;
+        if (two_heads) {  // eval mode: the class and distillation heads are averaged
             dist_pooled = Tensor<float, 2>({B, C});
             for (std::int64_t b = 0; b < B; ++b)
                 for (std::int64_t c = 0; c < C; ++c) dist_pooled(b, c) = x(b, 1, c);
         }
         if (fc_norm) fc_norm->forward(pooled.data(), R, pooled.data());
         if (pre_logits || cfg_.num_classes == 0) {
-            if (cfg_.distilled)
+            if (two_heads)
                 for (std::int64_t i = 0; i < B * C; ++i) pooled.data()[i] = (pooled.data()[i] + dist_pooled.data()[i]) / 2;
             return pooled;
         }
         Tensor<float, 2> logits({R, cfg_.num_classes});
         head->forward(pooled.data(), R, logits.data());
-        if (cfg_.distilled) {
+        if (two_heads) {
             Tensor<float, 2> ld({B, cfg_.num_classes});
             head_dist->forward(dist_pooled.data(), B, ld.data());
             for (std::int64_t i = 0; i < logits.size(); ++i) logits.data()[i] = (logits.data()[i] + ld.data()[i]) / 2;

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Fixtures made with Hugging Face transformers' own model classes (ViTForImageClassification,
+DeiTForImageClassification(WithTeacher), SwinForImageClassification), randomised at O(1) scale
+like make_fixtures.py, saved as transformers saves them (model.safetensors + config.json), with
+transformers' outputs in float64 in ref.safetensors.
+
+  python3 tests/tools/make_hf_fixtures.py --out tests/data             # tiny fixtures
+  python3 tests/tools/make_hf_fixtures.py --full DIR --check CLI       # full-size ViT-B and Swin-T,
+                                                                       # compared with fovea-classify
+transformers runs on the accelerator machine (Debian has no package for it).
+"""
+import argparse
+import json
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+from transformers import (DeiTConfig, DeiTForImageClassification, DeiTForImageClassificationWithTeacher,
+                          SwinConfig, SwinForImageClassification, ViTConfig, ViTForImageClassification,
+                          ViTImageProcessor)
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from make_fixtures import randomise  # noqa: E402
+
+LABELS = {i: f"label {i}" for i in range(5)}
+TINY_VIT = dict(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=40, image_size=32,
+                patch_size=8, num_labels=5, id2label=LABELS, label2id={v: k for k, v in LABELS.items()})
+TINY_SWIN = dict(image_size=56, patch_size=2, embed_dim=4, depths=[2, 2, 2, 2], num_heads=[1, 2, 2, 4], window_size=7,
+                 num_labels=5, id2label=LABELS, label2id={v: k for k, v in LABELS.items()})
+
+
+def hook_stages(model, is_swin):
+    stages, hooks = {}, []
+
+    def keep(name, reshape=None):
+        def hook(_m, _i, out):
+            o = out[0] if isinstance(out, tuple) else out
+            stages[name] = o.detach().clone() if reshape is None else reshape(o.detach().clone())
+        return hook
+
+    if is_swin:
+        enc = model.swin.encoder
+        for i, layer in enumerate(enc.layers):
+            for j, blk in enumerate(layer.blocks):
+                hooks.append(blk.register_forward_hook(keep(f"layers.{i}.blocks.{j}")))
+    else:
+        base = model.vit if hasattr(model, "vit") else model.deit
+        hooks.append(base.embeddings.register_forward_hook(keep("pos_embed")))
+        for i, blk in enumerate(base.encoder.layer):
+            hooks.append(blk.register_forward_hook(keep(f"blocks.{i}")))
+    return stages, hooks
+
+
+def write(out, model, x, processor=None):
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    model.eval()
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out / "model.safetensors"),
+              metadata={"format": "pt"})
+    model.config.save_pretrained(out)
+    if processor is not None:
+        processor.save_pretrained(out)
+    is_swin = hasattr(model, "swin")
+    m = model.double()
+    stages, hooks = hook_stages(m, is_swin)
+    with torch.no_grad():
+        o = m(pixel_values=x.double(), output_hidden_states=True)
+    for h in hooks:
+        h.remove()
+    ref = {k: v.float() for k, v in stages.items()}
+    ref["logits"] = o.logits.float()
+    ref["input"] = x
+    if is_swin:
+        B = x.shape[0]
+        for i, layer in enumerate(m.swin.encoder.layers):  # stage outputs before downsampling, NCHW
+            t = ref[f"layers.{i}.blocks.{len(layer.blocks) - 1}"]
+            H, W = x.shape[2] // m.config.patch_size, x.shape[3] // m.config.patch_size
+            for _ in range(i):
+                H, W = (H + 1) // 2, (W + 1) // 2
+            ref[f"intermediates.{i}"] = t.reshape(B, H, W, -1).permute(0, 3, 1, 2).contiguous()
+            ref[f"layers.{i}.blocks.{len(layer.blocks) - 1}"] = t
+    save_file({k: v.contiguous() for k, v in ref.items()}, str(out / "ref.safetensors"))
+    return ref
+
+
+def tiny(out):
+    out = pathlib.Path(out)
+    cases = [
+        ("hf_vit", ViTForImageClassification(ViTConfig(**TINY_VIT)), (2, 3, 32, 32),
+         ViTImageProcessor(size={"height": 32, "width": 32}, resample=3)),
+        ("hf_deit_teacher", DeiTForImageClassificationWithTeacher(DeiTConfig(**TINY_VIT)),
+         (1, 3, 32, 32), None),
+        ("hf_deit", DeiTForImageClassification(DeiTConfig(**TINY_VIT)), (1, 3, 32, 32), None),
+        ("hf_swin", SwinForImageClassification(SwinConfig(**TINY_SWIN)), (1, 3, 56, 56), None),
+        # 40: maps 20, 10, 5, 3 need padding; transformers pads, then rolls the padded map
+        ("hf_swin_pad", SwinForImageClassification(SwinConfig(**dict(TINY_SWIN, image_size=40))), (1, 3, 40, 40), None),
+    ]
+    for k, (name, model, shape, proc) in enumerate(cases):
+        randomise(model, 500 + 11 * k)
+        x = torch.randn(shape, generator=torch.Generator().manual_seed(600 + k))
+        write(out / name, model, x, proc)
+        print("hf fixture:", name, flush=True)
+
+
+def full(out, cli):
+    out = pathlib.Path(out)
+    cases = [  # google/vit-base-patch16-224 and microsoft/swin-tiny-patch4-window7-224 configurations
+        ("hf_vit_base_patch16_224", ViTForImageClassification(ViTConfig(num_labels=1000))),
+        ("hf_swin_tiny_patch4_window7_224", SwinForImageClassification(SwinConfig(
+            embed_dim=96, depths=[2, 2, 6, 2], num_heads=[3, 6, 12, 24], window_size=7, image_size=224, patch_size=4,
+            num_labels=1000))),
+    ]
+    for k, (name, model) in enumerate(cases):
+        randomise(model, 900 + k)
+        x = torch.randn((1, 3, 224, 224), generator=torch.Generator().manual_seed(950 + k))
+        ref = write(out / name, model, x)
+        np.save(out / name / "input.npy", x.numpy())
+        if cli:
+            subprocess.run([cli, "--weights", str(out / name), "--input-npy", str(out / name / "input.npy"),
+                            "--save-logits", str(out / name / "fovea.npy"), "--top-k", "1"], check=True,
+                           stdout=subprocess.DEVNULL)
+            got = np.load(out / name / "fovea.npy")
+            want = ref["logits"].numpy()
+            err = float(np.abs(got - want).max())
+            scale = max(1.0, float(np.abs(want).max()))
+            print(f"full {name}: fovea vs transformers logits max abs err {err:.3g}, max |logit| {scale:.3g}, "
+                  f"relative {err / scale:.3g} -> {'PASS' if err <= 1e-5 * scale else 'FAIL'}", flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out")
+    ap.add_argument("--full")
+    ap.add_argument("--check", help="fovea-classify to compare the full-size models with")
+    a = ap.parse_args()
+    if a.out:
+        tiny(a.out)
+    if a.full:
+        full(a.full, a.check)
+
+
+if __name__ == "__main__":
+    main()
