@@ -27,7 +27,7 @@ TEST_P(Parity, StagesFeaturesAndLogitsMatchTimm) {
         checked.push_back(stage);
     };
     const auto feats = model.forward_features(x, hook);
-    EXPECT_TRUE(first_bad.empty()) << name << ": first stage that differs from timm: " << first_bad;
+    EXPECT_TRUE(first_bad.empty()) << name << ": first stage that differs from the reference: " << first_bad;
     EXPECT_GE(checked.size(), 4u) << name << ": too few stages compared";
     ASSERT_NE(std::find(checked.begin(), checked.end(), "features"), checked.end());
 

@@ -14,6 +14,8 @@ import argparse
 import json
 import math
 import pathlib
+import re
+import struct
 
 import torch
 import timm
@@ -186,6 +188,37 @@ def patch_merging_order(out_dir):
     save_file({"input": x, "output": y}, pathlib.Path(out_dir) / "patch_merging_order.safetensors")
 
 
+def swin_original_layout(out_dir):
+    """The tiny Swin-T fixture in the layout of Microsoft's release and timm <= 0.6 (the inverse of
+    timm's checkpoint_filter_fn): downsample at the end of stages 0-2, head.weight, and the stored
+    relative_position_index / attn_mask buffers. Same weights, so the same reference applies."""
+    import json as _json
+    import numpy as np
+    src = pathlib.Path(out_dir) / "swin_tiny_patch4_window7_224"
+    raw = (src / "model.safetensors").read_bytes()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = _json.loads(raw[8:8 + n])
+    dt = {"F16": np.float16, "F32": np.float32}
+    tensors = {}
+    for k, v in header.items():
+        if k == "__metadata__":
+            continue
+        a, b = v["data_offsets"]
+        arr = np.frombuffer(raw[8 + n + a:8 + n + b], dtype=dt[v["dtype"]]).reshape(v["shape"])
+        k = re.sub(r"^layers\.(\d+)\.downsample", lambda m: f"layers.{int(m.group(1)) - 1}.downsample", k)
+        tensors[k.replace("head.fc.", "head.")] = torch.from_numpy(arr.copy())
+    cfg = _json.loads((src / "config.json").read_text())
+    model = timm.create_model("swin_tiny_patch4_window7_224", pretrained=False, num_classes=5,
+                              **cfg["model_args"])
+    for name, buf in model.named_buffers():  # stored buffers, as old checkpoints carry them
+        if name.endswith("relative_position_index") or (name.endswith("attn_mask") and buf.numel() < 20000):
+            tensors[name] = buf.to(torch.float16) if buf.is_floating_point() else buf
+    out = pathlib.Path(out_dir) / "layouts" / "swin_original"
+    out.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, out / "model.safetensors")
+    (out / "config.json").write_text((src / "config.json").read_text())
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(pathlib.Path(__file__).resolve().parents[1] / "data"))
@@ -200,6 +233,8 @@ def main():
             write_fixture(pathlib.Path(a.full) / name, arch, {}, shape, 1000 + i, kw, num_classes=1000)
         return
     patch_merging_order(a.out)
+    if not a.only:
+        swin_original_layout(a.out)
     for i, (name, arch, args, shape, kw) in enumerate(tiny_fixtures()):
         if a.only and name not in a.only:
             continue

@@ -30,7 +30,7 @@ inline const char* layout_name(Layout l) {
 }
 
 inline Layout detect_layout(const SafeTensorsFile& f) {
-    if (f.find("vit.embeddings.patch_embeddings.projection.weight")) return Layout::HfVit;
+    if (f.find("vit.embeddings.patch_embeddings.projection.weight")) return Layout::HfVit;  // transformers 4 and 5
     if (f.find("deit.embeddings.patch_embeddings.projection.weight")) return Layout::HfDeit;
     if (f.find("swin.embeddings.patch_embeddings.projection.weight")) return Layout::HfSwin;
     const bool swin = f.find("layers.0.blocks.0.attn.relative_position_bias_table") != nullptr;
@@ -60,6 +60,11 @@ inline std::vector<Rule> layout_rules(Layout l) {
                 r(R"(^(vit|deit)\.encoder\.layer\.(\d+)\.attention\.output\.dense\.(weight|bias)$)", "blocks.$2.attn.proj.$3"),
                 r(R"(^(vit|deit)\.encoder\.layer\.(\d+)\.intermediate\.dense\.(weight|bias)$)", "blocks.$2.mlp.fc1.$3"),
                 r(R"(^(vit|deit)\.encoder\.layer\.(\d+)\.output\.dense\.(weight|bias)$)", "blocks.$2.mlp.fc2.$3"),
+                // transformers >= 5 writes these names (the hub keeps the ones above)
+                r(R"(^(vit|deit)\.layers\.(\d+)\.layernorm_before\.(weight|bias)$)", "blocks.$2.norm1.$3"),
+                r(R"(^(vit|deit)\.layers\.(\d+)\.layernorm_after\.(weight|bias)$)", "blocks.$2.norm2.$3"),
+                r(R"(^(vit|deit)\.layers\.(\d+)\.attention\.o_proj\.(weight|bias)$)", "blocks.$2.attn.proj.$3"),
+                r(R"(^(vit|deit)\.layers\.(\d+)\.mlp\.(fc1|fc2)\.(weight|bias)$)", "blocks.$2.mlp.$3.$4"),
                 r(R"(^(vit|deit)\.layernorm\.(weight|bias)$)", "norm.$2"),
                 r(R"(^(classifier|cls_classifier)\.(weight|bias)$)", "head.$2"),
                 r(R"(^distillation_classifier\.(weight|bias)$)", "head_dist.$1"),
@@ -77,6 +82,12 @@ inline std::vector<Rule> layout_rules(Layout l) {
                 r(R"(^swin\.encoder\.layers\.(\d+)\.blocks\.(\d+)\.attention\.output\.dense\.(weight|bias)$)", "layers.$1.blocks.$2.attn.proj.$3"),
                 r(R"(^swin\.encoder\.layers\.(\d+)\.blocks\.(\d+)\.intermediate\.dense\.(weight|bias)$)", "layers.$1.blocks.$2.mlp.fc1.$3"),
                 r(R"(^swin\.encoder\.layers\.(\d+)\.blocks\.(\d+)\.output\.dense\.(weight|bias)$)", "layers.$1.blocks.$2.mlp.fc2.$3"),
+                // transformers >= 5 writes these names (the hub keeps the ones above)
+                r(R"(^swin\.encoder\.layers\.(\d+)\.blocks\.(\d+)\.attention\.relative_position_bias\.relative_position_bias_table$)",
+                  "layers.$1.blocks.$2.attn.relative_position_bias_table"),
+                r(R"(^swin\.encoder\.layers\.(\d+)\.blocks\.(\d+)\.attention\.o_proj\.(weight|bias)$)", "layers.$1.blocks.$2.attn.proj.$3"),
+                r(R"(^swin\.encoder\.layers\.(\d+)\.blocks\.(\d+)\.mlp\.(fc1|fc2)\.(weight|bias)$)", "layers.$1.blocks.$2.mlp.$3.$4"),
+                r(R"(^swin\..*\.relative_position_index$)", ""),
                 r(R"(^swin\.encoder\.layers\.(\d+)\.downsample\.(reduction|norm)\.(weight|bias)$)", "+1:layers.$1.downsample.$2.$3"),
                 r(R"(^swin\.layernorm\.(weight|bias)$)", "norm.$1"),
                 r(R"(^classifier\.(weight|bias)$)", "head.fc.$1"),
@@ -94,7 +105,8 @@ inline std::vector<Rule> layout_rules(Layout l) {
 
 // transformers' q / k / v of one attention, fused as timm's qkv: rows q, then k, then v.
 inline const std::regex& qkv_pattern() {
-    static const std::regex p(R"(^(.*)\.(attention\.attention|attention\.self)\.(query|key|value)\.(weight|bias)$)");
+    static const std::regex p(
+        R"(^(.*?)\.(attention\.attention|attention\.self|attention)\.(query|key|value|q_proj|k_proj|v_proj)\.(weight|bias)$)");
     return p;
 }
 
@@ -105,7 +117,7 @@ inline std::string timm_attn_prefix(Layout l, const std::string& hf_prefix) {
         static const std::regex s(R"(^swin\.encoder\.layers\.(\d+)\.blocks\.(\d+)$)");
         if (std::regex_match(hf_prefix, m, s)) return "layers." + m[1].str() + ".blocks." + m[2].str();
     } else {
-        static const std::regex v(R"(^(vit|deit)\.encoder\.layer\.(\d+)$)");
+        static const std::regex v(R"(^(vit|deit)\.(?:encoder\.layer|layers)\.(\d+)$)");
         if (std::regex_match(hf_prefix, m, v)) return "blocks." + m[2].str();
     }
     return hf_prefix;
@@ -124,7 +136,7 @@ inline std::shared_ptr<const SafeTensorsFile> to_timm_names(std::shared_ptr<cons
     for (auto& [name, t] : f->tensors()) {
         std::smatch m;
         if (layout != Layout::SwinOriginal && std::regex_match(name, m, detail::qkv_pattern())) {
-            const int which = m[3] == "query" ? 0 : m[3] == "key" ? 1 : 2;
+            const int which = m[3].str()[0] == 'q' ? 0 : m[3].str()[0] == 'k' ? 1 : 2;
             parts[detail::timm_attn_prefix(layout, m[1].str()) + ".attn.qkv." + m[4].str()][which] = &t;
             dropped.push_back(name);
             continue;

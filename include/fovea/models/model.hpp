@@ -125,7 +125,7 @@ struct ModelSpec {
     std::vector<std::string> label_names;
     // set by transformers configs only
     std::optional<float> layer_norm_eps;
-    std::optional<bool> dist_head;
+    std::optional<bool> dist_head;  // unset: a distilled model has head_dist when its file does
     bool hf_swin_padding = false;
 
     static ModelSpec from_json(const nlohmann::json& j, const std::string& where) {
@@ -205,9 +205,7 @@ struct ModelSpec {
             if (type == "vit") {
                 s.architecture = "vit_base_patch16_224";
             } else {  // DeiT embeddings always carry the distillation token
-                s.architecture = "deit_base_distilled_patch16_224";
-                const auto archs = get("architectures", std::vector<std::string>{});
-                s.dist_head = std::find(archs.begin(), archs.end(), "DeiTForImageClassificationWithTeacher") != archs.end();
+                s.architecture = "deit_base_distilled_patch16_224";  // head_dist or not: read off the weights
             }
         } else if (type == "swin") {
             s.architecture = "swin_tiny_patch4_window7_224";
@@ -381,7 +379,8 @@ inline Model build_model(const ModelSpec& spec, std::shared_ptr<const SafeTensor
         cfg.num_classes = classes_from_file(cfg.num_classes);
         cfg.apply(spec.model_args, where);
         if (spec.layer_norm_eps) cfg.eps = *spec.layer_norm_eps;
-        if (spec.dist_head) cfg.dist_head = *spec.dist_head;
+        // a distilled model without head_dist uses its class token alone (DeiTForImageClassification)
+        if (cfg.distilled) cfg.dist_head = spec.dist_head.value_or(file->find("head_dist.weight") != nullptr);
         m.data_ = p.data;
         m.data_.input_size = {cfg.in_chans, cfg.img_h, cfg.img_w};
         detail::apply_pretrained_cfg(m.data_, spec.pretrained_cfg, where);

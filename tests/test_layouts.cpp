@@ -1,0 +1,57 @@
+// Checkpoint layouts other than timm >= 0.9 load under timm's names and give the reference
+// numbers. The transformers fixtures (hf_*) also run through the stage-by-stage parity suite.
+#include "fixtures.hpp"
+
+using namespace fovea_test;
+
+TEST(Layouts, DetectedFromTensorNames) {
+    auto layout_of = [](const std::string& f) {
+        return fovea::layout_name(fovea::detect_layout(*fovea::SafeTensorsFile::open(data_dir() + "/" + f + "/model.safetensors")));
+    };
+    EXPECT_STREQ(layout_of("vit_base_patch16_224"), "timm");
+    EXPECT_STREQ(layout_of("swin_tiny_patch4_window7_224"), "timm");
+    EXPECT_STREQ(layout_of("hf_vit"), "hf-vit");           // transformers 4 names, as on the hub
+    EXPECT_STREQ(layout_of("hf_deit_teacher"), "hf-deit");  // transformers 5 names
+    EXPECT_STREQ(layout_of("hf_swin"), "hf-swin");
+    EXPECT_STREQ(layout_of("layouts/swin_original"), "swin-original");
+}
+
+// Microsoft's release / timm <= 0.6: stage-end downsample, head.weight, stored buffers.
+TEST(Layouts, OriginalSwinEqualsTheTimmFixture) {
+    const fovea::Model m = fovea::load_model(data_dir() + "/layouts/swin_original");
+    const Reference ref("swin_tiny_patch4_window7_224");  // same weights, timm >= 0.9 names
+    const auto x = ref.input();
+    const auto y = m.forward(x);
+    const Diff d = compare(y.data(), ref.data("logits"), y.size());
+    EXPECT_TRUE(d.ok()) << d.max_err;
+    const auto maps = m.forward_intermediates(x);
+    ASSERT_EQ(maps.size(), 4u);
+    for (std::size_t i = 0; i < maps.size(); ++i)
+        EXPECT_TRUE(compare(maps[i].data(), ref.data("intermediates." + std::to_string(i)), maps[i].size()).ok()) << i;
+}
+
+TEST(Layouts, TransformersConfigLabelsAndProcessor) {
+    const fovea::Model m = fovea::load_model(data_dir() + "/hf_vit");
+    EXPECT_EQ(m.num_classes(), 5);
+    ASSERT_EQ(m.label_names().size(), 5u);
+    EXPECT_EQ(m.label_names()[3], "label 3");  // id2label
+    const auto& cfg = m.pretrained_cfg();     // from preprocessor_config.json
+    EXPECT_EQ(cfg.input_size, (std::array<std::int64_t, 3>{3, 32, 32}));
+    EXPECT_EQ(cfg.interpolation, "bicubic");
+    EXPECT_EQ(cfg.crop_mode, "squash");
+    EXPECT_EQ(cfg.crop_pct, 1.0);
+    EXPECT_EQ(cfg.mean, (std::vector<float>{0.5f, 0.5f, 0.5f}));
+    // the distillation head is read off the weights: averaged heads with it, class token without
+    EXPECT_NE(fovea::load_model(data_dir() + "/hf_deit_teacher").as<fovea::VisionTransformer>()->head_dist, std::nullopt);
+    EXPECT_EQ(fovea::load_model(data_dir() + "/hf_deit").as<fovea::VisionTransformer>()->head_dist, std::nullopt);
+}
+
+TEST(Layouts, MissingKeyOfAFusedProjectionIsNamed) {
+    const std::string d = temp_dir("layouts");
+    auto entries = read_entries(data_dir() + "/hf_vit/model.safetensors");
+    entries.erase("vit.encoder.layer.1.attention.attention.key.bias");
+    write_safetensors(d + "/model.safetensors", entries);
+    std::filesystem::copy_file(data_dir() + "/hf_vit/config.json", d + "/config.json");
+    const std::string e = error_of([&] { fovea::load_model(d); });
+    EXPECT_NE(e.find("'blocks.1.attn.qkv.bias' needs query, key and value"), std::string::npos) << e;
+}
