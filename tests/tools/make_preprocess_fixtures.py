@@ -49,8 +49,8 @@ def make_images():
     Image.fromarray(g16.astype(np.uint16)).save(IMAGES / "grey16_119x131.png")
     out["grey16_119x131.png"] = Image.open(IMAGES / "grey16_119x131.png")
     save("tiny_13x9.png", coffee.crop((300, 150, 313, 159)))
-    save("gif_palette_173x97.gif", cat.crop((200, 150, 373, 247)).quantize(32))
-    save("bmp_rgb_151x113.bmp", coffee.crop((20, 200, 171, 313)))
+    save("gif_palette_73x57.gif", cat.crop((250, 150, 323, 207)).quantize(32))
+    save("bmp_rgb_61x47.bmp", coffee.crop((60, 240, 121, 287)))
     save("jpeg_q90_263x199.jpg", astro.crop((50, 250, 313, 449)), quality=90)
     return sorted(out)
 
@@ -65,8 +65,8 @@ PAIRS = {  # image -> presets it is checked with
     "grey_alpha_161x117.png": PRESETS[1:2],
     "grey16_119x131.png": PRESETS[:1],
     "tiny_13x9.png": PRESETS,
-    "gif_palette_173x97.gif": PRESETS[1:2],
-    "bmp_rgb_151x113.bmp": PRESETS[:1],
+    "gif_palette_73x57.gif": PRESETS[1:2],
+    "bmp_rgb_61x47.bmp": PRESETS[:1],
     "jpeg_q90_263x199.jpg": PRESETS[:1],
 }
 
