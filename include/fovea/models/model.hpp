@@ -124,6 +124,7 @@ struct ModelSpec {
     nlohmann::json pretrained_cfg = nlohmann::json::object();
     std::vector<std::string> label_names;
     // set by transformers configs only
+    bool transformers = false;
     std::optional<float> layer_norm_eps;
     std::optional<bool> dist_head;  // unset: a distilled model has head_dist when its file does
     bool hf_swin_padding = false;
@@ -177,6 +178,7 @@ struct ModelSpec {
 
     static ModelSpec from_transformers(const nlohmann::json& j, const std::string& where) {
         ModelSpec s;
+        s.transformers = true;
         const std::string type = j["model_type"].is_string() ? j["model_type"].get<std::string>() : "";
         auto get = [&](const char* key, auto fallback) {
             using T = decltype(fallback);
@@ -431,7 +433,7 @@ inline Model load_model(const std::string& path) {
     if (!paths.config.empty()) {
         spec = ModelSpec::from_json(detail::read_json_file(paths.config), paths.config);
         const std::string proc = paths.config.substr(0, paths.config.size() - 11) + "preprocessor_config.json";
-        if (spec.hf_swin_padding || spec.layer_norm_eps) {  // transformers folder
+        if (spec.transformers) {
             const auto channels = spec.model_args.value("in_chans", std::int64_t{3});
             if (detail::is_file(proc))
                 spec.pretrained_cfg = detail::pretrained_cfg_from_processor(detail::read_json_file(proc), channels);
