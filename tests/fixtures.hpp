@@ -1,6 +1,7 @@
 #pragma once
 // Helpers shared by the tests: fixture discovery and the parity tolerance.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -123,8 +124,9 @@ inline std::map<std::string, Entry> read_entries(const std::string& path) {
     return out;
 }
 
+// A scratch folder of this process: ctest runs tests as parallel processes.
 inline std::string temp_dir(const std::string& name) {
-    auto p = std::filesystem::temp_directory_path() / ("fovea_test_" + name);
+    auto p = std::filesystem::temp_directory_path() / ("fovea_test_" + name + "_" + std::to_string(::getpid()));
     std::filesystem::remove_all(p);
     std::filesystem::create_directories(p);
     return p.string();
