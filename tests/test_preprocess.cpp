@@ -165,9 +165,10 @@ TEST(Preprocess, WindowedResizeEqualsFullResizeThenCrop) {
 }
 
 // Inputs the fuzzer (tests/fuzz/fuzz_image) found: JPEG Huffman tables with more than 256
-// codes, which overflow stb_image 2.27's tables. fovea refuses them before decoding.
+// codes, which overflow stb_image 2.27's tables (plain, cut off by the end of the file, and
+// behind 0xFF fill bytes before the start marker). fovea refuses them before decoding.
 TEST(Images, FuzzerFindingsAreCleanErrors) {
-    for (const std::string f : {"stb_jpeg_dht_overflow.jpg", "stb_jpeg_dht_truncated.jpg"}) {
+    for (const std::string f : {"stb_jpeg_dht_overflow.jpg", "stb_jpeg_dht_truncated.jpg", "stb_jpeg_dht_after_fill.jpg"}) {
         const std::string path = data_dir() + "/images/regress/" + f;
         const std::string e = error_of([&] { fovea::load_image(path); });
         EXPECT_NE(e.find(path + ": corrupt JPEG (Huffman table with"), std::string::npos) << f << ": " << e;

@@ -58,8 +58,11 @@ namespace detail {
 // table overflow its tables (found by fuzz_image). Walk the JPEG's marker segments, entropy-coded
 // data included, and refuse such tables before stb_image sees the bytes.
 inline void check_jpeg_huffman_tables(const std::uint8_t* d, std::size_t n, const std::string& where) {
-    if (n < 2 || d[0] != 0xFF || d[1] != 0xD8) return;  // not a JPEG
-    std::size_t p = 2;
+    // stb_image takes any run of 0xFF fill bytes before the SOI marker
+    std::size_t p = 0;
+    while (p < n && d[p] == 0xFF) ++p;
+    if (p == 0 || p >= n || d[p] != 0xD8) return;  // not a JPEG
+    ++p;
     while (p + 1 < n) {
         if (d[p] != 0xFF) {  // inside entropy-coded data: find the next marker
             ++p;
