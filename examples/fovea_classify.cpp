@@ -175,7 +175,7 @@ int run(int argc, char** argv) {
         return 0;
     }
 
-    std::vector<float> all_logits, all_features, all_inputs;
+    std::vector<float> all_logits, all_features;
     std::int64_t rows = 0;
     if (o.json) std::cout << "[\n";
     auto classify = [&](const fovea::Tensor<float, 4>& x, const std::vector<nlohmann::json>& ids, bool last_batch) {
@@ -221,9 +221,8 @@ int run(int argc, char** argv) {
             std::copy(inputs.begin() + b * C * H * W, inputs.begin() + (b + n) * C * H * W, x.data());
             classify(x, std::vector<nlohmann::json>(good.begin() + b, good.begin() + b + n), b + n == good.size());
         }
-        all_inputs = std::move(inputs);
         if (!o.save_input.empty())
-            fovea::write_npy(o.save_input, all_inputs.data(), {static_cast<std::int64_t>(good.size()), C, H, W});
+            fovea::write_npy(o.save_input, inputs.data(), {static_cast<std::int64_t>(good.size()), C, H, W});
     }
     if (o.json) std::cout << "]\n";
     const std::int64_t K = model.num_classes() ? model.num_classes() : model.num_features();
