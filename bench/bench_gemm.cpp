@@ -1,39 +1,95 @@
-// The GEMM seam on the shapes ViT-B/16 and Swin-T run at batch 1, in GFLOP/s.
+// GEMM micro-benchmarks on the shapes the models run, fovea's kernels against Eigen's product in
+// the same run, with the share of the FMA peak this machine measures at start-up.
 //   cmake -S . -B build -DFOVEA_BUILD_BENCH=ON && cmake --build build -j2 && build/bench/fovea_bench_gemm
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
 #include <random>
 #include <vector>
 
 #include <fovea/fovea.hpp>
 
+#include "peak.hpp"
+
 namespace {
 
-void BM_GemmNT(benchmark::State& state) {
-    const std::int64_t M = state.range(0), N = state.range(1), K = state.range(2);
-    std::vector<float> a(M * K), b(N * K), c(M * N);
-    std::mt19937 rng(0);
-    std::normal_distribution<float> nd;
-    for (auto& v : a) v = nd(rng);
-    for (auto& v : b) v = nd(rng);
-    for (auto _ : state) {
-        fovea::detail::gemm_nt(M, N, K, a.data(), K, b.data(), K, c.data(), N);
-        benchmark::DoNotOptimize(c.data());
+double g_peak[3] = {0, 0, 0};  // GFLOP/s for 1 and 2 threads
+
+struct Problem {
+    std::int64_t M, N, K;
+    std::vector<float> a, w, bias, c;
+    explicit Problem(const benchmark::State& s) : M(s.range(0)), N(s.range(1)), K(s.range(2)) {
+        a.resize(M * K);
+        w.resize(N * K);
+        bias.resize(N);
+        c.resize(M * N);
+        std::mt19937 rng(0);
+        std::normal_distribution<float> nd;
+        for (auto& v : a) v = nd(rng);
+        for (auto& v : w) v = nd(rng);
+        for (auto& v : bias) v = nd(rng);
     }
-    state.counters["GFLOP/s"] = benchmark::Counter(2.0 * M * N * K, benchmark::Counter::kIsIterationInvariantRate,
-                                                   benchmark::Counter::kIs1000);
+};
+
+void report(benchmark::State& s, const Problem& p, int threads) {
+    const double flops = 2.0 * p.M * p.N * p.K;
+    s.counters["GFLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+    s.counters["peak_GFLOP/s"] = g_peak[threads];
+}
+
+// A Linear layer: C = A W^T + b through fovea's packed kernels and pool.
+void BM_Fovea(benchmark::State& s) {
+    const int threads = static_cast<int>(s.range(3));
+    fovea::set_num_threads(threads);
+    Problem p(s);
+    const auto packed = fovea::detail::PackedMatrix::from_nk(p.w.data(), p.N, p.K, p.K);
+    fovea::detail::Epilogue ep;
+    ep.bias = p.bias.data();
+    for (auto _ : s) {
+        fovea::detail::gemm(p.M, p.a.data(), p.K, packed, p.c.data(), p.N, ep);
+        benchmark::DoNotOptimize(p.c.data());
+    }
+    report(s, p, threads);
+}
+
+// The same product in Eigen (row-major Maps, its own threads where built with OpenMP).
+void BM_Eigen(benchmark::State& s) {
+    const int threads = static_cast<int>(s.range(3));
+    Eigen::setNbThreads(threads);
+    Problem p(s);
+    using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    Eigen::Map<const Mat> a(p.a.data(), p.M, p.K), w(p.w.data(), p.N, p.K);
+    Eigen::Map<Mat> c(p.c.data(), p.M, p.N);
+    Eigen::Map<const Eigen::RowVectorXf> b(p.bias.data(), p.N);
+    for (auto _ : s) {
+        c.noalias() = a * w.transpose();
+        c.rowwise() += b;
+        benchmark::DoNotOptimize(p.c.data());
+    }
+    report(s, p, threads);
+}
+
+void shapes(benchmark::internal::Benchmark* b) {
+    // (M, N, K): ViT-B/16 qkv, proj, fc1, fc2 at 197 tokens; Swin-T stage 1 qkv and fc1, stage 3 fc2.
+    for (int threads : {1, 2})
+        for (auto [M, N, K] : {std::array<long, 3>{197, 2304, 768}, {197, 768, 768}, {197, 3072, 768}, {197, 768, 3072},
+                               {3136, 288, 96}, {3136, 384, 96}, {196, 384, 1536}})
+            b->Args({M, N, K, threads});
+    b->ArgNames({"M", "N", "K", "threads"})->Unit(benchmark::kMillisecond)->UseRealTime();
 }
 
 }  // namespace
 
-// (M, N, K): ViT-B/16 qkv, proj, fc1, fc2 at 197 tokens; Swin-T stage 1 qkv and fc1 at 3136 tokens.
-BENCHMARK(BM_GemmNT)
-    ->Args({197, 2304, 768})
-    ->Args({197, 768, 768})
-    ->Args({197, 3072, 768})
-    ->Args({197, 768, 3072})
-    ->Args({3136, 288, 96})
-    ->Args({3136, 384, 96})
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Fovea)->Apply(shapes);
+BENCHMARK(BM_Eigen)->Apply(shapes);
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+    for (int t : {1, 2}) {
+        fovea::set_num_threads(t);
+        g_peak[t] = fovea_bench::fma_peak_gflops(t);
+        std::printf("measured fp32 FMA peak, %d thread(s): %.1f GFLOP/s\n", t, g_peak[t]);
+    }
+    benchmark::Initialize(&argc, argv);
+    benchmark::RunSpecifiedBenchmarks();
+    return 0;
+}

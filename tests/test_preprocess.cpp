@@ -168,9 +168,25 @@ TEST(Preprocess, WindowedResizeEqualsFullResizeThenCrop) {
 // codes, which overflow stb_image 2.27's tables (plain, cut off by the end of the file, and
 // behind 0xFF fill bytes before the start marker). fovea refuses them before decoding.
 TEST(Images, FuzzerFindingsAreCleanErrors) {
-    for (const std::string f : {"stb_jpeg_dht_overflow.jpg", "stb_jpeg_dht_truncated.jpg", "stb_jpeg_dht_after_fill.jpg"}) {
+    const std::pair<std::string, std::string> cases[] = {
+        {"stb_jpeg_dht_overflow.jpg", ": corrupt JPEG (Huffman table with"},
+        {"stb_jpeg_dht_truncated.jpg", ": corrupt JPEG (Huffman table with"},
+        {"stb_jpeg_dht_after_fill.jpg", ": corrupt JPEG (Huffman table with"},
+        {"stb_pnm_header_int_overflow.pnm", ": corrupt PNM header (a size or maximum value above 65536)"},
+        {"stb_png_empty_idat.png", ": cannot decode image (??@? PNG chunk not known)"},
+    };
+    for (const auto& [f, message] : cases) {
         const std::string path = data_dir() + "/images/regress/" + f;
         const std::string e = error_of([&] { fovea::load_image(path); });
-        EXPECT_NE(e.find(path + ": corrupt JPEG (Huffman table with"), std::string::npos) << f << ": " << e;
+        EXPECT_NE(e.find(path + message), std::string::npos) << f << ": " << e;
     }
+}
+
+TEST(Images, PnmHeadersWithCommentsStillDecode) {
+    const std::string d = temp_dir("pnm");
+    write_file(d + "/c.ppm", std::string("P6\n# made by hand\n2 1 # width height\n255\n") + "\x0a\x14\x1e\x28\x32\x3c");
+    const auto img = fovea::load_image(d + "/c.ppm");
+    ASSERT_EQ(img.width, 2);
+    ASSERT_EQ(img.height, 1);
+    EXPECT_EQ(img.pixels, (std::vector<std::uint8_t>{10, 20, 30, 40, 50, 60}));
 }

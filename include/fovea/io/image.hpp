@@ -1,6 +1,6 @@
 #pragma once
 // Image files to 8-bit RGB (or one channel) the way PIL's Image.open(p).convert("RGB") / ("L")
-// sees them, decoded with stb_image (PNG, JPEG, BMP, TGA, PNM, GIF first frame).
+// sees them, decoded with stb_image (PNG, JPEG, BMP, PNM, GIF first frame).
 // Dimensions are read and checked against a pixel budget before anything is decoded.
 #include <sys/stat.h>
 
@@ -21,6 +21,7 @@
 #define STBI_NO_HDR
 #define STBI_NO_PSD
 #define STBI_NO_PIC
+#define STBI_NO_TGA  // no magic number: stb tries it on any bytes the other decoders refuse
 #define STBI_NO_LINEAR
 #define STBI_MAX_DIMENSIONS (1 << 16)
 #if defined(__GNUC__)
@@ -88,17 +89,75 @@ inline void check_jpeg_huffman_tables(const std::uint8_t* d, std::size_t n, cons
     }
 }
 
+// stb_image 2.27 reads the numbers of a PNM header into an int without an overflow check (found by
+// fuzz_image). Walk the header as stb does and refuse any number above the largest size stb accepts.
+inline void check_pnm_header(const std::uint8_t* d, std::size_t n, const std::string& where) {
+    if (n < 2 || d[0] != 'P' || (d[1] != '5' && d[1] != '6')) return;
+    const auto space = [](std::uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; };
+    std::size_t p = 2;
+    for (int field = 0; field < 3; ++field) {  // width, height, maximum value
+        for (;;) {  // whitespace and # comments
+            while (p < n && space(d[p])) ++p;
+            if (p >= n || d[p] != '#') break;
+            while (p < n && d[p] != '\n' && d[p] != '\r') ++p;
+        }
+        std::int64_t v = 0;
+        for (; p < n && d[p] >= '0' && d[p] <= '9'; ++p)
+            if ((v = v * 10 + (d[p] - '0')) > 65536) fail(where, ": corrupt PNM header (a size or maximum value above 65536)");
+    }
+}
+
+// stb_image 2.27 memcpy's a zero-length IDAT chunk through a null buffer when it comes first
+// (undefined behaviour, found by fuzz_image). Such chunks carry no data: decode a copy without them.
+inline bool drop_empty_png_idat(const std::uint8_t* d, std::size_t n, std::vector<std::uint8_t>& out) {
+    static const std::uint8_t sig[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+    if (n < 8 || std::memcmp(d, sig, 8) != 0) return false;
+    auto be32 = [d](std::size_t p) {
+        return (std::size_t{d[p]} << 24) | (std::size_t{d[p + 1]} << 16) | (std::size_t{d[p + 2]} << 8) | d[p + 3];
+    };
+    bool dropped = false;
+    out.assign(d, d + 8);
+    std::size_t p = 8;
+    for (; p + 12 <= n; ) {  // length, type, data, CRC
+        const std::size_t len = be32(p), end = p + 12 + len;
+        if (len == 0 && std::memcmp(d + p + 4, "IDAT", 4) == 0) {
+            dropped = true;
+            p = end;
+            continue;
+        }
+        if (len > n || end > n) break;  // truncated: the rest goes to stb as it is
+        out.insert(out.end(), d + p, d + end);
+        p = end;
+    }
+    out.insert(out.end(), d + p, d + n);
+    return dropped;
+}
+
+// stb's reason for a failure; it can quote raw bytes of the file (a PNG chunk type), shown as '?'.
+inline std::string stb_reason() {
+    std::string r = stbi_failure_reason() ? stbi_failure_reason() : "unknown";
+    for (char& c : r)
+        if (c < 0x20 || c > 0x7E) c = '?';
+    return r;
+}
+
 }  // namespace detail
 
 inline Image decode_image(const std::uint8_t* data, std::size_t size, int channels, const std::string& where) {
     if (channels != 1 && channels != 3) detail::fail(where, ": images are decoded to 1 or 3 channels, not ", channels);
     if (size == 0) detail::fail(where, ": empty file");
     detail::check_jpeg_huffman_tables(data, size, where);
+    detail::check_pnm_header(data, size, where);
+    std::vector<std::uint8_t> cleaned;
+    if (detail::drop_empty_png_idat(data, size, cleaned)) {
+        data = cleaned.data();
+        size = cleaned.size();
+    }
     if (size > static_cast<std::size_t>(INT32_MAX)) detail::fail(where, ": file too large for the image decoder");
     const int len = static_cast<int>(size);
     int w = 0, h = 0, n = 0;
     if (!stbi_info_from_memory(data, len, &w, &h, &n))
-        detail::fail(where, ": not a readable image (", stbi_failure_reason(), ")");
+        detail::fail(where, ": not a readable image (", detail::stb_reason(), ")");
     if (w <= 0 || h <= 0) detail::fail(where, ": image has no pixels");
     if (static_cast<std::int64_t>(w) * h > kMaxImagePixels)
         detail::fail(where, ": image is ", w, "x", h, ", over the ", kMaxImagePixels / (1024 * 1024), " megapixel limit");
@@ -112,14 +171,14 @@ inline Image decode_image(const std::uint8_t* data, std::size_t size, int channe
     if (grey && stbi_is_16_bit_from_memory(data, len)) {
         // PIL opens 16-bit greyscale as mode "I"; its convert() clips at 255 rather than scaling.
         stbi_us* p = stbi_load_16_from_memory(data, len, &dw, &dh, &dn, 1);
-        if (!p) detail::fail(where, ": cannot decode image (", stbi_failure_reason(), ")");
+        if (!p) detail::fail(where, ": cannot decode image (", detail::stb_reason(), ")");
         for (std::int64_t i = 0; i < static_cast<std::int64_t>(w) * h; ++i)
             for (int c = 0; c < channels; ++c) img.pixels[i * channels + c] = static_cast<std::uint8_t>(p[i] > 255 ? 255 : p[i]);
         stbi_image_free(p);
     } else {
         const int want = grey ? 1 : 3;
         stbi_uc* p = stbi_load_from_memory(data, len, &dw, &dh, &dn, want);
-        if (!p) detail::fail(where, ": cannot decode image (", stbi_failure_reason(), ")");
+        if (!p) detail::fail(where, ": cannot decode image (", detail::stb_reason(), ")");
         const std::int64_t npx = static_cast<std::int64_t>(w) * h;
         if (want == channels) {
             std::memcpy(img.pixels.data(), p, img.pixels.size());

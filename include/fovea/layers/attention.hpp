@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "fovea/core/ops.hpp"
 #include "fovea/core/workspace.hpp"
 #include "fovea/layers/linear.hpp"
 
@@ -26,24 +27,23 @@ struct Attention {
         return a;
     }
 
-    // x [B*T, C] -> y [B*T, C]
-    void forward(const float* x, std::int64_t B, std::int64_t T, float* y, Workspace& ws) const {
+    // x [B*T, C] -> y [B*T, C] through proj's epilogue `out` (a block adds into its residual).
+    void forward(const float* x, std::int64_t B, std::int64_t T, float* y, Workspace& ws, detail::Epilogue out = {}) const {
         const std::int64_t C = qkv.in, H = num_heads, D = head_dim;
         float* qkv_buf = ws.get(Slot::Qkv, B * T * 3 * C);  // (B*T, 3*C) -> q | k | v, heads inside each
-        float* out = ws.get(Slot::AttnOut, B * T * C);
-        float* scores = ws.get(Slot::Scores, B * H * T * T);
+        float* o = ws.get(Slot::AttnOut, B * T * C);        // (B*T, C), heads side by side
         qkv.forward(x, B * T, qkv_buf);
-#pragma omp parallel for schedule(static)
-        for (std::int64_t bh = 0; bh < B * H; ++bh) {
-            const std::int64_t b = bh / H, h = bh % H;
-            const float* q = qkv_buf + b * T * 3 * C + h * D;
-            float* s = scores + bh * T * T;
-            detail::gemm_nt(T, T, D, q, 3 * C, q + C, 3 * C, s, T);  // (T, D) x (T, D)^T -> (T, T)
-            for (std::int64_t i = 0; i < T * T; ++i) s[i] *= scale;
-            detail::softmax_rows(s, T, T, T);
-            detail::gemm_nn(T, D, T, s, T, q + 2 * C, 3 * C, out + b * T * C + h * D, C);  // (T, T) x (T, D)
-        }
-        proj.forward(out, B * T, y);
+        const std::int64_t parts = detail::ThreadPool::instance().size(), per = detail::attention_scratch(T, D);
+        float* scratch = ws.get(Slot::Scores, parts * per);
+        detail::parallel_ranges(B * H, 1, parts, [&](std::int64_t begin, std::int64_t end, std::int64_t part) {
+            for (std::int64_t bh = begin; bh < end; ++bh) {
+                const std::int64_t b = bh / H, h = bh % H;
+                const float* q = qkv_buf + b * T * 3 * C + h * D;
+                detail::attention_head(q, q + C, q + 2 * C, 3 * C, T, D, scale, nullptr, nullptr, o + b * T * C + h * D,
+                                       C, scratch + part * per);
+            }
+        });
+        proj.forward(o, B * T, y, out);
     }
 };
 

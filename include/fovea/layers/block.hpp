@@ -1,6 +1,7 @@
 #pragma once
 // timm vision_transformer.Block: pre-norm attention and MLP, each with optional LayerScale.
 //   x = x + ls1(attn(norm1(x)));  x = x + ls2(mlp(norm2(x)))
+// Both residual adds (and LayerScale) happen in the epilogue of the branch's last GEMM.
 #include <string>
 
 #include "fovea/layers/attention.hpp"
@@ -32,15 +33,10 @@ struct Block {
     void forward(float* x, std::int64_t B, std::int64_t T, Workspace& ws) const {
         const std::int64_t rows = B * T, C = norm1.dim;
         float* h = ws.get(Slot::Norm, rows * C);
-        float* r = ws.get(Slot::Tmp, rows * C);
         norm1.forward(x, rows, h);
-        attn.forward(h, B, T, r, ws);
-        ls1.forward(r, rows);
-        for (std::int64_t i = 0; i < rows * C; ++i) x[i] += r[i];
+        attn.forward(h, B, T, x, ws, ls1.residual());
         norm2.forward(x, rows, h);
-        mlp.forward(h, rows, r, ws);
-        ls2.forward(r, rows);
-        for (std::int64_t i = 0; i < rows * C; ++i) x[i] += r[i];
+        mlp.forward(h, rows, x, ws, ls2.residual());
     }
 };
 

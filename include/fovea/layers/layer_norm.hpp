@@ -20,6 +20,8 @@ struct LayerNorm {
     void forward(const float* x, std::int64_t rows, float* y) const {
         detail::layer_norm_rows(x, rows, dim, weight.data(), bias.data(), eps, y);
     }
+
+    void forward_row(const float* x, float* y) const { detail::layer_norm_row(x, dim, weight.data(), bias.data(), eps, y); }
 };
 
 }  // namespace fovea

@@ -1,7 +1,9 @@
 #pragma once
-// timm LayerScale: per-channel gamma (present when the model has init_values).
+// timm LayerScale: per-channel gamma (present when the model has init_values), applied in the
+// epilogue of the GEMM that ends its branch.
 #include <string>
 
+#include "fovea/core/gemm.hpp"
 #include "fovea/io/safetensors.hpp"
 
 namespace fovea {
@@ -13,11 +15,12 @@ struct LayerScale {
         return {w.get<1>(prefix + ".gamma", {dim})};
     }
 
-    void forward(float* x, std::int64_t rows) const {
-        if (gamma.empty()) return;
-        const std::int64_t C = gamma.shape(0);
-        for (std::int64_t r = 0; r < rows; ++r)
-            for (std::int64_t c = 0; c < C; ++c) x[r * C + c] *= gamma.data()[c];
+    // Epilogue of a residual branch: x += gamma * branch
+    detail::Epilogue residual() const {
+        detail::Epilogue e;
+        e.scale = gamma.empty() ? nullptr : gamma.data();
+        e.accumulate = true;
+        return e;
     }
 };
 

@@ -1,5 +1,5 @@
 #pragma once
-// timm Mlp: fc1 -> exact GELU -> fc2.
+// timm Mlp: fc1 -> exact GELU -> fc2, GELU applied inside fc1's GEMM.
 #include <string>
 
 #include "fovea/core/workspace.hpp"
@@ -14,12 +14,13 @@ struct Mlp {
         return {Linear::load(w, prefix + ".fc1", dim, hidden), Linear::load(w, prefix + ".fc2", hidden, dim)};
     }
 
-    // x [rows, dim] -> y [rows, dim]
-    void forward(const float* x, std::int64_t rows, float* y, Workspace& ws) const {
-        float* h = ws.get(Slot::Hidden, rows * fc1.out);
-        fc1.forward(x, rows, h);
-        detail::gelu_inplace(h, rows * fc1.out);
-        fc2.forward(h, rows, y);
+    // x [rows, dim] -> y [rows, dim]; out is fc2's epilogue (a residual block adds into y).
+    void forward(const float* x, std::int64_t rows, float* y, Workspace& ws, detail::Epilogue out = {}) const {
+        float* h = ws.get(Slot::Hidden, rows * fc1.out);  // (rows, hidden)
+        detail::Epilogue act;
+        act.gelu = true;
+        fc1.forward(x, rows, h, act);
+        fc2.forward(h, rows, y, out);
     }
 };
 

@@ -4,14 +4,15 @@
 #include <optional>
 #include <string>
 
+#include "fovea/core/gemm.hpp"
 #include "fovea/core/workspace.hpp"
 #include "fovea/layers/layer_norm.hpp"
 
 namespace fovea {
 
 struct PatchEmbed {
-    TensorView<const float, 4> weight;  // [E, in_chans, p, p]
-    TensorView<const float, 1> bias;    // [E] or empty
+    detail::PackedMatrix weight;      // [E, in_chans, p, p] read as [E, K], packed
+    TensorView<const float, 1> bias;  // [E] or empty
     std::optional<LayerNorm> norm;
     std::int64_t in_chans = 3, embed_dim = 0, patch = 16;
 
@@ -21,7 +22,8 @@ struct PatchEmbed {
         p.in_chans = in_chans;
         p.embed_dim = embed_dim;
         p.patch = patch;
-        p.weight = w.get<4>(prefix + ".proj.weight", {embed_dim, in_chans, patch, patch});
+        const auto wt = w.get<4>(prefix + ".proj.weight", {embed_dim, in_chans, patch, patch});
+        p.weight = detail::PackedMatrix::from_nk(wt.data(), embed_dim, in_chans * patch * patch, in_chans * patch * patch);
         if (bias) p.bias = w.get<1>(prefix + ".proj.bias", {embed_dim});
         if (norm_eps) p.norm = LayerNorm::load(w, prefix + ".norm", embed_dim, *norm_eps);
         return p;
@@ -32,17 +34,18 @@ struct PatchEmbed {
         const std::int64_t B = x.shape(0), gh = x.shape(2) / patch, gw = x.shape(3) / patch;
         const std::int64_t K = in_chans * patch * patch, L = gh * gw;
         float* cols = ws.get(Slot::Cols, B * L * K);  // (B*L, C*p*p), columns in (c, ky, kx) order like the weight
-#pragma omp parallel for schedule(static)
-        for (std::int64_t bl = 0; bl < B * L; ++bl) {
-            const std::int64_t b = bl / L, gy = (bl % L) / gw, gx = bl % gw;
-            float* row = cols + bl * K;
-            for (std::int64_t c = 0; c < in_chans; ++c)
-                for (std::int64_t ky = 0; ky < patch; ++ky)
-                    for (std::int64_t kx = 0; kx < patch; ++kx)
-                        *row++ = x(b, c, gy * patch + ky, gx * patch + kx);
-        }
-        detail::gemm_nt(B * L, embed_dim, K, cols, K, weight.data(), K, y, embed_dim);
-        if (!bias.empty()) detail::add_bias_rows(y, B * L, embed_dim, bias.data());
+        detail::parallel_ranges(B * L, 16, detail::ThreadPool::instance().size(), [&](std::int64_t r0, std::int64_t r1, std::int64_t) {
+            for (std::int64_t bl = r0; bl < r1; ++bl) {
+                const std::int64_t b = bl / L, gy = (bl % L) / gw, gx = bl % gw;
+                float* row = cols + bl * K;
+                for (std::int64_t c = 0; c < in_chans; ++c)
+                    for (std::int64_t ky = 0; ky < patch; ++ky)
+                        for (std::int64_t kx = 0; kx < patch; ++kx) *row++ = x(b, c, gy * patch + ky, gx * patch + kx);
+            }
+        });
+        detail::Epilogue ep;
+        ep.bias = bias.empty() ? nullptr : bias.data();
+        detail::gemm(B * L, cols, K, weight, y, embed_dim, ep);
         if (norm) norm->forward(y, B * L, y);
     }
 };

@@ -2,10 +2,12 @@
 // timm swin_transformer.WindowAttention: attention inside (wh x ww) windows with a learned
 // relative position bias, plus the shifted-window mask (-100 between tokens that came from
 // different regions of the rolled map).
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "fovea/core/ops.hpp"
 #include "fovea/core/workspace.hpp"
 #include "fovea/layers/linear.hpp"
 
@@ -60,27 +62,22 @@ struct WindowAttention {
     void forward(const float* x, std::int64_t windows, const int* labels, float* y, Workspace& ws) const {
         const std::int64_t C = qkv.in, H = num_heads, D = head_dim, N = wh * ww;
         float* qkv_buf = ws.get(Slot::Qkv, windows * N * 3 * C);  // (windows*N, 3*C)
-        float* out = ws.get(Slot::AttnOut, windows * N * C);
-        float* scores = ws.get(Slot::Scores, windows * H * N * N);
+        float* o = ws.get(Slot::AttnOut, windows * N * C);
         qkv.forward(x, windows * N, qkv_buf);
-#pragma omp parallel for schedule(static)
-        for (std::int64_t wi = 0; wi < windows * H; ++wi) {
-            const std::int64_t win = wi / H, h = wi % H;
-            const float* q = qkv_buf + win * N * 3 * C + h * D;
-            float* s = scores + wi * N * N;
-            detail::gemm_nt(N, N, D, q, 3 * C, q + C, 3 * C, s, N);  // (N, D) x (N, D)^T
-            const float* b = bias.data() + h * N * N;
-            const int* lab = labels ? labels + win * N : nullptr;
-            for (std::int64_t i = 0; i < N; ++i)
-                for (std::int64_t j = 0; j < N; ++j) {
-                    float v = s[i * N + j] * scale + b[i * N + j];
-                    if (lab && lab[i] != lab[j]) v += -100.0f;
-                    s[i * N + j] = v;
-                }
-            detail::softmax_rows(s, N, N, N);
-            detail::gemm_nn(N, D, N, s, N, q + 2 * C, 3 * C, out + win * N * C + h * D, C);
-        }
-        proj.forward(out, windows * N, y);
+        const std::int64_t parts = detail::ThreadPool::instance().size(), per = detail::attention_scratch(N, D);
+        float* scratch = ws.get(Slot::Scores, parts * per);
+        detail::parallel_ranges(windows * H, 1, parts, [&](std::int64_t begin, std::int64_t end, std::int64_t part) {
+            for (std::int64_t wi = begin; wi < end; ++wi) {
+                const std::int64_t win = wi / H, h = wi % H;
+                const float* q = qkv_buf + win * N * 3 * C + h * D;
+                // Only windows that straddle a shift boundary need the mask.
+                const int* lab = labels ? labels + win * N : nullptr;
+                if (lab && std::all_of(lab, lab + N, [&](int l) { return l == lab[0]; })) lab = nullptr;
+                detail::attention_head(q, q + C, q + 2 * C, 3 * C, N, D, scale, bias.data() + h * N * N, lab,
+                                       o + win * N * C + h * D, C, scratch + part * per);
+            }
+        });
+        proj.forward(o, windows * N, y);
     }
 };
 

@@ -115,49 +115,48 @@ struct SwinTransformerBlock {
         const std::int64_t C = norm1.dim, rows = B * H * W, N = wh * ww;
         const std::int64_t nh = (H + wh - 1) / wh, nw = (W + ww - 1) / ww, Hp = nh * wh, Wp = nw * ww;
         const std::int64_t windows = B * nh * nw;
-        float* h = ws.get(Slot::Norm, rows * C);
-        norm1.forward(x, rows, h);
-
-        // Roll by -shift, pad to whole windows, partition: one gather. Padded tokens are zeros,
-        // as after timm's F.pad (they still act as keys, exactly as in timm).
+        // norm1, roll by -shift, pad to whole windows, partition: one pass that normalises each
+        // token straight into its window slot. Padded tokens are zeros, as after timm's F.pad (they
+        // still act as keys, exactly as in timm).
         const bool shifted = sh || sw;
         std::vector<int> labels(shifted ? static_cast<std::size_t>(windows * N) : 0);
+        std::vector<std::int64_t> src(static_cast<std::size_t>(windows * N));  // window row -> map row, or -1
         const auto lab_h = region_labels(Hp, wh, sh), lab_w = region_labels(Wp, ww, sw);
-        float* win = ws.get(Slot::Window, windows * N * C);  // (windows, N, C)
         for (std::int64_t b = 0; b < B; ++b)
             for (std::int64_t wy = 0; wy < nh; ++wy)
                 for (std::int64_t wx = 0; wx < nw; ++wx)
                     for (std::int64_t t = 0; t < N; ++t) {
                         const std::int64_t py = wy * wh + t / ww, px = wx * ww + t % ww;
                         const std::int64_t row = ((b * nh + wy) * nw + wx) * N + t;
-                        float* d = win + row * C;
                         const std::int64_t sy = source(py, H, Hp, sh), sx = source(px, W, Wp, sw);
-                        if (sy >= 0 && sx >= 0) {
-                            const float* s = h + ((b * H + sy) * W + sx) * C;
-                            std::copy(s, s + C, d);
-                        } else {
-                            std::fill(d, d + C, 0.0f);
-                        }
+                        src[row] = sy >= 0 && sx >= 0 ? (b * H + sy) * W + sx : -1;
                         if (shifted) labels[row] = lab_h[py] * 3 + lab_w[px];
                     }
+        float* win = ws.get(Slot::Window, windows * N * C);  // (windows, N, C)
+        const std::int64_t parts = detail::ThreadPool::instance().size();
+        detail::parallel_ranges(windows * N, 64, parts, [&](std::int64_t r0, std::int64_t r1, std::int64_t) {
+            for (std::int64_t r = r0; r < r1; ++r) {
+                if (src[r] >= 0) norm1.forward_row(x + src[r] * C, win + r * C);
+                else std::fill(win + r * C, win + (r + 1) * C, 0.0f);
+            }
+        });
         float* o = ws.get(Slot::Tmp, windows * N * C);
         attn.forward(win, windows, shifted ? labels.data() : nullptr, o, ws);
-        // Reverse: crop the padding, roll back by +shift, add the residual.
-        for (std::int64_t b = 0; b < B; ++b)
-            for (std::int64_t wy = 0; wy < nh; ++wy)
-                for (std::int64_t wx = 0; wx < nw; ++wx)
-                    for (std::int64_t t = 0; t < N; ++t) {
-                        const std::int64_t sy = source(wy * wh + t / ww, H, Hp, sh), sx = source(wx * ww + t % ww, W, Wp, sw);
-                        if (sy < 0 || sx < 0) continue;
-                        const float* s = o + (((b * nh + wy) * nw + wx) * N + t) * C;
-                        float* d = x + ((b * H + sy) * W + sx) * C;
-                        for (std::int64_t c = 0; c < C; ++c) d[c] += s[c];
-                    }
+        // Reverse: crop the padding, roll back by +shift, add the residual. Each map row has one source.
+        detail::parallel_ranges(windows * N, 64, parts, [&](std::int64_t r0, std::int64_t r1, std::int64_t) {
+            for (std::int64_t r = r0; r < r1; ++r) {
+                if (src[r] < 0) continue;
+                float* d = x + src[r] * C;
+                const float* s = o + r * C;
+                for (std::int64_t c = 0; c < C; ++c) d[c] += s[c];
+            }
+        });
 
+        float* h = ws.get(Slot::Norm, rows * C);
         norm2.forward(x, rows, h);
-        float* m = ws.get(Slot::Tmp, rows * C);
-        mlp.forward(h, rows, m, ws);
-        for (std::int64_t i = 0; i < rows * C; ++i) x[i] += m[i];
+        detail::Epilogue residual;
+        residual.accumulate = true;
+        mlp.forward(h, rows, x, ws, residual);
     }
 
 private:
@@ -193,7 +192,6 @@ class SwinTransformer {
 public:
     static SwinTransformer load(const SwinConfig& cfg, std::shared_ptr<const SafeTensorsFile> file) {
         cfg.validate(file->path());
-        Eigen::initParallel();  // before any thread calls forward
         SwinTransformer m;
         m.cfg_ = cfg;
         m.file_ = file;

@@ -165,7 +165,6 @@ class VisionTransformer {
 public:
     static VisionTransformer load(const VitConfig& cfg, std::shared_ptr<const SafeTensorsFile> file) {
         cfg.validate(file->path());
-        Eigen::initParallel();  // before any thread calls forward
         VisionTransformer m;
         m.cfg_ = cfg;
         m.file_ = file;

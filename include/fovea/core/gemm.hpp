@@ -1,0 +1,304 @@
+#pragma once
+// The GEMM seam. Every Linear, the patch embedding and both attention products compute
+//   C[M,N] = epilogue(alpha * A[M,K] * B[K,N])
+// with B packed once (weights at load, K and V per head) into column panels of the kernel's width:
+// panel p holds B[k, p*NR + j] at p*K*NR + k*NR + j, zero beyond N. The micro-kernel keeps an
+// MR x NR tile of C in registers over the whole K loop and applies the epilogue as it stores it.
+// AVX-512 (MR 12, NR 32) and AVX2 (MR 6, NR 16) kernels are picked at run time; Eigen's product is
+// the portable fallback and the reference the kernels are tested against.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+
+#include <Eigen/Core>
+
+#include "fovea/core/simd.hpp"
+#include "fovea/core/tensor.hpp"
+#include "fovea/core/threads.hpp"
+
+namespace fovea::detail {
+
+// What happens to a tile of alpha*A*B on its way out, in this order.
+struct Epilogue {
+    float alpha = 1.0f;
+    const float* bias = nullptr;   // [N], added to every row
+    const float* add = nullptr;    // [M, N] at leading dimension add_ld, added elementwise
+    std::int64_t add_ld = 0;
+    bool gelu = false;             // exact GELU
+    const float* scale = nullptr;  // [N], multiplied in (LayerScale)
+    bool accumulate = false;       // C += result (a residual connection) instead of C = result
+};
+
+inline int panel_width(Isa isa) { return isa == Isa::Avx512 ? 32 : isa == Isa::Avx2 ? 16 : 1; }
+
+// B[K,N] in panels for the kernel this CPU runs (the generic path keeps [N,K] row-major: the
+// PyTorch Linear layout, which Eigen reads as B^T).
+class PackedMatrix {
+public:
+    std::int64_t K = 0, N = 0;
+    int nr = 1;
+    Isa isa = Isa::Generic;
+
+    bool empty() const { return N == 0; }
+    const float* data() const { return data_; }
+
+    // From W[N,K] row-major (nn.Linear weight): B = W^T.
+    static PackedMatrix from_nk(const float* w, std::int64_t N, std::int64_t K, std::int64_t ldw) {
+        PackedMatrix p = shape(N, K);
+        pack_nk(w, N, K, ldw, p.isa, p.nr, p.own_.get());
+        return p;
+    }
+
+    // Packs into caller-owned storage (per-head K and V inside a forward pass); see packed_size.
+    static void pack_nk(const float* w, std::int64_t N, std::int64_t K, std::int64_t ldw, Isa isa, int nr, float* dst) {
+        if (isa == Isa::Generic) {
+            for (std::int64_t n = 0; n < N; ++n) std::memcpy(dst + n * K, w + n * ldw, sizeof(float) * K);
+            return;
+        }
+        for (std::int64_t p = 0; p * nr < N; ++p) {
+            float* d = dst + p * K * nr;
+            const std::int64_t n0 = p * nr, nn = std::min<std::int64_t>(nr, N - n0);
+            for (std::int64_t k = 0; k < K; ++k) {
+                for (std::int64_t j = 0; j < nn; ++j) d[k * nr + j] = w[(n0 + j) * ldw + k];
+                for (std::int64_t j = nn; j < nr; ++j) d[k * nr + j] = 0.0f;
+            }
+        }
+    }
+
+    // From B[K,N] row-major (the value matrix of attention).
+    static void pack_kn(const float* b, std::int64_t K, std::int64_t N, std::int64_t ldb, Isa isa, int nr, float* dst) {
+        if (isa == Isa::Generic) {
+            for (std::int64_t n = 0; n < N; ++n)
+                for (std::int64_t k = 0; k < K; ++k) dst[n * K + k] = b[k * ldb + n];
+            return;
+        }
+        for (std::int64_t p = 0; p * nr < N; ++p) {
+            float* d = dst + p * K * nr;
+            const std::int64_t n0 = p * nr, nn = std::min<std::int64_t>(nr, N - n0);
+            for (std::int64_t k = 0; k < K; ++k) {
+                std::memcpy(d + k * nr, b + k * ldb + n0, sizeof(float) * nn);
+                for (std::int64_t j = nn; j < nr; ++j) d[k * nr + j] = 0.0f;
+            }
+        }
+    }
+
+    static std::int64_t packed_size(std::int64_t K, std::int64_t N, int nr) { return (N + nr - 1) / nr * nr * K; }
+
+    // A view of storage packed by pack_nk / pack_kn.
+    static PackedMatrix view(const float* packed, std::int64_t K, std::int64_t N, Isa isa) {
+        PackedMatrix p;
+        p.K = K;
+        p.N = N;
+        p.isa = isa;
+        p.nr = panel_width(isa);
+        p.data_ = packed;
+        return p;
+    }
+
+private:
+    static PackedMatrix shape(std::int64_t N, std::int64_t K) {
+        PackedMatrix p;
+        p.K = K;
+        p.N = N;
+        p.isa = cpu_isa();
+        p.nr = panel_width(p.isa);
+        p.own_ = std::shared_ptr<float[]>(aligned_array<float>(static_cast<std::size_t>(packed_size(K, N, p.nr))).release(),
+                                          AlignedFree{});
+        p.data_ = p.own_.get();
+        return p;
+    }
+
+    std::shared_ptr<float[]> own_;
+    const float* data_ = nullptr;
+};
+
+#if FOVEA_X86
+// C[m<=12, n<=32] tile. A rows at stride lda, B one packed panel, C at (row0, col0) of the output.
+template <int MR>
+FOVEA_AVX512 inline void tile_avx512(std::int64_t K, const float* A, std::int64_t lda, const float* B, float* C,
+                                     std::int64_t ldc, std::int64_t n, std::int64_t row0, std::int64_t col0,
+                                     const Epilogue& ep) {
+    __m512 c0[MR], c1[MR];
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
+    for (std::int64_t k = 0; k < K; ++k) {
+        const __m512 b0 = _mm512_load_ps(B + k * 32), b1 = _mm512_load_ps(B + k * 32 + 16);
+#pragma GCC unroll 12
+        for (int r = 0; r < MR; ++r) {
+            const __m512 a = _mm512_set1_ps(A[r * lda + k]);
+            c0[r] = _mm512_fmadd_ps(a, b0, c0[r]);
+            c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);
+        }
+    }
+    const __mmask16 m0 = n >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << n) - 1);
+    const __mmask16 m1 = n >= 32 ? 0xFFFF : n <= 16 ? 0 : static_cast<__mmask16>((1u << (n - 16)) - 1);
+    const __mmask16 mask[2] = {m0, m1};
+    __m512 bias[2], scale[2];
+    for (int h = 0; h < 2; ++h) {
+        if (ep.bias) bias[h] = _mm512_maskz_loadu_ps(mask[h], ep.bias + col0 + 16 * h);
+        if (ep.scale) scale[h] = _mm512_maskz_loadu_ps(mask[h], ep.scale + col0 + 16 * h);
+    }
+    const __m512 alpha = _mm512_set1_ps(ep.alpha);
+    for (int r = 0; r < MR; ++r) {
+        float* c = C + r * ldc;
+        for (int h = 0; h < 2; ++h) {
+            if (!mask[h]) continue;
+            __m512 v = h ? c1[r] : c0[r];
+            if (ep.alpha != 1.0f) v = _mm512_mul_ps(v, alpha);
+            if (ep.bias) v = _mm512_add_ps(v, bias[h]);
+            if (ep.add) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask[h], ep.add + (row0 + r) * ep.add_ld + col0 + 16 * h));
+            if (ep.gelu) v = gelu512(v);
+            if (ep.scale) v = _mm512_mul_ps(v, scale[h]);
+            if (ep.accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask[h], c + 16 * h));
+            _mm512_mask_storeu_ps(c + 16 * h, mask[h], v);
+        }
+    }
+}
+
+template <int MR>
+FOVEA_AVX2 inline void tile_avx2(std::int64_t K, const float* A, std::int64_t lda, const float* B, float* C,
+                                 std::int64_t ldc, std::int64_t n, std::int64_t row0, std::int64_t col0,
+                                 const Epilogue& ep) {
+    __m256 c0[MR], c1[MR];
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; ++r) c0[r] = c1[r] = _mm256_setzero_ps();
+    for (std::int64_t k = 0; k < K; ++k) {
+        const __m256 b0 = _mm256_load_ps(B + k * 16), b1 = _mm256_load_ps(B + k * 16 + 8);
+#pragma GCC unroll 6
+        for (int r = 0; r < MR; ++r) {
+            const __m256 a = _mm256_broadcast_ss(A + r * lda + k);
+            c0[r] = _mm256_fmadd_ps(a, b0, c0[r]);
+            c1[r] = _mm256_fmadd_ps(a, b1, c1[r]);
+        }
+    }
+    alignas(32) float buf[16];
+    for (int r = 0; r < MR; ++r) {
+        _mm256_store_ps(buf, c0[r]);
+        _mm256_store_ps(buf + 8, c1[r]);
+        float* c = C + r * ldc;
+        for (int h = 0; h < 2; ++h) {
+            if (8 * h >= n) break;
+            __m256 v = _mm256_load_ps(buf + 8 * h);
+            v = _mm256_mul_ps(v, _mm256_set1_ps(ep.alpha));
+            if (n >= 8 * h + 8) {  // full vector
+                const std::int64_t j = col0 + 8 * h;
+                if (ep.bias) v = _mm256_add_ps(v, _mm256_loadu_ps(ep.bias + j));
+                if (ep.add) v = _mm256_add_ps(v, _mm256_loadu_ps(ep.add + (row0 + r) * ep.add_ld + j));
+                if (ep.gelu) v = gelu256(v);
+                if (ep.scale) v = _mm256_mul_ps(v, _mm256_loadu_ps(ep.scale + j));
+                if (ep.accumulate) v = _mm256_add_ps(v, _mm256_loadu_ps(c + 8 * h));
+                _mm256_storeu_ps(c + 8 * h, v);
+            } else {  // ragged edge: same steps through a buffer
+                alignas(32) float t[8] = {}, bb[8] = {}, aa[8] = {}, ss[8] = {}, cc[8] = {};
+                const std::int64_t w = n - 8 * h, j = col0 + 8 * h;
+                for (std::int64_t i = 0; i < w; ++i) {
+                    if (ep.bias) bb[i] = ep.bias[j + i];
+                    if (ep.add) aa[i] = ep.add[(row0 + r) * ep.add_ld + j + i];
+                    if (ep.scale) ss[i] = ep.scale[j + i];
+                    if (ep.accumulate) cc[i] = c[8 * h + i];
+                }
+                if (ep.bias) v = _mm256_add_ps(v, _mm256_load_ps(bb));
+                if (ep.add) v = _mm256_add_ps(v, _mm256_load_ps(aa));
+                if (ep.gelu) v = gelu256(v);
+                if (ep.scale) v = _mm256_mul_ps(v, _mm256_load_ps(ss));
+                if (ep.accumulate) v = _mm256_add_ps(v, _mm256_load_ps(cc));
+                _mm256_store_ps(t, v);
+                for (std::int64_t i = 0; i < w; ++i) c[8 * h + i] = t[i];
+            }
+        }
+    }
+}
+
+template <int MR, class Tile>
+inline void tiles_mr(std::int64_t m, Tile&& tile) {
+    if constexpr (MR > 0) {
+        if (m == MR) return tile(std::integral_constant<int, MR>{});
+        tiles_mr<MR - 1>(m, tile);
+    }
+}
+
+// Rows [m0, m1) x panels [p0, p1): panels in groups that stay in L2, each A row-tile reused across a group.
+inline void gemm_block_x86(Isa isa, std::int64_t m0, std::int64_t m1, std::int64_t p0, std::int64_t p1,
+                           const float* A, std::int64_t lda, const PackedMatrix& B, float* C, std::int64_t ldc,
+                           const Epilogue& ep) {
+    const std::int64_t K = B.K, nr = B.nr, mr = isa == Isa::Avx512 ? 12 : 6;
+    const std::int64_t group = std::max<std::int64_t>(1, (256 * 1024) / (K * nr * 4));
+    for (std::int64_t g = p0; g < p1; g += group) {
+        const std::int64_t ge = std::min(p1, g + group);
+        for (std::int64_t i = m0; i < m1; i += mr) {
+            const std::int64_t m = std::min(mr, m1 - i);
+            for (std::int64_t p = g; p < ge; ++p) {
+                const std::int64_t col = p * nr, n = std::min(nr, B.N - col);
+                const float* a = A + i * lda;
+                const float* b = B.data() + p * K * nr;
+                float* c = C + i * ldc + col;
+                if (isa == Isa::Avx512)
+                    tiles_mr<12>(m, [&](auto MR) { tile_avx512<MR>(K, a, lda, b, c, ldc, n, i, col, ep); });
+                else
+                    tiles_mr<6>(m, [&](auto MR) { tile_avx2<MR>(K, a, lda, b, c, ldc, n, i, col, ep); });
+            }
+        }
+    }
+}
+#endif
+
+// The epilogue on a plain [M,N] result in C (generic path). acc is alpha*A*B, already in C unless accumulating.
+inline void epilogue_generic(const Epilogue& ep, std::int64_t m0, std::int64_t M, std::int64_t N, const float* acc,
+                             std::int64_t ld_acc, float* C, std::int64_t ldc) {
+    constexpr float kInvSqrt2 = 0.70710678118654752440f;
+    for (std::int64_t i = 0; i < M; ++i)
+        for (std::int64_t j = 0; j < N; ++j) {
+            float v = acc[i * ld_acc + j] * ep.alpha;
+            if (ep.bias) v += ep.bias[j];
+            if (ep.add) v += ep.add[(m0 + i) * ep.add_ld + j];
+            if (ep.gelu) v = 0.5f * v * (1.0f + std::erf(v * kInvSqrt2));
+            if (ep.scale) v *= ep.scale[j];
+            C[i * ldc + j] = ep.accumulate ? C[i * ldc + j] + v : v;
+        }
+}
+
+// Rows [m0, m1) of C = epilogue(alpha * A * B) on the calling thread.
+inline void gemm_rows(std::int64_t m0, std::int64_t m1, std::int64_t p0, std::int64_t p1, const float* A,
+                      std::int64_t lda, const PackedMatrix& B, float* C, std::int64_t ldc, const Epilogue& ep) {
+    if (m0 >= m1 || p0 >= p1) return;
+#if FOVEA_X86
+    if (B.isa != Isa::Generic) return gemm_block_x86(B.isa, m0, m1, p0, p1, A, lda, B, C, ldc, ep);
+#endif
+    // Generic: B holds W[N,K]; columns [p0, p1) (nr is 1).
+    using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    using Map = Eigen::Map<const RowMat, Eigen::Unaligned, Eigen::OuterStride<>>;
+    const std::int64_t M = m1 - m0, N = p1 - p0, K = B.K;
+    Map a(A + m0 * lda, M, K, Eigen::OuterStride<>(lda));
+    Map w(B.data() + p0 * K, N, K, Eigen::OuterStride<>(K));
+    const RowMat acc = a * w.transpose();
+    Epilogue e = ep;
+    if (e.bias) e.bias += p0;
+    if (e.scale) e.scale += p0;
+    if (e.add) e.add += p0;
+    epilogue_generic(e, m0, M, N, acc.data(), N, C + m0 * ldc + p0, ldc);
+}
+
+// C[M,N] = epilogue(alpha * A[M,K] * B), split over the pool: by columns when there are enough
+// panels to share, else by rows. Each output element is computed by one thread in one order.
+inline void gemm(std::int64_t M, const float* A, std::int64_t lda, const PackedMatrix& B, float* C, std::int64_t ldc,
+                 const Epilogue& ep = {}, bool parallel = true) {
+    const std::int64_t panels = (B.N + B.nr - 1) / B.nr;
+    const std::int64_t threads = parallel ? ThreadPool::instance().size() : 1;
+    const std::int64_t flops = 2 * M * B.N * B.K;
+    const std::int64_t parts = std::min<std::int64_t>(threads, std::max<std::int64_t>(1, flops / 2'000'000));
+    if (parts <= 1) return gemm_rows(0, M, 0, panels, A, lda, B, C, ldc, ep);
+    const std::int64_t mr = B.isa == Isa::Avx512 ? 12 : 6;
+    // Cutting the columns keeps each thread's share of the weights to itself; rows when the matrix is narrow.
+    if (panels >= 4 * parts || M < 4 * mr * parts)
+        parallel_ranges(panels, 1, parts, [&](std::int64_t b, std::int64_t e, std::int64_t) {
+            gemm_rows(0, M, b, e, A, lda, B, C, ldc, ep);
+        });
+    else
+        parallel_ranges(M, mr, parts, [&](std::int64_t b, std::int64_t e, std::int64_t) {
+            gemm_rows(b, e, 0, panels, A, lda, B, C, ldc, ep);
+        });
+}
+
+}  // namespace fovea::detail
