@@ -44,9 +44,9 @@ public:
     bool empty() const { return N == 0; }
     const float* data() const { return data_; }
 
-    // From W[N,K] row-major (nn.Linear weight): B = W^T.
-    static PackedMatrix from_nk(const float* w, std::int64_t N, std::int64_t K, std::int64_t ldw) {
-        PackedMatrix p = shape(N, K);
+    // From W[N,K] row-major (nn.Linear weight): B = W^T. isa: the kernel it is packed for.
+    static PackedMatrix from_nk(const float* w, std::int64_t N, std::int64_t K, std::int64_t ldw, Isa isa = cpu_isa()) {
+        PackedMatrix p = shape(N, K, isa);
         pack_nk(w, N, K, ldw, p.isa, p.nr, p.own_.get());
         return p;
     }
@@ -98,11 +98,11 @@ public:
     }
 
 private:
-    static PackedMatrix shape(std::int64_t N, std::int64_t K) {
+    static PackedMatrix shape(std::int64_t N, std::int64_t K, Isa isa) {
         PackedMatrix p;
         p.K = K;
         p.N = N;
-        p.isa = cpu_isa();
+        p.isa = isa;
         p.nr = panel_width(p.isa);
         p.own_ = std::shared_ptr<float[]>(aligned_array<float>(static_cast<std::size_t>(packed_size(K, N, p.nr))).release(),
                                           AlignedFree{});

@@ -1,0 +1,102 @@
+// The GEMM kernels against a float64 reference on ragged shapes, every epilogue and every kernel
+// this CPU can run; thread counts never change a model's output bits.
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "fixtures.hpp"
+
+using namespace fovea_test;
+using fovea::detail::Epilogue;
+using fovea::detail::Isa;
+
+namespace {
+
+std::vector<Isa> runnable_isas() {
+    std::vector<Isa> v{Isa::Generic};
+    if (fovea::detail::cpu_isa() == Isa::Avx512) v.push_back(Isa::Avx2);  // every AVX-512 CPU here has AVX2
+    if (fovea::detail::cpu_isa() != Isa::Generic) v.push_back(fovea::detail::cpu_isa());
+    return v;
+}
+
+const char* isa_name(Isa i) { return i == Isa::Avx512 ? "avx512" : i == Isa::Avx2 ? "avx2" : "generic"; }
+
+}  // namespace
+
+TEST(Gemm, KernelsMatchFloat64OnRaggedShapesAndEveryEpilogue) {
+    std::mt19937 rng(7);
+    std::normal_distribution<float> nd;
+    auto fill = [&](std::vector<float>& v) { for (auto& x : v) x = nd(rng); };
+    int checked = 0;
+    for (const Isa isa : runnable_isas())
+        for (const std::int64_t M : {1, 5, 12, 13, 40})
+            for (const std::int64_t N : {1, 15, 16, 17, 33, 70})
+                for (const std::int64_t K : {1, 7, 64})
+                    for (int variant = 0; variant < 4; ++variant) {
+                        const std::int64_t lda = K + 3, ldc = N + 5;  // strided A and C, as attention uses them
+                        std::vector<float> a(M * lda), w(N * K), bias(N), scale(N), add(M * N), c(M * ldc);
+                        fill(a), fill(w), fill(bias), fill(scale), fill(add), fill(c);
+                        const std::vector<float> c0 = c;
+                        Epilogue ep;
+                        if (variant == 1) ep.bias = bias.data(), ep.gelu = true;
+                        if (variant == 2) ep.alpha = 0.125f, ep.add = add.data(), ep.add_ld = N;
+                        if (variant == 3) ep.bias = bias.data(), ep.scale = scale.data(), ep.accumulate = true;
+                        const auto B = fovea::detail::PackedMatrix::from_nk(w.data(), N, K, K, isa);
+                        fovea::detail::gemm(M, a.data(), lda, B, c.data(), ldc, ep);
+                        for (std::int64_t i = 0; i < M; ++i)
+                            for (std::int64_t j = 0; j < N; ++j) {
+                                double acc = 0, mag = 0;
+                                for (std::int64_t k = 0; k < K; ++k) {
+                                    acc += double(a[i * lda + k]) * w[j * K + k];
+                                    mag += std::abs(double(a[i * lda + k]) * w[j * K + k]);
+                                }
+                                double v = acc * ep.alpha;
+                                if (ep.bias) v += bias[j];
+                                if (ep.add) v += add[i * N + j];
+                                if (ep.gelu) v = 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
+                                if (ep.scale) v *= scale[j];
+                                if (ep.accumulate) v += c0[i * ldc + j];
+                                ASSERT_NEAR(c[i * ldc + j], v, 2e-6 * (1 + mag + std::abs(v)))
+                                    << isa_name(isa) << " M=" << M << " N=" << N << " K=" << K << " variant " << variant
+                                    << " at (" << i << ", " << j << ")";
+                                ++checked;
+                            }
+                        for (std::int64_t i = 0; i < M; ++i)  // padding columns of C untouched
+                            for (std::int64_t j = N; j < ldc; ++j) ASSERT_EQ(c[i * ldc + j], c0[i * ldc + j]);
+                    }
+    EXPECT_GT(checked, 100000);
+}
+
+TEST(Gemm, GeluMatchesErfAcrossItsRange) {
+    // The vector GELU (erfc fit, |relative error| < 1.2e-7 in erfc) against std::erf in double.
+    std::vector<float> x;
+    for (float v = -12.0f; v <= 12.0f; v += 0.01f) x.push_back(v);
+    const std::int64_t n = static_cast<std::int64_t>(x.size());
+    std::vector<float> one(1, 1.0f), y(x.size());
+    for (const Isa isa : runnable_isas()) {
+        const auto B = fovea::detail::PackedMatrix::from_nk(one.data(), 1, 1, 1, isa);  // y = gelu(x * 1)
+        Epilogue ep;
+        ep.gelu = true;
+        fovea::detail::gemm(n, x.data(), 1, B, y.data(), 1, ep);
+        for (std::int64_t i = 0; i < n; ++i) {
+            const double ref = 0.5 * x[i] * (1 + std::erf(x[i] / std::sqrt(2.0)));
+            ASSERT_NEAR(y[i], ref, 3e-7 * (1 + std::abs(ref))) << isa_name(isa) << " x=" << x[i];
+        }
+    }
+}
+
+TEST(Threads, OutputBitsDoNotDependOnTheThreadCount) {
+    for (const std::string name : {"vit_base_patch16_224", "swin_pad_40", "swin_tiny_patch4_window7_224"}) {
+        const fovea::Model model = fovea::load_model(data_dir() + "/" + name);
+        const Reference ref(name);
+        std::vector<fovea::Tensor<float, 2>> out;
+        for (int t : {1, 2, 3, 5}) {
+            fovea::set_num_threads(t);
+            EXPECT_EQ(fovea::num_threads(), t);
+            out.push_back(model.forward(ref.input()));
+        }
+        fovea::set_num_threads(0);
+        for (std::size_t i = 1; i < out.size(); ++i)
+            EXPECT_EQ(0, std::memcmp(out[i].data(), out[0].data(), out[0].size() * sizeof(float))) << name << " run " << i;
+    }
+}
