@@ -1,0 +1,74 @@
+// Every preset end to end: ms per image, achieved GFLOP/s (the multiply-adds of one forward pass,
+// counted at the GEMM seam) and the share of this machine's FMA peak, measured in the same run.
+// The models are hub folders with random weights, written by bench/compare_onnxruntime.py:
+//   PYTHONPATH=<timm> python3 bench/compare_onnxruntime.py --ort <dir> --rounds 0 <names...>
+//   build/bench/fovea_bench_models /tmp/fovea_vs_ort
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <random>
+#include <sys/stat.h>
+
+#include <fovea/fovea.hpp>
+
+#include "peak.hpp"
+
+namespace {
+
+double g_peak[3] = {0, 0, 0};
+
+const char* kPresets[] = {"vit_tiny_patch16_224",         "vit_small_patch16_224",        "vit_base_patch16_224",
+                          "vit_large_patch16_224",        "deit_base_patch16_224",        "swin_tiny_patch4_window7_224",
+                          "swin_small_patch4_window7_224", "swin_base_patch4_window7_224", "swin_base_patch4_window12_384"};
+
+void BM_Model(benchmark::State& s, const fovea::Model* model) {
+    const int batch = static_cast<int>(s.range(0)), threads = static_cast<int>(s.range(1));
+    fovea::set_num_threads(threads);
+    const auto& in = model->pretrained_cfg().input_size;
+    fovea::Tensor<float, 4> x({batch, in[0], in[1], in[2]});
+    std::mt19937 rng(0);
+    std::normal_distribution<float> nd;
+    for (std::int64_t i = 0; i < x.size(); ++i) x.data()[i] = nd(rng);
+    const std::int64_t f0 = fovea::detail::gemm_flops().load();
+    model->forward(x);  // warm-up, and the FLOPs of one pass
+    const double flops = static_cast<double>(fovea::detail::gemm_flops().load() - f0);
+    for (auto _ : s) benchmark::DoNotOptimize(model->forward(x).data());
+    s.counters["ms/image"] = benchmark::Counter(batch * 1e-3, benchmark::Counter::kIsIterationInvariantRate |
+                                                                  benchmark::Counter::kInvert);
+    s.counters["GFLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+    s.counters["peak_GFLOP/s"] = g_peak[threads];
+    s.counters["GFLOP/image"] = flops / batch / 1e9;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    benchmark::Initialize(&argc, argv);
+    if (argc < 2) {
+        std::fprintf(stderr, "usage: fovea_bench_models MODELS_DIR [benchmark flags]\n");
+        return 1;
+    }
+    for (int t : {1, 2}) {
+        fovea::set_num_threads(t);
+        g_peak[t] = fovea_bench::fma_peak_gflops(t);
+        std::printf("measured fp32 FMA peak, %d thread(s): %.1f GFLOP/s\n", t, g_peak[t]);
+    }
+    std::vector<std::unique_ptr<fovea::Model>> models;
+    for (const char* name : kPresets) {
+        const std::string dir = std::string(argv[1]) + "/" + name;
+        struct stat st {};
+        if (::stat(dir.c_str(), &st) != 0) {
+            std::printf("skipping %s: no %s\n", name, dir.c_str());
+            continue;
+        }
+        models.push_back(std::make_unique<fovea::Model>(fovea::load_model(dir)));
+        benchmark::RegisterBenchmark(name, BM_Model, models.back().get())
+            ->ArgsProduct({{1, 8}, {1, 2}})
+            ->ArgNames({"batch", "threads"})
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime()
+            ->MinTime(2.0);
+    }
+    benchmark::RunSpecifiedBenchmarks();
+    return 0;
+}
