@@ -1,6 +1,7 @@
 #pragma once
-// Scratch buffers for one forward pass. Each call owns its Workspace, so a loaded model
-// can be shared by threads; buffers grow to the largest request and are then reused.
+// Scratch buffers for one forward pass. Every thread that calls forward has its own Workspace
+// (thread_workspace), so a loaded model can be shared by threads; buffers grow to the largest
+// request and are then reused by every later pass on that thread, whatever the model.
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -29,5 +30,12 @@ private:
     };
     std::array<Buf, static_cast<int>(Slot::Count)> bufs_;
 };
+
+// The calling thread's workspace, kept until the thread exits. A model's top-level forward takes
+// it; layers below only receive it.
+inline Workspace& thread_workspace() {
+    thread_local Workspace ws;
+    return ws;
+}
 
 }  // namespace fovea

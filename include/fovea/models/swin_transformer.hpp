@@ -260,7 +260,7 @@ private:
         detail::check_input(x, cfg_.in_chans, cfg_.patch_size, cfg_.img_h, cfg_.img_w);
         const std::int64_t B = x.shape(0);
         std::int64_t H = x.shape(2) / cfg_.patch_size, W = x.shape(3) / cfg_.patch_size, C = cfg_.embed_dim;
-        Workspace ws;
+        Workspace& ws = thread_workspace();
         std::vector<float> cur(static_cast<std::size_t>(B * H * W * C)), next;
         patch_embed.forward(x, cur.data(), ws);
         if (hook) hook("patch_embed", cur.data(), {B, H, W, C});

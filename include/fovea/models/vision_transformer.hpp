@@ -200,7 +200,7 @@ public:
         const std::int64_t B = x.shape(0), C = cfg_.embed_dim, P = cfg_.num_prefix_tokens();
         const std::int64_t gh = x.shape(2) / cfg_.patch_size, gw = x.shape(3) / cfg_.patch_size, L = gh * gw,
                            T = P + L;
-        Workspace ws;
+        Workspace& ws = thread_workspace();
         float* patches = ws.get(Slot::Shortcut, B * L * C);
         patch_embed.forward(x, patches, ws);
         if (hook) hook("patch_embed", patches, {B, L, C});
