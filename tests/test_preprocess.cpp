@@ -173,6 +173,7 @@ TEST(Images, FuzzerFindingsAreCleanErrors) {
         {"stb_jpeg_dht_truncated.jpg", ": corrupt JPEG (Huffman table with"},
         {"stb_jpeg_dht_after_fill.jpg", ": corrupt JPEG (Huffman table with"},
         {"stb_pnm_header_int_overflow.pnm", ": corrupt PNM header (a size or maximum value above 65536)"},
+        {"stb_jpeg_undefined_huffman_table.jpg", ": corrupt JPEG (a scan uses a Huffman table that was never defined)"},
         {"stb_png_empty_idat.png", ": cannot decode image (??@? PNG chunk not known)"},
     };
     for (const auto& [f, message] : cases) {
@@ -180,6 +181,13 @@ TEST(Images, FuzzerFindingsAreCleanErrors) {
         const std::string e = error_of([&] { fovea::load_image(path); });
         EXPECT_NE(e.find(path + message), std::string::npos) << f << ": " << e;
     }
+}
+
+TEST(Images, ProgressiveJpegPassesTheHuffmanTableChecks) {
+    // progressive scans use only some of their tables; the checks must not refuse them
+    const auto img = fovea::load_image(data_dir() + "/images/regress/progressive_64x48.jpg");
+    EXPECT_EQ(img.width, 64);
+    EXPECT_EQ(img.height, 48);
 }
 
 TEST(Images, PnmHeadersWithCommentsStillDecode) {

@@ -231,8 +231,10 @@ inline void gemm_block_x86(Isa isa, std::int64_t m0, std::int64_t m1, std::int64
     const std::int64_t group = std::max<std::int64_t>(1, (256 * 1024) / (K * nr * 4));
     for (std::int64_t g = p0; g < p1; g += group) {
         const std::int64_t ge = std::min(p1, g + group);
-        for (std::int64_t i = m0; i < m1; i += mr) {
-            const std::int64_t m = std::min(mr, m1 - i);
+        // Row tiles of near-equal height (49 rows: 10,10,10,10,9 rather than 12,12,12,12,1).
+        const std::int64_t tiles = (m1 - m0 + mr - 1) / mr;
+        for (std::int64_t t = 0; t < tiles; ++t) {
+            const std::int64_t i = m0 + (m1 - m0) * t / tiles, m = m0 + (m1 - m0) * (t + 1) / tiles - i;
             for (std::int64_t p = g; p < ge; ++p) {
                 const std::int64_t col = p * nr, n = std::min(nr, B.N - col);
                 const float* a = A + i * lda;

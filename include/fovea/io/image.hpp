@@ -55,15 +55,18 @@ inline std::uint8_t pil_luma(std::uint8_t r, std::uint8_t g, std::uint8_t b) {
 
 namespace detail {
 
-// stb_image 2.27 (Debian's) trusts a JPEG's Huffman table counts: more than 256 codes in one DHT
-// table overflow its tables (found by fuzz_image). Walk the JPEG's marker segments, entropy-coded
-// data included, and refuse such tables before stb_image sees the bytes.
+// stb_image 2.27 (Debian's) trusts a JPEG's Huffman tables: more than 256 codes in one DHT table
+// overflow its tables, and a scan that uses a table no DHT defined reads past its maxcode array
+// (both found by fuzz_image). Walk the JPEG's marker segments, entropy-coded data included, and
+// refuse such files before stb_image sees the bytes.
 inline void check_jpeg_huffman_tables(const std::uint8_t* d, std::size_t n, const std::string& where) {
     // stb_image takes any run of 0xFF fill bytes before the SOI marker
     std::size_t p = 0;
     while (p < n && d[p] == 0xFF) ++p;
     if (p == 0 || p >= n || d[p] != 0xD8) return;  // not a JPEG
     ++p;
+    auto at = [d, n](std::size_t i) -> std::size_t { return i < n ? d[i] : 0; };  // stb reads zeros past the end
+    bool defined[2][4] = {};                                                     // [DC, AC][table id]
     while (p + 1 < n) {
         if (d[p] != 0xFF) {  // inside entropy-coded data: find the next marker
             ++p;
@@ -77,12 +80,23 @@ inline void check_jpeg_huffman_tables(const std::uint8_t* d, std::size_t n, cons
         if (m == 0xD9 || p + 3 >= n) return;  // EOI, or a truncated file stb will refuse
         const std::size_t len = (static_cast<std::size_t>(d[p + 2]) << 8) | d[p + 3];
         const std::size_t end = std::min(n, p + 2 + len);
-        if (m == 0xC4) {  // stb reads zeros past the end of the file: count the bytes that are there
+        if (m == 0xC4) {  // DHT: count only the bytes that are there
             for (std::size_t q = p + 4; q < end;) {
                 std::size_t codes = 0;
                 for (std::size_t i = q + 1; i <= q + 16 && i < n; ++i) codes += d[i];
                 if (codes > 256) fail(where, ": corrupt JPEG (Huffman table with ", codes, " codes, at most 256)");
+                const std::size_t tc = d[q] >> 4, th = d[q] & 15;
+                if (tc <= 1 && th <= 3) defined[tc][th] = true;
                 q += 17 + codes;
+            }
+        }
+        if (m == 0xDA) {  // SOS: the DC tables are used when Ss = 0 and Ah = 0, the AC tables when Se > 0
+            const std::size_t ns = at(p + 4), tail = p + 5 + 2 * ns;
+            const bool dc = at(tail) == 0 && (at(tail + 2) >> 4) == 0, ac = at(tail + 1) > 0;
+            for (std::size_t c = 0; c < ns; ++c) {
+                const std::size_t t = at(p + 6 + 2 * c), td = t >> 4, ta = t & 15;
+                if ((dc && td <= 3 && !defined[0][td]) || (ac && ta <= 3 && !defined[1][ta]))
+                    fail(where, ": corrupt JPEG (a scan uses a Huffman table that was never defined)");
             }
         }
         p += 2 + len;
