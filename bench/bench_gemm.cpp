@@ -70,11 +70,16 @@ void BM_Eigen(benchmark::State& s) {
 }
 
 void shapes(benchmark::internal::Benchmark* b) {
-    // (M, N, K): ViT-B/16 qkv, proj, fc1, fc2 at 197 tokens; Swin-T stage 1 qkv and fc1, stage 3 fc2.
+    // (M, N, K) of every Linear in ViT-B/16 at 197 tokens (qkv, proj, fc1, fc2) and in Swin-T's
+    // four stages at 3136, 784, 196 and 49 tokens (the same four, plus each stage's patch merging).
+    const std::array<long, 3> vit[] = {{197, 2304, 768}, {197, 768, 768}, {197, 3072, 768}, {197, 768, 3072}};
+    std::vector<std::array<long, 3>> all(std::begin(vit), std::end(vit));
+    for (long stage = 0, M = 3136, C = 96; stage < 4; ++stage, M /= 4, C *= 2) {
+        for (auto s : {std::array<long, 3>{M, 3 * C, C}, {M, C, C}, {M, 4 * C, C}, {M, C, 4 * C}}) all.push_back(s);
+        if (stage > 0) all.push_back({M, C, 2 * C});
+    }
     for (int threads : {1, 2})
-        for (auto [M, N, K] : {std::array<long, 3>{197, 2304, 768}, {197, 768, 768}, {197, 3072, 768}, {197, 768, 3072},
-                               {3136, 288, 96}, {3136, 384, 96}, {196, 384, 1536}})
-            b->Args({M, N, K, threads});
+        for (auto [M, N, K] : all) b->Args({M, N, K, threads});
     b->ArgNames({"M", "N", "K", "threads"})->Unit(benchmark::kMillisecond)->UseRealTime();
 }
 

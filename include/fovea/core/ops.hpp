@@ -98,25 +98,21 @@ inline void softmax_row(float* x, std::int64_t n, const int* labels = nullptr, s
     for (std::int64_t c = 0; c < n; ++c) x[c] *= inv;
 }
 
-// Scratch floats attention_head needs (a multiple of 16, so consecutive scratches stay aligned).
-inline std::int64_t attention_scratch(std::int64_t T, std::int64_t D) {
-    const int nr = panel_width(cpu_isa());
-    auto round16 = [](std::int64_t n) { return (n + 15) / 16 * 16; };
-    return round16(PackedMatrix::packed_size(D, T, nr)) + round16(PackedMatrix::packed_size(T, D, nr)) + round16(T * T);
-}
-
 // One head of attention without leaving the core's caches:
 //   out[T, D] = softmax(alpha q k^T + add (+ shift mask)) v
 // q, k, v: (T, D) rows at stride ld (slices of the qkv projection); add: (T, T) or null; labels:
-// (T) region labels for the shift mask or null. The (T, T) scores live in scratch only.
+// (T) region labels for the shift mask or null. The (T, T) scores live in the calling thread's
+// scratch only, never as [heads, T, T] in memory.
 inline void attention_head(const float* q, const float* k, const float* v, std::int64_t ld, std::int64_t T,
                            std::int64_t D, float alpha, const float* add, const int* labels, float* out,
-                           std::int64_t ldo, float* scratch) {
+                           std::int64_t ldo) {
     const Isa isa = cpu_isa();
     const int nr = panel_width(isa);
-    float* kp = scratch;                                                    // K^T [D, T], packed
-    float* vp = kp + (PackedMatrix::packed_size(D, T, nr) + 15) / 16 * 16;  // V [T, D], packed
-    float* s = vp + (PackedMatrix::packed_size(T, D, nr) + 15) / 16 * 16;   // scores (T, T)
+    auto round16 = [](std::int64_t n) { return (n + 15) / 16 * 16; };
+    const std::int64_t nk = round16(PackedMatrix::packed_size(D, T, nr)), nv = round16(PackedMatrix::packed_size(T, D, nr));
+    float* kp = thread_scratch<1>(nk + nv + T * T);  // K^T [D, T] packed
+    float* vp = kp + nk;                             // V [T, D] packed
+    float* s = vp + nv;                              // scores (T, T)
     PackedMatrix::pack_nk(k, T, D, ld, isa, nr, kp);
     PackedMatrix::pack_kn(v, T, D, ld, isa, nr, vp);
     Epilogue e;

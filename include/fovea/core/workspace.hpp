@@ -10,7 +10,7 @@
 
 namespace fovea {
 
-enum class Slot { Norm, Qkv, Scores, AttnOut, Hidden, Cols, Shortcut, Window, Mask, Tmp, Count };
+enum class Slot { Norm, Qkv, AttnOut, Hidden, Cols, Shortcut, Window, Tmp, Count };
 
 class Workspace {
 public:

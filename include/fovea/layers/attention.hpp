@@ -33,14 +33,12 @@ struct Attention {
         float* qkv_buf = ws.get(Slot::Qkv, B * T * 3 * C);  // (B*T, 3*C) -> q | k | v, heads inside each
         float* o = ws.get(Slot::AttnOut, B * T * C);        // (B*T, C), heads side by side
         qkv.forward(x, B * T, qkv_buf);
-        const std::int64_t parts = detail::ThreadPool::instance().size(), per = detail::attention_scratch(T, D);
-        float* scratch = ws.get(Slot::Scores, parts * per);
-        detail::parallel_ranges(B * H, 1, parts, [&](std::int64_t begin, std::int64_t end, std::int64_t part) {
+        // (batch, head) pairs in chunks that the pool's threads claim as they finish
+        detail::parallel_ranges(B * H, 1, 4 * detail::ThreadPool::instance().size(), [&](std::int64_t begin, std::int64_t end, std::int64_t) {
             for (std::int64_t bh = begin; bh < end; ++bh) {
                 const std::int64_t b = bh / H, h = bh % H;
                 const float* q = qkv_buf + b * T * 3 * C + h * D;
-                detail::attention_head(q, q + C, q + 2 * C, 3 * C, T, D, scale, nullptr, nullptr, o + b * T * C + h * D,
-                                       C, scratch + part * per);
+                detail::attention_head(q, q + C, q + 2 * C, 3 * C, T, D, scale, nullptr, nullptr, o + b * T * C + h * D, C);
             }
         });
         proj.forward(o, B * T, y, out);

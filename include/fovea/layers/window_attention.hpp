@@ -64,9 +64,9 @@ struct WindowAttention {
         float* qkv_buf = ws.get(Slot::Qkv, windows * N * 3 * C);  // (windows*N, 3*C)
         float* o = ws.get(Slot::AttnOut, windows * N * C);
         qkv.forward(x, windows * N, qkv_buf);
-        const std::int64_t parts = detail::ThreadPool::instance().size(), per = detail::attention_scratch(N, D);
-        float* scratch = ws.get(Slot::Scores, parts * per);
-        detail::parallel_ranges(windows * H, 1, parts, [&](std::int64_t begin, std::int64_t end, std::int64_t part) {
+        // (window, head) pairs in chunks that the pool's threads claim as they finish: windows
+        // on a shift boundary cost more (their mask)
+        detail::parallel_ranges(windows * H, 1, 8 * detail::ThreadPool::instance().size(), [&](std::int64_t begin, std::int64_t end, std::int64_t) {
             for (std::int64_t wi = begin; wi < end; ++wi) {
                 const std::int64_t win = wi / H, h = wi % H;
                 const float* q = qkv_buf + win * N * 3 * C + h * D;
@@ -74,7 +74,7 @@ struct WindowAttention {
                 const int* lab = labels ? labels + win * N : nullptr;
                 if (lab && std::all_of(lab, lab + N, [&](int l) { return l == lab[0]; })) lab = nullptr;
                 detail::attention_head(q, q + C, q + 2 * C, 3 * C, N, D, scale, bias.data() + h * N * N, lab,
-                                       o + win * N * C + h * D, C, scratch + part * per);
+                                       o + win * N * C + h * D, C);
             }
         });
         proj.forward(o, windows * N, y);
