@@ -3,6 +3,7 @@
 //   fovea-classify --weights DIR *.jpg --top-k 5 --json      # a timm hub folder
 //   fovea-classify --weights DIR --input-npy x.npy --save-logits y.npy
 //   fovea-classify --weights DIR --bench 20 --threads 2
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -170,8 +171,11 @@ int run(int argc, char** argv) {
             ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
         }
         std::sort(ms.begin(), ms.end());
-        std::printf("bench: model=%s batch=%lld threads=%d median_ms=%.3f min_ms=%.3f\n", model.architecture().c_str(),
-                    static_cast<long long>(x.shape(0)), fovea::num_threads(), ms[ms.size() / 2], ms[0]);
+        struct rusage ru {};
+        ::getrusage(RUSAGE_SELF, &ru);  // ru_maxrss: peak resident set in KiB, load included
+        std::printf("bench: model=%s batch=%lld threads=%d median_ms=%.3f min_ms=%.3f peak_rss_mb=%.1f\n",
+                    model.architecture().c_str(), static_cast<long long>(x.shape(0)), fovea::num_threads(),
+                    ms[ms.size() / 2], ms[0], ru.ru_maxrss / 1024.0);
         return 0;
     }
 

@@ -117,6 +117,20 @@ public:
     const std::uint8_t* data() const { return data_; }
     std::size_t size() const { return size_; }
 
+    // Gives back the resident pages that lie wholly inside [p, p + n) of the mapping (a weight
+    // that was copied into its packed layout): they stop counting toward the process's memory
+    // and would be read from the file again if touched. Anything outside the mapping is ignored.
+    void release(const void* p, std::size_t n) const {
+        if (!owned_.empty() || !data_) return;
+        auto b = reinterpret_cast<std::uintptr_t>(p), e = b + n;
+        const auto lo = reinterpret_cast<std::uintptr_t>(data_), hi = lo + size_;
+        if (b < lo || e > hi) return;
+        const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+        b = (b + page - 1) / page * page;
+        e = e / page * page;
+        if (e > b) ::madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
+    }
+
 private:
     const std::uint8_t* data_ = nullptr;
     std::size_t size_ = 0;
@@ -204,6 +218,8 @@ public:
         return out;
     }
     const std::uint8_t* raw(const TensorInfo& t) const { return data_begin() + t.begin; }
+    // See MappedFile::release: for tensors the model has copied (packed weights).
+    void release(const float* p, std::size_t count) const { file_->release(p, count * sizeof(float)); }
 
 private:
     SafeTensorsFile(const SafeTensorsFile&) = default;
@@ -363,6 +379,9 @@ public:
     }
 
     bool has(const std::string& name) const { return file_->find(name) != nullptr; }
+    // The model keeps its own copy of this tensor (a packed weight): drop the file's pages of it.
+    template <std::size_t R>
+    void release(const TensorView<const float, R>& t) const { file_->release(t.data(), static_cast<std::size_t>(t.size())); }
     // Stored buffers that fovea recomputes (for example relative_position_index).
     void ignore(const std::string& name) { used_.insert(name); }
 

@@ -19,6 +19,7 @@ struct Linear {
         l.out = out;
         const auto wt = w.get<2>(prefix + ".weight", {out, in});
         l.weight = detail::PackedMatrix::from_nk(wt.data(), out, in, in);
+        w.release(wt);
         if (bias) l.bias = w.get<1>(prefix + ".bias", {out});
         return l;
     }

@@ -24,6 +24,7 @@ struct PatchEmbed {
         p.patch = patch;
         const auto wt = w.get<4>(prefix + ".proj.weight", {embed_dim, in_chans, patch, patch});
         p.weight = detail::PackedMatrix::from_nk(wt.data(), embed_dim, in_chans * patch * patch, in_chans * patch * patch);
+        w.release(wt);
         if (bias) p.bias = w.get<1>(prefix + ".proj.bias", {embed_dim});
         if (norm_eps) p.norm = LayerNorm::load(w, prefix + ".norm", embed_dim, *norm_eps);
         return p;
