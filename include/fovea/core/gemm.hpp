@@ -129,9 +129,10 @@ float* thread_scratch(std::int64_t n) {
 }
 
 #if FOVEA_X86
-// C[MR<=12, n<=32] tile. A: the tile's rows packed [K][MR]; B: one packed panel; C at (row0, col0).
-template <int MR>
-FOVEA_AVX512 inline void tile_avx512(std::int64_t K, const float* A, const float* B, float* C,
+// C[MR<=12, n<=32] tile. A: the tile's rows packed [K][MR], or rows at stride lda; B: one packed
+// panel; C at (row0, col0).
+template <int MR, bool PACKED>
+FOVEA_AVX512 inline void tile_avx512(std::int64_t K, const float* A, std::int64_t lda, const float* B, float* C,
                                      std::int64_t ldc, std::int64_t n, std::int64_t row0, std::int64_t col0,
                                      const Epilogue& ep) {
     __m512 c0[MR], c1[MR];
@@ -144,7 +145,7 @@ FOVEA_AVX512 inline void tile_avx512(std::int64_t K, const float* A, const float
         const __m512 b0 = _mm512_load_ps(B + k * 32), b1 = _mm512_load_ps(B + k * 32 + 16);
 #pragma GCC unroll 12
         for (int r = 0; r < MR; ++r) {
-            const __m512 a = _mm512_set1_ps(A[k * MR + r]);
+            const __m512 a = _mm512_set1_ps(PACKED ? A[k * MR + r] : A[r * lda + k]);
             c0[r] = _mm512_fmadd_ps(a, b0, c0[r]);
             c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);
         }
@@ -174,8 +175,8 @@ FOVEA_AVX512 inline void tile_avx512(std::int64_t K, const float* A, const float
     }
 }
 
-template <int MR>
-FOVEA_AVX2 inline void tile_avx2(std::int64_t K, const float* A, const float* B, float* C,
+template <int MR, bool PACKED>
+FOVEA_AVX2 inline void tile_avx2(std::int64_t K, const float* A, std::int64_t lda, const float* B, float* C,
                                  std::int64_t ldc, std::int64_t n, std::int64_t row0, std::int64_t col0,
                                  const Epilogue& ep) {
     __m256 c0[MR], c1[MR];
@@ -185,7 +186,7 @@ FOVEA_AVX2 inline void tile_avx2(std::int64_t K, const float* A, const float* B,
         const __m256 b0 = _mm256_load_ps(B + k * 16), b1 = _mm256_load_ps(B + k * 16 + 8);
 #pragma GCC unroll 6
         for (int r = 0; r < MR; ++r) {
-            const __m256 a = _mm256_broadcast_ss(A + k * MR + r);
+            const __m256 a = _mm256_broadcast_ss(PACKED ? A + k * MR + r : A + r * lda + k);
             c0[r] = _mm256_fmadd_ps(a, b0, c0[r]);
             c1[r] = _mm256_fmadd_ps(a, b1, c1[r]);
         }
@@ -237,37 +238,40 @@ inline void tiles_mr(std::int64_t m, Tile&& tile) {
 }
 
 // Rows [m0, m1) x panels [p0, p1). The rows are cut into tiles of near-equal height (49 rows:
-// 10,10,10,10,9 rather than 12,12,12,12,1) and packed [K][m] per tile, so the kernel's broadcasts
-// read one sequential stream; the panels go in groups that stay in L2 while every tile passes.
+// 10,10,10,10,9 rather than 12,12,12,12,1). Where enough panels share a tile, it is packed
+// [K][m] first so the kernel's broadcasts read one sequential stream; with few panels the
+// copy would cost more than it saves. Panels go in groups that stay in L2 while every tile passes.
 inline void gemm_block_x86(Isa isa, std::int64_t m0, std::int64_t m1, std::int64_t p0, std::int64_t p1,
                            const float* A, std::int64_t lda, const PackedMatrix& B, float* C, std::int64_t ldc,
                            const Epilogue& ep) {
     const std::int64_t K = B.K, nr = B.nr, mr = isa == Isa::Avx512 ? 12 : 6;
     const std::int64_t rows = m1 - m0, tiles = (rows + mr - 1) / mr;
-    float* const packed = thread_scratch<0>(rows * K);
     auto tile_row = [&](std::int64_t t) { return m0 + rows * t / tiles; };
-    for (std::int64_t t = 0; t < tiles; ++t) {
+    const bool pack = p1 - p0 >= 8;
+    float* const packed = pack ? thread_scratch<0>(rows * K) : nullptr;
+    for (std::int64_t t = 0; pack && t < tiles; ++t) {
         const std::int64_t i = tile_row(t), m = tile_row(t + 1) - i;
         float* dst = packed + (i - m0) * K;
-        for (std::int64_t r = 0; r < m; ++r) {
-            const float* src = A + (i + r) * lda;
-            for (std::int64_t k = 0; k < K; ++k) dst[k * m + r] = src[k];
-        }
+        for (std::int64_t k = 0; k < K; ++k)
+            for (std::int64_t r = 0; r < m; ++r) dst[k * m + r] = A[(i + r) * lda + k];
     }
     const std::int64_t group = std::max<std::int64_t>(1, (256 * 1024) / (K * nr * 4));
     for (std::int64_t g = p0; g < p1; g += group) {
         const std::int64_t ge = std::min(p1, g + group);
         for (std::int64_t t = 0; t < tiles; ++t) {
             const std::int64_t i = tile_row(t), m = tile_row(t + 1) - i;
-            const float* a = packed + (i - m0) * K;
+            const float* a = pack ? packed + (i - m0) * K : A + i * lda;
             for (std::int64_t p = g; p < ge; ++p) {
                 const std::int64_t col = p * nr, n = std::min(nr, B.N - col);
                 const float* b = B.data() + p * K * nr;
                 float* c = C + i * ldc + col;
-                if (isa == Isa::Avx512)
-                    tiles_mr<12>(m, [&](auto MR) { tile_avx512<MR>(K, a, b, c, ldc, n, i, col, ep); });
-                else
-                    tiles_mr<6>(m, [&](auto MR) { tile_avx2<MR>(K, a, b, c, ldc, n, i, col, ep); });
+                if (isa == Isa::Avx512) {
+                    if (pack) tiles_mr<12>(m, [&](auto MR) { tile_avx512<MR, true>(K, a, lda, b, c, ldc, n, i, col, ep); });
+                    else tiles_mr<12>(m, [&](auto MR) { tile_avx512<MR, false>(K, a, lda, b, c, ldc, n, i, col, ep); });
+                } else {
+                    if (pack) tiles_mr<6>(m, [&](auto MR) { tile_avx2<MR, true>(K, a, lda, b, c, ldc, n, i, col, ep); });
+                    else tiles_mr<6>(m, [&](auto MR) { tile_avx2<MR, false>(K, a, lda, b, c, ldc, n, i, col, ep); });
+                }
             }
         }
     }
