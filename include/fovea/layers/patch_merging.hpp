@@ -33,21 +33,21 @@ struct PatchMerging {
     // (B, H, W, C) -> (B, ceil(H/2), ceil(W/2), 4C), channel block k = dw*2 + dh, zero padded
     static void gather(const float* x, std::int64_t B, std::int64_t H, std::int64_t W, std::int64_t C, float* g) {
         const std::int64_t Ho = (H + 1) / 2, Wo = (W + 1) / 2;
-        for (std::int64_t b = 0; b < B; ++b)
-            for (std::int64_t i = 0; i < Ho; ++i)
-                for (std::int64_t j = 0; j < Wo; ++j) {
-                    float* dst = g + ((b * Ho + i) * Wo + j) * 4 * C;
-                    for (std::int64_t k = 0; k < 4; ++k) {
-                        const std::int64_t yy = 2 * i + k % 2, xx = 2 * j + k / 2;
-                        float* d = dst + k * C;
-                        if (yy < H && xx < W) {
-                            const float* s = x + ((b * H + yy) * W + xx) * C;
-                            std::copy(s, s + C, d);
-                        } else {
-                            std::fill(d, d + C, 0.0f);
-                        }
+        detail::parallel_ranges(B * Ho * Wo, 64, detail::ThreadPool::instance().size(), [&](std::int64_t r0, std::int64_t r1, std::int64_t) {
+            for (std::int64_t r = r0; r < r1; ++r) {
+                const std::int64_t b = r / (Ho * Wo), i = r / Wo % Ho, j = r % Wo;
+                for (std::int64_t k = 0; k < 4; ++k) {
+                    const std::int64_t yy = 2 * i + k % 2, xx = 2 * j + k / 2;
+                    float* d = g + r * 4 * C + k * C;
+                    if (yy < H && xx < W) {
+                        const float* s = x + ((b * H + yy) * W + xx) * C;
+                        std::copy(s, s + C, d);
+                    } else {
+                        std::fill(d, d + C, 0.0f);
                     }
                 }
+            }
+        });
     }
 };
 
