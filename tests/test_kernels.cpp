@@ -100,3 +100,27 @@ TEST(Threads, OutputBitsDoNotDependOnTheThreadCount) {
             EXPECT_EQ(0, std::memcmp(out[i].data(), out[0].data(), out[0].size() * sizeof(float))) << name << " run " << i;
     }
 }
+
+TEST(Gemm, LongRowsAreComputedInSeveralChunks) {
+    // K = 6000: about 1 MiB of A holds only a few row tiles, so the rows go through in chunks
+    // and every panel group is met once per chunk.
+    const std::int64_t M = 61, N = 600, K = 6000;  // >= 8 panels per thread: the packed path
+    std::mt19937 rng(11);
+    std::normal_distribution<float> nd;
+    std::vector<float> a(M * K), w(N * K), c(M * N);
+    for (auto& x : a) x = nd(rng);
+    for (auto& x : w) x = nd(rng);
+    for (const Isa isa : runnable_isas()) {
+        const auto B = fovea::detail::PackedMatrix::from_nk(w.data(), N, K, K, isa);
+        fovea::detail::gemm(M, a.data(), K, B, c.data(), N);
+        for (std::int64_t i = 0; i < M; ++i)
+            for (std::int64_t j = 0; j < N; ++j) {
+                double acc = 0, mag = 0;
+                for (std::int64_t k = 0; k < K; ++k) {
+                    acc += double(a[i * K + k]) * w[j * K + k];
+                    mag += std::abs(double(a[i * K + k]) * w[j * K + k]);
+                }
+                ASSERT_NEAR(c[i * N + j], acc, 2e-6 * (1 + mag)) << isa_name(isa) << " at (" << i << ", " << j << ")";
+            }
+    }
+}

@@ -238,39 +238,45 @@ inline void tiles_mr(std::int64_t m, Tile&& tile) {
 }
 
 // Rows [m0, m1) x panels [p0, p1). The rows are cut into tiles of near-equal height (49 rows:
-// 10,10,10,10,9 rather than 12,12,12,12,1). Where enough panels share a tile, it is packed
-// [K][m] first so the kernel's broadcasts read one sequential stream; with few panels the
-// copy would cost more than it saves. Panels go in groups that stay in L2 while every tile passes.
+// 10,10,10,10,9 rather than 12,12,12,12,1), the tiles into chunks whose rows of A fit in about
+// 1 MiB, the panels into groups of about 256 KiB: a chunk and a group stay in L2 while every
+// tile of the chunk meets every panel of the group. Where enough panels share a tile, it is
+// packed [K][m] first so the kernel's broadcasts read one sequential stream; with few panels
+// the copy would cost more than it saves.
 inline void gemm_block_x86(Isa isa, std::int64_t m0, std::int64_t m1, std::int64_t p0, std::int64_t p1,
                            const float* A, std::int64_t lda, const PackedMatrix& B, float* C, std::int64_t ldc,
                            const Epilogue& ep) {
     const std::int64_t K = B.K, nr = B.nr, mr = isa == Isa::Avx512 ? 12 : 6;
     const std::int64_t rows = m1 - m0, tiles = (rows + mr - 1) / mr;
     auto tile_row = [&](std::int64_t t) { return m0 + rows * t / tiles; };
-    const bool pack = p1 - p0 >= 8;
-    float* const packed = pack ? thread_scratch<0>(rows * K) : nullptr;
-    for (std::int64_t t = 0; pack && t < tiles; ++t) {
-        const std::int64_t i = tile_row(t), m = tile_row(t + 1) - i;
-        float* dst = packed + (i - m0) * K;
-        for (std::int64_t k = 0; k < K; ++k)
-            for (std::int64_t r = 0; r < m; ++r) dst[k * m + r] = A[(i + r) * lda + k];
-    }
+    const std::int64_t chunk = std::max<std::int64_t>(1, (1 << 20) / (K * 4 * mr));
     const std::int64_t group = std::max<std::int64_t>(1, (256 * 1024) / (K * nr * 4));
-    for (std::int64_t g = p0; g < p1; g += group) {
-        const std::int64_t ge = std::min(p1, g + group);
-        for (std::int64_t t = 0; t < tiles; ++t) {
+    const bool pack = p1 - p0 >= 8;
+    float* const packed = pack ? thread_scratch<0>(std::min(rows, (chunk + 1) * mr) * K) : nullptr;
+    for (std::int64_t c0 = 0; c0 < tiles; c0 += chunk) {
+        const std::int64_t c1 = std::min(tiles, c0 + chunk), base = tile_row(c0);
+        for (std::int64_t t = c0; pack && t < c1; ++t) {
             const std::int64_t i = tile_row(t), m = tile_row(t + 1) - i;
-            const float* a = pack ? packed + (i - m0) * K : A + i * lda;
-            for (std::int64_t p = g; p < ge; ++p) {
-                const std::int64_t col = p * nr, n = std::min(nr, B.N - col);
-                const float* b = B.data() + p * K * nr;
-                float* c = C + i * ldc + col;
-                if (isa == Isa::Avx512) {
-                    if (pack) tiles_mr<12>(m, [&](auto MR) { tile_avx512<MR, true>(K, a, lda, b, c, ldc, n, i, col, ep); });
-                    else tiles_mr<12>(m, [&](auto MR) { tile_avx512<MR, false>(K, a, lda, b, c, ldc, n, i, col, ep); });
-                } else {
-                    if (pack) tiles_mr<6>(m, [&](auto MR) { tile_avx2<MR, true>(K, a, lda, b, c, ldc, n, i, col, ep); });
-                    else tiles_mr<6>(m, [&](auto MR) { tile_avx2<MR, false>(K, a, lda, b, c, ldc, n, i, col, ep); });
+            float* dst = packed + (i - base) * K;
+            for (std::int64_t k = 0; k < K; ++k)
+                for (std::int64_t r = 0; r < m; ++r) dst[k * m + r] = A[(i + r) * lda + k];
+        }
+        for (std::int64_t g = p0; g < p1; g += group) {
+            const std::int64_t ge = std::min(p1, g + group);
+            for (std::int64_t t = c0; t < c1; ++t) {
+                const std::int64_t i = tile_row(t), m = tile_row(t + 1) - i;
+                const float* a = pack ? packed + (i - base) * K : A + i * lda;
+                for (std::int64_t p = g; p < ge; ++p) {
+                    const std::int64_t col = p * nr, n = std::min(nr, B.N - col);
+                    const float* b = B.data() + p * K * nr;
+                    float* c = C + i * ldc + col;
+                    if (isa == Isa::Avx512) {
+                        if (pack) tiles_mr<12>(m, [&](auto MR) { tile_avx512<MR, true>(K, a, lda, b, c, ldc, n, i, col, ep); });
+                        else tiles_mr<12>(m, [&](auto MR) { tile_avx512<MR, false>(K, a, lda, b, c, ldc, n, i, col, ep); });
+                    } else {
+                        if (pack) tiles_mr<6>(m, [&](auto MR) { tile_avx2<MR, true>(K, a, lda, b, c, ldc, n, i, col, ep); });
+                        else tiles_mr<6>(m, [&](auto MR) { tile_avx2<MR, false>(K, a, lda, b, c, ldc, n, i, col, ep); });
+                    }
                 }
             }
         }
