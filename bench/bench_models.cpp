@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
             ->ArgNames({"batch", "threads"})
             ->Unit(benchmark::kMillisecond)
             ->UseRealTime()
-            ->MinTime(2.0);
+            ->MinTime(1.0);
     }
     benchmark::RunSpecifiedBenchmarks();
     return 0;

@@ -7,6 +7,10 @@ namespace fovea_fuzz {
 
 inline const std::string kData = FOVEA_TEST_DATA;
 
+// Fuzzing is about input handling: run fovea on the fuzzer's own thread (results do not depend on
+// the thread count, and a pool worker would only compete with the fuzzer for the other core).
+inline const bool kOneThread = (fovea::set_num_threads(1), true);
+
 // A tiny model of each family, to bind fuzzed files against and to run fuzzed configs on.
 inline const std::vector<std::string>& fixtures() {
     static const std::vector<std::string> f = {"vit_base_patch16_224", "deit_base_distilled_patch16_224",
