@@ -191,40 +191,23 @@ FOVEA_AVX2 inline void tile_avx2(std::int64_t K, const float* A, std::int64_t ld
             c1[r] = _mm256_fmadd_ps(a, b1, c1[r]);
         }
     }
-    alignas(32) float buf[16];
+    // lanes j < n - 8h of each half, as masked loads and stores (as the AVX-512 epilogue does)
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i mask[2] = {_mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(std::min<std::int64_t>(n, 8))), lane),
+                             _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(std::max<std::int64_t>(n - 8, 0))), lane)};
     for (int r = 0; r < MR; ++r) {
-        _mm256_store_ps(buf, c0[r]);
-        _mm256_store_ps(buf + 8, c1[r]);
         float* c = C + r * ldc;
         for (int h = 0; h < 2; ++h) {
             if (8 * h >= n) break;
-            __m256 v = _mm256_load_ps(buf + 8 * h);
-            v = _mm256_mul_ps(v, _mm256_set1_ps(ep.alpha));
-            if (n >= 8 * h + 8) {  // full vector
-                const std::int64_t j = col0 + 8 * h;
-                if (ep.bias) v = _mm256_add_ps(v, _mm256_loadu_ps(ep.bias + j));
-                if (ep.add) v = _mm256_add_ps(v, _mm256_loadu_ps(ep.add + (row0 + r) * ep.add_ld + j));
-                if (ep.gelu) v = gelu256(v);
-                if (ep.scale) v = _mm256_mul_ps(v, _mm256_loadu_ps(ep.scale + j));
-                if (ep.accumulate) v = _mm256_add_ps(v, _mm256_loadu_ps(c + 8 * h));
-                _mm256_storeu_ps(c + 8 * h, v);
-            } else {  // ragged edge: same steps through a buffer
-                alignas(32) float t[8] = {}, bb[8] = {}, aa[8] = {}, ss[8] = {}, cc[8] = {};
-                const std::int64_t w = n - 8 * h, j = col0 + 8 * h;
-                for (std::int64_t i = 0; i < w; ++i) {
-                    if (ep.bias) bb[i] = ep.bias[j + i];
-                    if (ep.add) aa[i] = ep.add[(row0 + r) * ep.add_ld + j + i];
-                    if (ep.scale) ss[i] = ep.scale[j + i];
-                    if (ep.accumulate) cc[i] = c[8 * h + i];
-                }
-                if (ep.bias) v = _mm256_add_ps(v, _mm256_load_ps(bb));
-                if (ep.add) v = _mm256_add_ps(v, _mm256_load_ps(aa));
-                if (ep.gelu) v = gelu256(v);
-                if (ep.scale) v = _mm256_mul_ps(v, _mm256_load_ps(ss));
-                if (ep.accumulate) v = _mm256_add_ps(v, _mm256_load_ps(cc));
-                _mm256_store_ps(t, v);
-                for (std::int64_t i = 0; i < w; ++i) c[8 * h + i] = t[i];
-            }
+            const __m256i k = mask[h];
+            const std::int64_t j = col0 + 8 * h;
+            __m256 v = _mm256_mul_ps(h ? c1[r] : c0[r], _mm256_set1_ps(ep.alpha));
+            if (ep.bias) v = _mm256_add_ps(v, _mm256_maskload_ps(ep.bias + j, k));
+            if (ep.add) v = _mm256_add_ps(v, _mm256_maskload_ps(ep.add + (row0 + r) * ep.add_ld + j, k));
+            if (ep.gelu) v = gelu256(v);
+            if (ep.scale) v = _mm256_mul_ps(v, _mm256_maskload_ps(ep.scale + j, k));
+            if (ep.accumulate) v = _mm256_add_ps(v, _mm256_maskload_ps(c + 8 * h, k));
+            _mm256_maskstore_ps(c + 8 * h, k, v);
         }
     }
 }
