@@ -1,6 +1,7 @@
 // One loaded model shared by 8 threads calling forward at once gives exactly the sequential
 // results; NaN / Inf inputs poison only their own image. (Also built under ThreadSanitizer.)
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <memory>
 #include <thread>
@@ -55,6 +56,23 @@ TEST(Concurrency, ModelOutlivesItsLoader) {
     const Reference ref("vit_base_patch16_224");
     const auto y = m->forward(ref.input());
     EXPECT_TRUE(compare(y.data(), ref.data("logits"), y.size()).ok());
+}
+
+// The model owns every parameter: its weight file may be emptied after loading (reading a mapped
+// view of it would then be SIGBUS).
+TEST(Concurrency, ModelOwnsItsParameters) {
+    for (const std::string name : {"vit_base_patch16_224", "swin_pad_40"}) {
+        const std::string dir = testing::TempDir() + "/owned_" + name;
+        std::filesystem::create_directories(dir);
+        for (const char* f : {"config.json", "model.safetensors"})
+            std::filesystem::copy_file(data_dir() + "/" + name + "/" + f, dir + "/" + f,
+                                       std::filesystem::copy_options::overwrite_existing);
+        const fovea::Model m = fovea::load_model(dir);
+        std::filesystem::resize_file(dir + "/model.safetensors", 0);
+        const Reference ref(name);
+        const auto y = m.forward(ref.input());
+        EXPECT_TRUE(compare(y.data(), ref.data("logits"), y.size()).ok()) << name;
+    }
 }
 
 // NaN or Inf in an image makes that image's logits NaN; the other images of the batch give what

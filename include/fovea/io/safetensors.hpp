@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -365,8 +366,25 @@ class WeightBinder {
 public:
     explicit WeightBinder(std::shared_ptr<const SafeTensorsFile> file) : file_(std::move(file)) {}
 
+    // A tensor the model keeps as stored (a bias, a norm, an embedding): checked, then copied out of
+    // the file and the file's pages of it dropped. Mapped pages the model kept touching could keep a
+    // whole large folio of their neighbours resident.
     template <std::size_t R>
     TensorView<const float, R> get(const std::string& name, const std::array<std::int64_t, R>& shape) {
+        const auto v = borrow<R>(name, shape);
+        if (v.size() == 0) return v;
+        auto buf = detail::aligned_array<float>(static_cast<std::size_t>(v.size()));
+        std::memcpy(buf.get(), v.data(), static_cast<std::size_t>(v.size()) * sizeof(float));
+        release(v);
+        const float* p = buf.get();
+        (*kept_)[p] = std::move(buf);
+        return TensorView<const float, R>(p, shape);
+    }
+
+    // A tensor the model converts at load (a weight it packs): checked, a view into the file that
+    // lives as long as this binder. release() it once converted.
+    template <std::size_t R>
+    TensorView<const float, R> borrow(const std::string& name, const std::array<std::int64_t, R>& shape) {
         const TensorInfo* t = file_->find(name);
         if (!t) detail::fail(file_->path(), ": missing tensor '", name, "' (expected ", detail::dims_str(shape), ")");
         if (t->shape.size() != R || !std::equal(shape.begin(), shape.end(), t->shape.begin()))
@@ -379,9 +397,11 @@ public:
     }
 
     bool has(const std::string& name) const { return file_->find(name) != nullptr; }
-    // The model keeps its own copy of this tensor (a packed weight): drop the file's pages of it.
+    // Drops the file's resident pages of a borrowed tensor.
     template <std::size_t R>
     void release(const TensorView<const float, R>& t) const { file_->release(t.data(), static_cast<std::size_t>(t.size())); }
+    // Owner of every tensor get() returned: the model holds it.
+    std::shared_ptr<const void> kept() const { return kept_; }
     // Stored buffers that fovea recomputes (for example relative_position_index).
     void ignore(const std::string& name) { used_.insert(name); }
 
@@ -402,6 +422,8 @@ public:
 private:
     std::shared_ptr<const SafeTensorsFile> file_;
     std::set<std::string> used_;
+    std::shared_ptr<std::unordered_map<const float*, std::unique_ptr<float[], detail::AlignedFree>>> kept_ =
+        std::make_shared<std::unordered_map<const float*, std::unique_ptr<float[], detail::AlignedFree>>>();
 };
 
 }  // namespace fovea

@@ -17,7 +17,7 @@ struct Linear {
         Linear l;
         l.in = in;
         l.out = out;
-        const auto wt = w.get<2>(prefix + ".weight", {out, in});
+        const auto wt = w.borrow<2>(prefix + ".weight", {out, in});
         l.weight = detail::PackedMatrix::from_nk(wt.data(), out, in, in);
         w.release(wt);
         if (bias) l.bias = w.get<1>(prefix + ".bias", {out});

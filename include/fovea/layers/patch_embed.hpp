@@ -22,7 +22,7 @@ struct PatchEmbed {
         p.in_chans = in_chans;
         p.embed_dim = embed_dim;
         p.patch = patch;
-        const auto wt = w.get<4>(prefix + ".proj.weight", {embed_dim, in_chans, patch, patch});
+        const auto wt = w.borrow<4>(prefix + ".proj.weight", {embed_dim, in_chans, patch, patch});
         p.weight = detail::PackedMatrix::from_nk(wt.data(), embed_dim, in_chans * patch * patch, in_chans * patch * patch);
         w.release(wt);
         if (bias) p.bias = w.get<1>(prefix + ".proj.bias", {embed_dim});

@@ -194,7 +194,6 @@ public:
         cfg.validate(file->path());
         SwinTransformer m;
         m.cfg_ = cfg;
-        m.file_ = file;
         WeightBinder w(file);
         m.patch_embed = PatchEmbed::load(w, "patch_embed", cfg.in_chans, cfg.embed_dim, cfg.patch_size, true, cfg.eps);
         const std::int64_t gh = cfg.img_h / cfg.patch_size, gw = cfg.img_w / cfg.patch_size;
@@ -211,6 +210,7 @@ public:
         m.norm = LayerNorm::load(w, "norm", cfg.num_features(), cfg.eps);
         if (cfg.num_classes > 0) m.head_fc = Linear::load(w, "head.fc", cfg.num_features(), cfg.num_classes);
         w.finish();
+        m.params_ = w.kept();
         return m;
     }
 
@@ -295,7 +295,7 @@ private:
     }
 
     SwinConfig cfg_;
-    std::shared_ptr<const SafeTensorsFile> file_;  // keeps the mapped weights alive
+    std::shared_ptr<const void> params_;  // the tensors read as stored (biases, norms, embeddings), copied out of the file
 };
 
 // ---- presets ----------------------------------------------------------------------------

@@ -167,7 +167,6 @@ public:
         cfg.validate(file->path());
         VisionTransformer m;
         m.cfg_ = cfg;
-        m.file_ = file;
         WeightBinder w(file);
         const std::int64_t C = cfg.embed_dim, gh = cfg.img_h / cfg.patch_size, gw = cfg.img_w / cfg.patch_size;
         m.patch_embed = PatchEmbed::load(w, "patch_embed", cfg.in_chans, C, cfg.patch_size, !cfg.pre_norm);
@@ -188,6 +187,7 @@ public:
             if (cfg.distilled && cfg.dist_head) m.head_dist = Linear::load(w, "head_dist", C, cfg.num_classes);
         }
         w.finish();
+        m.params_ = w.kept();
         return m;
     }
 
@@ -303,7 +303,7 @@ private:
     }
 
     VitConfig cfg_;
-    std::shared_ptr<const SafeTensorsFile> file_;  // keeps the mapped weights alive
+    std::shared_ptr<const void> params_;  // the tensors read as stored (biases, norms, embeddings), copied out of the file
 };
 
 // ---- presets: timm's registered configurations, as data ----------------------------------
