@@ -1,7 +1,10 @@
 #pragma once
 // The machine's fp32 FMA peak, measured: independent FMA chains on every register, one per thread.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <thread>
+#include <vector>
 
 #include <fovea/core/simd.hpp>
 #include <fovea/core/threads.hpp>
@@ -35,20 +38,30 @@ FOVEA_AVX2 inline float fma_chains_avx2(std::int64_t iters) {
 }
 #endif
 
-// GFLOP/s of `threads` threads each running FMA chains (best of a few tries).
+// GFLOP/s of `threads` threads each running FMA chains (best of a few tries). Plain std::threads
+// that start together: a pool that was just resized may not have its workers awake yet.
 inline double fma_peak_gflops(int threads) {
     const auto isa = fovea::detail::cpu_isa();
     const std::int64_t iters = 4'000'000;
     const double flops_per_thread = isa == fovea::detail::Isa::Avx512 ? iters * 24.0 * 16 * 2 : iters * 12.0 * 8 * 2;
     double best = 0;
-    volatile float sink = 0;
     for (int trial = 0; trial < 5; ++trial) {
-        const auto t0 = std::chrono::steady_clock::now();
-        fovea::detail::ThreadPool::instance().run(threads, [&](std::int64_t) {
+        std::atomic<int> ready{0};
+        std::atomic<bool> go{false};
+        std::vector<std::thread> pool;
+        for (int t = 0; t < threads; ++t)
+            pool.emplace_back([&] {
+                ready.fetch_add(1);
+                while (!go.load()) std::this_thread::yield();
 #if FOVEA_X86
-            sink = isa == fovea::detail::Isa::Avx512 ? fma_chains_avx512(iters) : fma_chains_avx2(iters);
+                volatile float sink = isa == fovea::detail::Isa::Avx512 ? fma_chains_avx512(iters) : fma_chains_avx2(iters);
+                (void)sink;
 #endif
-        });
+            });
+        while (ready.load() < threads) std::this_thread::yield();
+        const auto t0 = std::chrono::steady_clock::now();
+        go.store(true);
+        for (auto& th : pool) th.join();
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         best = std::max(best, flops_per_thread * threads / s / 1e9);
     }
