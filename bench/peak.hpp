@@ -7,7 +7,6 @@
 #include <vector>
 
 #include <fovea/core/simd.hpp>
-#include <fovea/core/threads.hpp>
 
 namespace fovea_bench {
 

@@ -16,7 +16,6 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -376,9 +375,8 @@ public:
         auto buf = detail::aligned_array<float>(static_cast<std::size_t>(v.size()));
         std::memcpy(buf.get(), v.data(), static_cast<std::size_t>(v.size()) * sizeof(float));
         release(v);
-        const float* p = buf.get();
-        (*kept_)[p] = std::move(buf);
-        return TensorView<const float, R>(p, shape);
+        kept_->push_back(std::move(buf));
+        return TensorView<const float, R>(kept_->back().get(), shape);
     }
 
     // A tensor the model converts at load (a weight it packs): checked, a view into the file that
@@ -422,8 +420,8 @@ public:
 private:
     std::shared_ptr<const SafeTensorsFile> file_;
     std::set<std::string> used_;
-    std::shared_ptr<std::unordered_map<const float*, std::unique_ptr<float[], detail::AlignedFree>>> kept_ =
-        std::make_shared<std::unordered_map<const float*, std::unique_ptr<float[], detail::AlignedFree>>>();
+    std::shared_ptr<std::vector<std::unique_ptr<float[], detail::AlignedFree>>> kept_ =
+        std::make_shared<std::vector<std::unique_ptr<float[], detail::AlignedFree>>>();
 };
 
 }  // namespace fovea

@@ -28,7 +28,6 @@ inline std::vector<std::int64_t> relative_position_index(std::int64_t wh, std::i
 
 struct WindowAttention {
     Linear qkv, proj;
-    TensorView<const float, 2> relative_position_bias_table;  // [(2wh-1)*(2ww-1), heads]
     std::vector<float> bias;  // (heads, N, N), gathered once at load
     std::int64_t num_heads = 1, head_dim = 0, wh = 7, ww = 7;
     float scale = 1.0f;
@@ -43,8 +42,8 @@ struct WindowAttention {
         a.wh = wh;
         a.ww = ww;
         a.scale = 1.0f / std::sqrt(static_cast<float>(a.head_dim));
-        a.relative_position_bias_table =
-            w.get<2>(prefix + ".relative_position_bias_table", {(2 * wh - 1) * (2 * ww - 1), num_heads});
+        // [(2wh-1)*(2ww-1), heads], read once here to build `bias`
+        const auto table = w.borrow<2>(prefix + ".relative_position_bias_table", {(2 * wh - 1) * (2 * ww - 1), num_heads});
         w.ignore(prefix + ".relative_position_index");  // older checkpoints store it
         a.qkv = Linear::load(w, prefix + ".qkv", dim, 3 * dim, qkv_bias);
         a.proj = Linear::load(w, prefix + ".proj", dim, dim);
@@ -53,7 +52,8 @@ struct WindowAttention {
         a.bias.resize(static_cast<std::size_t>(num_heads * N * N));
         for (std::int64_t h = 0; h < num_heads; ++h)
             for (std::int64_t p = 0; p < N * N; ++p)
-                a.bias[h * N * N + p] = a.relative_position_bias_table(idx[p], h);
+                a.bias[h * N * N + p] = table(idx[p], h);
+        w.release(table);
         return a;
     }
 
