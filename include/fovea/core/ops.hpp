@@ -54,8 +54,8 @@ inline void layer_norm_row(const float* x, std::int64_t C, const float* w, const
 
 // Row-wise LayerNorm over C channels; y may alias x.
 inline void layer_norm_rows(const float* x, std::int64_t rows, std::int64_t C, const float* w, const float* b,
-                            float eps, float* y) {
-    const std::int64_t parts = rows * C >= 32768 ? ThreadPool::instance().size() : 1;
+                            float eps, float* y, bool parallel = true) {
+    const std::int64_t parts = parallel && rows * C >= 32768 ? ThreadPool::instance().size() : 1;
     parallel_ranges(rows, 8, parts, [&](std::int64_t r0, std::int64_t r1, std::int64_t) {
         for (std::int64_t r = r0; r < r1; ++r) layer_norm_row(x + r * C, C, w, b, eps, y + r * C);
     });

@@ -10,7 +10,7 @@
 
 namespace fovea {
 
-enum class Slot { Norm, Qkv, AttnOut, Hidden, Cols, Shortcut, Window, Tmp, Count };
+enum class Slot { Norm, Qkv, AttnOut, Hidden, Cols, Shortcut, Count };
 
 class Workspace {
 public:

@@ -25,10 +25,10 @@ struct Linear {
     }
 
     // x [rows, in] -> y [rows, out], through ep (GELU, LayerScale, residual add) as it is written.
-    // y must not alias x.
-    void forward(const float* x, std::int64_t rows, float* y, detail::Epilogue ep = {}) const {
+    // y must not alias x. parallel: split over the pool (false inside a pool chunk).
+    void forward(const float* x, std::int64_t rows, float* y, detail::Epilogue ep = {}, bool parallel = true) const {
         ep.bias = bias.empty() ? nullptr : bias.data();
-        detail::gemm(rows, x, in, weight, y, out, ep);
+        detail::gemm(rows, x, in, weight, y, out, ep, parallel);
     }
 };
 

@@ -15,12 +15,13 @@ struct Mlp {
     }
 
     // x [rows, dim] -> y [rows, dim]; out is fc2's epilogue (a residual block adds into y).
-    void forward(const float* x, std::int64_t rows, float* y, Workspace& ws, detail::Epilogue out = {}) const {
+    void forward(const float* x, std::int64_t rows, float* y, Workspace& ws, detail::Epilogue out = {},
+                 bool parallel = true) const {
         float* h = ws.get(Slot::Hidden, rows * fc1.out);  // (rows, hidden)
         detail::Epilogue act;
         act.gelu = true;
-        fc1.forward(x, rows, h, act);
-        fc2.forward(h, rows, y, out);
+        fc1.forward(x, rows, h, act, parallel);
+        fc2.forward(h, rows, y, out, parallel);
     }
 };
 

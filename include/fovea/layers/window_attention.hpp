@@ -57,16 +57,18 @@ struct WindowAttention {
         return a;
     }
 
-    // x (windows*N, C) -> y (windows*N, C). labels (windows*N) give each token's shift region,
-    // or nullptr for unshifted windows.
-    void forward(const float* x, std::int64_t windows, const int* labels, float* y, Workspace& ws) const {
+    // x (windows*N, C) -> y (windows*N, C) through proj's epilogue `out` (a block adds into its
+    // residual). labels (windows*N) give each token's shift region, or nullptr for unshifted windows.
+    void forward(const float* x, std::int64_t windows, const int* labels, float* y, Workspace& ws,
+                 detail::Epilogue out = {}, bool parallel = true) const {
         const std::int64_t C = qkv.in, H = num_heads, D = head_dim, N = wh * ww;
         float* qkv_buf = ws.get(Slot::Qkv, windows * N * 3 * C);  // (windows*N, 3*C)
         float* o = ws.get(Slot::AttnOut, windows * N * C);
-        qkv.forward(x, windows * N, qkv_buf);
+        qkv.forward(x, windows * N, qkv_buf, {}, parallel);
         // (window, head) pairs in chunks that the pool's threads claim as they finish: windows
         // on a shift boundary cost more (their mask)
-        detail::parallel_ranges(windows * H, 1, 8 * detail::ThreadPool::instance().size(), [&](std::int64_t begin, std::int64_t end, std::int64_t) {
+        const std::int64_t parts = parallel ? 8 * detail::ThreadPool::instance().size() : 1;
+        detail::parallel_ranges(windows * H, 1, parts, [&](std::int64_t begin, std::int64_t end, std::int64_t) {
             for (std::int64_t wi = begin; wi < end; ++wi) {
                 const std::int64_t win = wi / H, h = wi % H;
                 const float* q = qkv_buf + win * N * 3 * C + h * D;
@@ -77,7 +79,7 @@ struct WindowAttention {
                                        o + win * N * C + h * D, C);
             }
         });
-        proj.forward(o, windows * N, y);
+        proj.forward(o, windows * N, y, out, parallel);
     }
 };
 

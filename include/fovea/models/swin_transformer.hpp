@@ -110,17 +110,19 @@ struct SwinTransformerBlock {
         return b;
     }
 
-    // x (B, H, W, C), updated in place
+    // x (B, H, W, C), updated in place. The whole block is local to a window (attention inside
+    // it, then the token-wise MLP), so where the windows share evenly over the pool each thread
+    // takes its windows through every layer, a few at a time while they sit in its caches: one
+    // fork-join per block instead of one per layer. With too few windows (one in Swin's last
+    // stage at batch 1) the layers run over all windows in turn, each split over the pool.
     void forward(float* x, std::int64_t B, std::int64_t H, std::int64_t W, Workspace& ws) const {
-        const std::int64_t C = norm1.dim, rows = B * H * W, N = wh * ww;
+        const std::int64_t N = wh * ww;
         const std::int64_t nh = (H + wh - 1) / wh, nw = (W + ww - 1) / ww, Hp = nh * wh, Wp = nw * ww;
         const std::int64_t windows = B * nh * nw;
-        // norm1, roll by -shift, pad to whole windows, partition: one pass that normalises each
-        // token straight into its window slot. Padded tokens are zeros, as after timm's F.pad (they
-        // still act as keys, exactly as in timm).
+        // Window row -> map row (-1 for padding) and, in shifted blocks, each token's region.
         const bool shifted = sh || sw;
         std::vector<int> labels(shifted ? static_cast<std::size_t>(windows * N) : 0);
-        std::vector<std::int64_t> src(static_cast<std::size_t>(windows * N));  // window row -> map row, or -1
+        std::vector<std::int64_t> src(static_cast<std::size_t>(windows * N));
         const auto lab_h = region_labels(Hp, wh, sh), lab_w = region_labels(Wp, ww, sw);
         for (std::int64_t b = 0; b < B; ++b)
             for (std::int64_t wy = 0; wy < nh; ++wy)
@@ -132,34 +134,59 @@ struct SwinTransformerBlock {
                         src[row] = sy >= 0 && sx >= 0 ? (b * H + sy) * W + sx : -1;
                         if (shifted) labels[row] = lab_h[py] * 3 + lab_w[px];
                     }
-        float* win = ws.get(Slot::Window, windows * N * C);  // (windows, N, C)
-        const std::int64_t parts = detail::ThreadPool::instance().size();
-        detail::parallel_ranges(windows * N, 64, parts, [&](std::int64_t r0, std::int64_t r1, std::int64_t) {
-            for (std::int64_t r = r0; r < r1; ++r) {
-                if (src[r] >= 0) norm1.forward_row(x + src[r] * C, win + r * C);
-                else std::fill(win + r * C, win + (r + 1) * C, 0.0f);
-            }
+        const int* lab = shifted ? labels.data() : nullptr;
+        const std::int64_t threads = detail::ThreadPool::instance().size(), per = (windows + threads - 1) / threads;
+        if (threads > 1 && per * threads * 8 > windows * 9)  // the busiest thread would do > 1/8 extra
+            return run_windows(x, 0, windows, src.data(), lab, ws, true);
+        const std::int64_t group = std::max<std::int64_t>(1, kGroupRows / N);
+        detail::parallel_ranges(windows, 1, threads, [&](std::int64_t w0, std::int64_t w1, std::int64_t) {
+            Workspace& own = thread_workspace();
+            const std::int64_t n = w1 - w0, groups = (n + group - 1) / group;
+            for (std::int64_t g = 0; g < groups; ++g)
+                run_windows(x, w0 + n * g / groups, w0 + n * (g + 1) / groups, src.data(), lab, own, false);
         });
-        float* o = ws.get(Slot::Tmp, windows * N * C);
-        attn.forward(win, windows, shifted ? labels.data() : nullptr, o, ws);
-        // Reverse: crop the padding, roll back by +shift, add the residual. Each map row has one source.
-        detail::parallel_ranges(windows * N, 64, parts, [&](std::int64_t r0, std::int64_t r1, std::int64_t) {
-            for (std::int64_t r = r0; r < r1; ++r) {
-                if (src[r] < 0) continue;
-                float* d = x + src[r] * C;
-                const float* s = o + r * C;
-                for (std::int64_t c = 0; c < C; ++c) d[c] += s[c];
-            }
-        });
-
-        float* h = ws.get(Slot::Norm, rows * C);
-        norm2.forward(x, rows, h);
-        detail::Epilogue residual;
-        residual.accumulate = true;
-        mlp.forward(h, rows, x, ws, residual);
     }
 
 private:
+    static constexpr std::int64_t kGroupRows = 128;  // tokens a thread takes through the block at once
+
+    // Windows [w0, w1) through the whole block. Their tokens are gathered from x (rolled by -shift,
+    // padded with zeros as after timm's F.pad, partitioned), go through attention and the MLP, and
+    // are written back (padding cropped, rolled back by +shift).
+    void run_windows(float* x, std::int64_t w0, std::int64_t w1, const std::int64_t* src, const int* labels,
+                     Workspace& ws, bool parallel) const {
+        const std::int64_t C = norm1.dim, N = wh * ww, rows = (w1 - w0) * N;
+        const std::int64_t parts = parallel ? detail::ThreadPool::instance().size() : 1;
+        const std::int64_t* s = src + w0 * N;
+        float* xs = ws.get(Slot::Shortcut, rows * C);  // (rows, C) the residual stream, window order
+        float* h = ws.get(Slot::Norm, rows * C);
+        detail::parallel_ranges(rows, 64, parts, [&](std::int64_t r0, std::int64_t r1, std::int64_t) {
+            for (std::int64_t r = r0; r < r1; ++r) {
+                if (s[r] >= 0) {
+                    std::copy(x + s[r] * C, x + (s[r] + 1) * C, xs + r * C);
+                    norm1.forward_row(xs + r * C, h + r * C);
+                } else {
+                    std::fill(xs + r * C, xs + (r + 1) * C, 0.0f);
+                    std::fill(h + r * C, h + (r + 1) * C, 0.0f);
+                }
+            }
+        });
+        detail::Epilogue residual;
+        residual.accumulate = true;
+        attn.forward(h, w1 - w0, labels ? labels + w0 * N : nullptr, xs, ws, residual, parallel);
+        // Padding stops here (the MLP is token-wise): the kept tokens move up, in order.
+        std::int64_t kept = 0;
+        for (std::int64_t r = 0; r < rows; ++r)
+            if (s[r] >= 0) {
+                if (kept != r) std::copy(xs + r * C, xs + (r + 1) * C, xs + kept * C);
+                ++kept;
+            }
+        norm2.forward(xs, kept, h, parallel);
+        mlp.forward(h, kept, xs, ws, residual, parallel);
+        for (std::int64_t r = 0, k = 0; r < rows; ++r)
+            if (s[r] >= 0) std::copy(xs + k * C, xs + (k + 1) * C, x + s[r] * C), ++k;
+    }
+
     // The map position that padded, shifted position p holds, or -1 for padding. timm rolls the
     // map and then pads it; transformers pads and then rolls the padded map.
     std::int64_t source(std::int64_t p, std::int64_t n, std::int64_t padded, std::int64_t shift) const {
