@@ -321,10 +321,9 @@ inline void gemm(std::int64_t M, const float* A, std::int64_t lda, const PackedM
     const std::int64_t parts = std::min<std::int64_t>(threads, std::max<std::int64_t>(1, flops / 2'000'000));
     if (parts <= 1) return gemm_rows(0, M, 0, panels, A, lda, B, C, ldc, ep);
     const std::int64_t mr = B.isa == Isa::Avx512 ? 12 : 6;
-    // The busiest thread's share over a perfect one, cutting whole panels or whole row tiles. Columns
+    // Cut whole panels or whole row tiles, whichever leaves the busiest thread less extra. Columns
     // win ties: each thread then streams only its own part of the weights.
-    auto imbalance = [parts](std::int64_t units) { return static_cast<double>((units + parts - 1) / parts * parts) / units; };
-    if (imbalance(panels) <= imbalance((M + mr - 1) / mr))
+    if (split_imbalance(panels, parts) <= split_imbalance((M + mr - 1) / mr, parts))
         parallel_ranges(panels, 1, parts, [&](std::int64_t b, std::int64_t e, std::int64_t) {
             gemm_rows(0, M, b, e, A, lda, B, C, ldc, ep);
         });

@@ -131,6 +131,11 @@ private:
     bool stop_ = false;
 };
 
+// The busiest part's share of `units` whole units over a perfect 1/parts share (1.0: even).
+inline double split_imbalance(std::int64_t units, std::int64_t parts) {
+    return static_cast<double>((units + parts - 1) / parts * parts) / static_cast<double>(units);
+}
+
 // Splits [0, n) into at most `parts` contiguous ranges of whole `grain`s and runs fn(begin, end, part).
 template <class F>
 void parallel_ranges(std::int64_t n, std::int64_t grain, std::int64_t parts, F&& fn) {

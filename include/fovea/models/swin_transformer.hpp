@@ -135,8 +135,8 @@ struct SwinTransformerBlock {
                         if (shifted) labels[row] = lab_h[py] * 3 + lab_w[px];
                     }
         const int* lab = shifted ? labels.data() : nullptr;
-        const std::int64_t threads = detail::ThreadPool::instance().size(), per = (windows + threads - 1) / threads;
-        if (threads > 1 && per * threads * 8 > windows * 9)  // the busiest thread would do > 1/8 extra
+        const std::int64_t threads = detail::ThreadPool::instance().size();
+        if (threads > 1 && detail::split_imbalance(windows, threads) > 1.125)  // the busiest thread would do > 1/8 extra
             return run_windows(x, 0, windows, src.data(), lab, ws, true);
         const std::int64_t group = std::max<std::int64_t>(1, kGroupRows / N);
         detail::parallel_ranges(windows, 1, threads, [&](std::int64_t w0, std::int64_t w1, std::int64_t) {
