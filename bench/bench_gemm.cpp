@@ -45,8 +45,9 @@ void BM_Fovea(benchmark::State& s) {
     const auto packed = fovea::detail::PackedMatrix::from_nk(p.w.data(), p.N, p.K, p.K);
     fovea::detail::Epilogue ep;
     ep.bias = p.bias.data();
+    const fovea::Context ctx = fovea::Context::top();
     for (auto _ : s) {
-        fovea::detail::gemm(p.M, p.a.data(), p.K, packed, p.c.data(), p.N, ep);
+        fovea::detail::gemm(ctx, p.M, p.a.data(), p.K, packed, p.c.data(), p.N, ep);
         benchmark::DoNotOptimize(p.c.data());
     }
     report(s, p, threads);

@@ -29,9 +29,11 @@ void BM_Model(benchmark::State& s, const fovea::Model* model) {
     std::mt19937 rng(0);
     std::normal_distribution<float> nd;
     for (std::int64_t i = 0; i < x.size(); ++i) x.data()[i] = nd(rng);
-    const std::int64_t f0 = fovea::detail::gemm_flops().load();
+    fovea::Counters counters;
+    fovea::set_counters(&counters);
     model->forward(x);  // warm-up, and the FLOPs of one pass
-    const double flops = static_cast<double>(fovea::detail::gemm_flops().load() - f0);
+    fovea::set_counters(nullptr);
+    const double flops = static_cast<double>(counters.gemm_flops.load());
     for (auto _ : s) benchmark::DoNotOptimize(model->forward(x).data());
     s.counters["ms/image"] = benchmark::Counter(batch * 1e-3, benchmark::Counter::kIsIterationInvariantRate |
                                                                   benchmark::Counter::kInvert);

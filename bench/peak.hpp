@@ -6,41 +6,61 @@
 #include <thread>
 #include <vector>
 
-#include <fovea/core/simd.hpp>
+#include <fovea/core/kernels.hpp>
 
 namespace fovea_bench {
 
-#if FOVEA_X86
-FOVEA_AVX512 inline float fma_chains_avx512(std::int64_t iters) {
-    __m512 acc[24];
-    for (int i = 0; i < 24; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(i));
-    const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
-    for (std::int64_t it = 0; it < iters; ++it)
-#pragma GCC unroll 24
-        for (int i = 0; i < 24; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
-    __m512 s = acc[0];
-    for (int i = 1; i < 24; ++i) s = _mm512_add_ps(s, acc[i]);
+#if defined(__x86_64__)
+// Independent FMA chains in named registers (an array of accumulators is what a compiler may keep
+// in memory, and a peak measured that way would flatter every kernel compared with it).
+#define FOVEA_PEAK_CHAINS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define FOVEA_PEAK_INIT(i) R c##i = SET(static_cast<float>(i)), d##i = SET(static_cast<float>(i) + 0.5f);
+#define FOVEA_PEAK_STEP(i) c##i = FMA(c##i, a, b); d##i = FMA(d##i, a, b);
+#define FOVEA_PEAK_SUM(i) s = ADD(s, ADD(c##i, d##i));
+__attribute__((target("avx512f,fma"))) inline float fma_chains_avx512(std::int64_t iters) {  // 24 chains of 16 lanes
+    using R = __m512;
+#define SET _mm512_set1_ps
+#define FMA _mm512_fmadd_ps
+#define ADD _mm512_add_ps
+    FOVEA_PEAK_CHAINS(FOVEA_PEAK_INIT)
+    const R a = SET(0.999999f), b = SET(1e-7f);
+    for (std::int64_t it = 0; it < iters; ++it) { FOVEA_PEAK_CHAINS(FOVEA_PEAK_STEP) }
+    R s = SET(0.0f);
+    FOVEA_PEAK_CHAINS(FOVEA_PEAK_SUM)
+#undef SET
+#undef FMA
+#undef ADD
     return _mm512_reduce_add_ps(s);
 }
-FOVEA_AVX2 inline float fma_chains_avx2(std::int64_t iters) {
-    __m256 acc[12];
-    for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps(static_cast<float>(i));
-    const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
-    for (std::int64_t it = 0; it < iters; ++it)
-#pragma GCC unroll 12
-        for (int i = 0; i < 12; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
-    __m256 s = acc[0];
-    for (int i = 1; i < 12; ++i) s = _mm256_add_ps(s, acc[i]);
+__attribute__((target("avx2,fma"))) inline float fma_chains_avx2(std::int64_t iters) {  // 12 chains of 8 lanes
+    using R = __m256;
+#define SET _mm256_set1_ps
+#define FMA _mm256_fmadd_ps
+#define ADD _mm256_add_ps
+#define FOVEA_PEAK_HALF(X) X(0) X(1) X(2) X(3) X(4) X(5)
+    FOVEA_PEAK_HALF(FOVEA_PEAK_INIT)
+    const R a = SET(0.999999f), b = SET(1e-7f);
+    for (std::int64_t it = 0; it < iters; ++it) { FOVEA_PEAK_HALF(FOVEA_PEAK_STEP) }
+    R s = SET(0.0f);
+    FOVEA_PEAK_HALF(FOVEA_PEAK_SUM)
+#undef SET
+#undef FMA
+#undef ADD
+#undef FOVEA_PEAK_HALF
     alignas(32) float t[8];
     _mm256_store_ps(t, s);
     return t[0];
 }
+#undef FOVEA_PEAK_CHAINS
+#undef FOVEA_PEAK_INIT
+#undef FOVEA_PEAK_STEP
+#undef FOVEA_PEAK_SUM
 #endif
 
 // GFLOP/s of `threads` threads each running FMA chains (best of a few tries). Plain std::threads
 // that start together: a pool that was just resized may not have its workers awake yet.
 inline double fma_peak_gflops(int threads) {
-    const auto isa = fovea::detail::cpu_isa();
+    const auto isa = fovea::detail::kernels().isa;
     const std::int64_t iters = 4'000'000;
     const double flops_per_thread = isa == fovea::detail::Isa::Avx512 ? iters * 24.0 * 16 * 2 : iters * 12.0 * 8 * 2;
     double best = 0;
@@ -52,7 +72,7 @@ inline double fma_peak_gflops(int threads) {
             pool.emplace_back([&] {
                 ready.fetch_add(1);
                 while (!go.load()) std::this_thread::yield();
-#if FOVEA_X86
+#if defined(__x86_64__)
                 volatile float sink = isa == fovea::detail::Isa::Avx512 ? fma_chains_avx512(iters) : fma_chains_avx2(iters);
                 (void)sink;
 #endif

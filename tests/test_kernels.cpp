@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <thread>
 
 #include "fixtures.hpp"
 
@@ -13,13 +14,13 @@ using fovea::detail::Isa;
 namespace {
 
 std::vector<Isa> runnable_isas() {
-    std::vector<Isa> v{Isa::Generic};
-    if (fovea::detail::cpu_isa() == Isa::Avx512) v.push_back(Isa::Avx2);  // every AVX-512 CPU here has AVX2
-    if (fovea::detail::cpu_isa() != Isa::Generic) v.push_back(fovea::detail::cpu_isa());
+    std::vector<Isa> v;
+    for (Isa i : {Isa::Generic, Isa::Avx2, Isa::Avx512})
+        if (fovea::detail::can_run(i)) v.push_back(i);
     return v;
 }
 
-const char* isa_name(Isa i) { return i == Isa::Avx512 ? "avx512" : i == Isa::Avx2 ? "avx2" : "generic"; }
+using fovea::detail::isa_name;
 
 }  // namespace
 
@@ -42,7 +43,7 @@ TEST(Gemm, KernelsMatchFloat64OnRaggedShapesAndEveryEpilogue) {
                         if (variant == 2) ep.alpha = 0.125f, ep.add = add.data(), ep.add_ld = N;
                         if (variant == 3) ep.bias = bias.data(), ep.scale = scale.data(), ep.accumulate = true;
                         const auto B = fovea::detail::PackedMatrix::from_nk(w.data(), N, K, K, isa);
-                        fovea::detail::gemm(M, a.data(), lda, B, c.data(), ldc, ep);
+                        fovea::detail::gemm(fovea::Context::top(), M, a.data(), lda, B, c.data(), ldc, ep);
                         for (std::int64_t i = 0; i < M; ++i)
                             for (std::int64_t j = 0; j < N; ++j) {
                                 double acc = 0, mag = 0;
@@ -77,7 +78,7 @@ TEST(Gemm, GeluMatchesErfAcrossItsRange) {
         const auto B = fovea::detail::PackedMatrix::from_nk(one.data(), 1, 1, 1, isa);  // y = gelu(x * 1)
         Epilogue ep;
         ep.gelu = true;
-        fovea::detail::gemm(n, x.data(), 1, B, y.data(), 1, ep);
+        fovea::detail::gemm(fovea::Context::top(), n, x.data(), 1, B, y.data(), 1, ep);
         for (std::int64_t i = 0; i < n; ++i) {
             const double ref = 0.5 * x[i] * (1 + std::erf(x[i] / std::sqrt(2.0)));
             ASSERT_NEAR(y[i], ref, 3e-7 * (1 + std::abs(ref))) << isa_name(isa) << " x=" << x[i];
@@ -86,16 +87,24 @@ TEST(Gemm, GeluMatchesErfAcrossItsRange) {
 }
 
 TEST(Threads, OutputBitsDoNotDependOnTheThreadCount) {
+    // Every thread count this machine has, and loops cut into 3, 5 and 16 parts (as on larger
+    // machines) run by however many threads there are.
+    const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     for (const std::string name : {"vit_base_patch16_224", "swin_pad_40", "swin_tiny_patch4_window7_224"}) {
         const fovea::Model model = fovea::load_model(data_dir() + "/" + name);
         const Reference ref(name);
         std::vector<fovea::Tensor<float, 2>> out;
-        for (int t : {1, 2, 3, 5}) {
-            fovea::set_num_threads(t);
+        for (int t = 1; t <= std::min(hw, 4); ++t) {
+            EXPECT_EQ(fovea::set_num_threads(t), t);
             EXPECT_EQ(fovea::num_threads(), t);
             out.push_back(model.forward(ref.input()));
         }
         fovea::set_num_threads(0);
+        for (int parts : {3, 5, 16}) {
+            fovea::detail::split_override() = parts;
+            out.push_back(model.forward(ref.input()));
+        }
+        fovea::detail::split_override() = 0;
         for (std::size_t i = 1; i < out.size(); ++i)
             EXPECT_EQ(0, std::memcmp(out[i].data(), out[0].data(), out[0].size() * sizeof(float))) << name << " run " << i;
     }
@@ -112,7 +121,7 @@ TEST(Gemm, LongRowsAreComputedInSeveralChunks) {
     for (auto& x : w) x = nd(rng);
     for (const Isa isa : runnable_isas()) {
         const auto B = fovea::detail::PackedMatrix::from_nk(w.data(), N, K, K, isa);
-        fovea::detail::gemm(M, a.data(), K, B, c.data(), N);
+        fovea::detail::gemm(fovea::Context::top(), M, a.data(), K, B, c.data(), N);
         for (std::int64_t i = 0; i < M; ++i)
             for (std::int64_t j = 0; j < N; ++j) {
                 double acc = 0, mag = 0;

@@ -121,8 +121,9 @@ TEST(Images, BrokenFilesAreCleanErrors) {
         {"huge.png", ihdr(200000, 200000)},
         {"budget.png", ihdr(8200, 8200)},  // 67.2 MP: stb would decode it, fovea refuses
     };
-    for (auto& [name, bytes] : cases) {
-        write_file(d + "/" + name, bytes);
+    for (auto& c : cases) {
+        const std::string& name = c.first;  // not a structured binding: clang 14 cannot capture those
+        write_file(d + "/" + name, c.second);
         const std::string e = error_of([&] { fovea::load_image(d + "/" + name); });
         EXPECT_NE(e.find(d + "/" + name), std::string::npos) << name << ": '" << e << "'";
     }

@@ -1,109 +1,155 @@
 #pragma once
-// x86-64 vector helpers shared by the kernels: which ISA this CPU runs, and exp / erf / GELU on
-// whole registers. Functions carry their own target attributes, so fovea needs no -march flag:
-// the AVX-512 or AVX2 path is picked at run time.
+// Vector code, written once. A small wrapper `V` per instruction set (AVX-512: 16 floats, AVX2 +
+// FMA: 8) gives the operations the kernels need; vec_math.inl (exp, GELU, LayerNorm and softmax
+// rows, the GEMM epilogue) and gemm_ukernel.inl (the f32 micro-kernel) are written over V and
+// included once per instruction set, inside a region compiled for it: fovea::detail::avx512 and
+// fovea::detail::avx2. No -march flag is needed; core/kernels.hpp picks the region at run time.
+#include <cmath>
 #include <cstdint>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define FOVEA_X86 1
+#include "fovea/core/epilogue.hpp"
+
+#if defined(__x86_64__)
 #include <immintrin.h>
+
+// GCC reports -Wmaybe-uninitialized inside its own intrinsic headers (the _mm512_undefined_*
+// idiom) once they are inlined here; those are false positives of the headers, not of fovea.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
-namespace fovea::detail {
-
-enum class Isa { Generic, Avx2, Avx512 };
-
-inline Isa detect_isa() {
-#if FOVEA_X86
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return Isa::Avx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
+// ---- AVX2 + FMA: 8 floats ----------------------------------------------------------------
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
 #endif
-    return Isa::Generic;
-}
+namespace fovea::detail::avx2 {
 
-inline Isa cpu_isa() {
-    static const Isa isa = detect_isa();
-    return isa;
-}
+struct V {
+    using R = __m256;
+    using M = __m256i;  // lane mask: all ones where active
+    static constexpr int W = 8;
+    static R zero() { return _mm256_setzero_ps(); }
+    static R set1(float x) { return _mm256_set1_ps(x); }
+    static R broadcast(const float* p) { return _mm256_broadcast_ss(p); }
+    static R load(const float* p) { return _mm256_load_ps(p); }
+    static R loadu(const float* p) { return _mm256_loadu_ps(p); }
+    static void storeu(float* p, R v) { _mm256_storeu_ps(p, v); }
+    static M mask(std::int64_t n) {  // the first n lanes
+        const int k = static_cast<int>(n < 0 ? 0 : n > W ? W : n);
+        return _mm256_cmpgt_epi32(_mm256_set1_epi32(k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    }
+    static R load_masked(const float* p, M m) { return _mm256_maskload_ps(p, m); }   // 0 in inactive lanes
+    static R load_masked_or(const float* p, M m, R fill) { return _mm256_blendv_ps(fill, _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m)); }
+    static R keep(R v, M m) { return _mm256_and_ps(v, _mm256_castsi256_ps(m)); }   // 0 in inactive lanes
+    static void store_masked(float* p, M m, R v) { _mm256_maskstore_ps(p, m, v); }
+    static R add(R a, R b) { return _mm256_add_ps(a, b); }
+    static R sub(R a, R b) { return _mm256_sub_ps(a, b); }
+    static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
+    static R fmadd(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }    // a b + c
+    static R fnmadd(R a, R b, R c) { return _mm256_fnmadd_ps(a, b, c); }  // c - a b
+    static R max(R a, R b) { return _mm256_max_ps(a, b); }
+    static R min(R a, R b) { return _mm256_min_ps(a, b); }
+    static R abs(R a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+    static R round(R a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+    static R recip(R d) { return _mm256_div_ps(_mm256_set1_ps(1.0f), d); }
+    // p * 2^n for integral n >= -126 (exp's range after its clamp)
+    static R scale2n(R p, R n) {
+        const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(126)), 23);
+        return _mm256_mul_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), _mm256_set1_ps(2.0f));
+    }
+    static R select_negative(R x, R if_neg, R otherwise) {  // per lane: x < 0 ? if_neg : otherwise
+        return _mm256_blendv_ps(otherwise, if_neg, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ));
+    }
+    static float reduce_add(R v) {
+        __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        s = _mm_add_ss(s, _mm_movehdup_ps(s));
+        return _mm_cvtss_f32(s);
+    }
+    static float reduce_max(R v) {
+        __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+        s = _mm_max_ss(s, _mm_movehdup_ps(s));
+        return _mm_cvtss_f32(s);
+    }
+    static void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
+};
 
-#if FOVEA_X86
-#define FOVEA_AVX512 __attribute__((target("avx512f,avx512dq,fma,avx2")))
-#define FOVEA_AVX2 __attribute__((target("avx2,fma")))
+#include "fovea/core/vec_math.inl"
+#include "fovea/core/gemm_ukernel.inl"
 
-// exp(x): x = n ln2 + r with |r| <= ln2/2, exp(r) by its Taylor series to r^7 (error < 1 ulp
-// before rounding), 2^n built in the exponent bits. Inputs below -87.3 give 0.
-FOVEA_AVX512 inline __m512 exp512(__m512 x) {
-    x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.3762626647949f)), _mm512_set1_ps(-87.33654475f));
-    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.0f / 5040);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, n);
-}
-
-FOVEA_AVX2 inline __m256 exp256(__m256 x) {
-    x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.3762626647949f)), _mm256_set1_ps(-87.33654475f));
-    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.0f / 5040);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    // 2^n: n + 127 into the exponent field (n >= -126 after the clamp above, or the result is tiny)
-    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(126)), 23);
-    return _mm256_mul_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), _mm256_set1_ps(2.0f));
-}
-
-// Exact (erf) GELU, 0.5 x (1 + erf(x / sqrt 2)). erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z/2):
-// the Chebyshev fit with fractional error below 1.2e-7 for every z >= 0 (Numerical Recipes, erfcc).
-#define FOVEA_ERFC_POLY(FMA, SET, t)                                                                         \
-    FMA(FMA(FMA(FMA(FMA(FMA(FMA(FMA(FMA(SET(0.17087277f), t, SET(-0.82215223f)), t, SET(1.48851587f)), t,    \
-                                SET(-1.13520398f)),                                                          \
-                            t, SET(0.27886807f)),                                                            \
-                        t, SET(-0.18628806f)),                                                               \
-                    t, SET(0.09678418f)),                                                                    \
-                t, SET(0.37409196f)),                                                                        \
-            t, SET(1.00002368f)),                                                                            \
-        t, SET(-1.26551223f))
-
-FOVEA_AVX512 inline __m512 gelu512(__m512 x) {
-    const __m512 z = _mm512_abs_ps(_mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752440f)));
-    // t = 1 / d: the 14-bit reciprocal estimate and one Newton step (relative error ~1e-8)
-    const __m512 d = _mm512_fmadd_ps(z, _mm512_set1_ps(0.5f), _mm512_set1_ps(1.0f));
-    __m512 t = _mm512_rcp14_ps(d);
-    t = _mm512_mul_ps(t, _mm512_fnmadd_ps(d, t, _mm512_set1_ps(2.0f)));
-    const __m512 poly = FOVEA_ERFC_POLY(_mm512_fmadd_ps, _mm512_set1_ps, t);
-    const __m512 erfc = _mm512_mul_ps(t, exp512(_mm512_fnmadd_ps(z, z, poly)));
-    // x >= 0: 0.5 x (2 - erfc);  x < 0: 0.5 x erfc
-    const __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
-    const __m512 f = _mm512_mask_blend_ps(neg, _mm512_sub_ps(_mm512_set1_ps(2.0f), erfc), erfc);
-    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), f);
-}
-
-FOVEA_AVX2 inline __m256 gelu256(__m256 x) {
-    const __m256 z = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_mul_ps(x, _mm256_set1_ps(0.70710678118654752440f)));
-    const __m256 t = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(z, _mm256_set1_ps(0.5f), _mm256_set1_ps(1.0f)));
-    const __m256 poly = FOVEA_ERFC_POLY(_mm256_fmadd_ps, _mm256_set1_ps, t);
-    const __m256 erfc = _mm256_mul_ps(t, exp256(_mm256_fnmadd_ps(z, z, poly)));
-    const __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
-    const __m256 f = _mm256_blendv_ps(_mm256_sub_ps(_mm256_set1_ps(2.0f), erfc), erfc, neg);
-    return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), f);
-}
+}  // namespace fovea::detail::avx2
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
 #endif
 
-}  // namespace fovea::detail
+// ---- AVX-512 (F, BW, DQ, VL): 16 floats --------------------------------------------------
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")
+#endif
+namespace fovea::detail::avx512 {
+
+struct V {
+    using R = __m512;
+    using M = __mmask16;
+    static constexpr int W = 16;
+    static R zero() { return _mm512_setzero_ps(); }
+    static R set1(float x) { return _mm512_set1_ps(x); }
+    static R broadcast(const float* p) { return _mm512_set1_ps(*p); }
+    static R load(const float* p) { return _mm512_load_ps(p); }
+    static R loadu(const float* p) { return _mm512_loadu_ps(p); }
+    static void storeu(float* p, R v) { _mm512_storeu_ps(p, v); }
+    static M mask(std::int64_t n) {
+        return n >= W ? static_cast<M>(0xFFFF) : n <= 0 ? static_cast<M>(0) : static_cast<M>((1u << n) - 1);
+    }
+    static R load_masked(const float* p, M m) { return _mm512_maskz_loadu_ps(m, p); }
+    static R load_masked_or(const float* p, M m, R fill) { return _mm512_mask_loadu_ps(fill, m, p); }
+    static R keep(R v, M m) { return _mm512_maskz_mov_ps(m, v); }
+    static void store_masked(float* p, M m, R v) { _mm512_mask_storeu_ps(p, m, v); }
+    static R add(R a, R b) { return _mm512_add_ps(a, b); }
+    static R sub(R a, R b) { return _mm512_sub_ps(a, b); }
+    static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
+    static R fmadd(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
+    static R fnmadd(R a, R b, R c) { return _mm512_fnmadd_ps(a, b, c); }
+    static R max(R a, R b) { return _mm512_max_ps(a, b); }
+    static R min(R a, R b) { return _mm512_min_ps(a, b); }
+    static R abs(R a) { return _mm512_abs_ps(a); }
+    static R round(R a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+    // the 14-bit reciprocal estimate and one Newton step (relative error about 1e-8)
+    static R recip(R d) {
+        const R t = _mm512_rcp14_ps(d);
+        return _mm512_mul_ps(t, _mm512_fnmadd_ps(d, t, _mm512_set1_ps(2.0f)));
+    }
+    static R scale2n(R p, R n) { return _mm512_scalef_ps(p, n); }
+    static R select_negative(R x, R if_neg, R otherwise) {
+        return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ), otherwise, if_neg);
+    }
+    static float reduce_add(R v) { return _mm512_reduce_add_ps(v); }
+    static float reduce_max(R v) { return _mm512_reduce_max_ps(v); }
+    static void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
+};
+
+#include "fovea/core/vec_math.inl"
+#include "fovea/core/gemm_ukernel.inl"
+
+}  // namespace fovea::detail::avx512
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif  // __x86_64__

@@ -1,21 +1,38 @@
 #pragma once
-// One process-wide pool of std::threads that runs the parallel loops of every forward pass.
-// A loop is cut into chunks that each write their own outputs, so which thread runs a chunk
-// never changes a result: outputs are bit-identical for any thread count.
-// The pool serves one loop at a time; a loop that finds it busy (another caller's forward, or a
-// loop nested inside a chunk) runs its chunks on the calling thread, so threads are never
-// oversubscribed and concurrent forward calls stay correct.
+// One process-wide pool of std::threads that runs the parallel loops of forward passes.
+//
+// A loop is cut into chunks that each write their own outputs, so which thread runs a chunk never
+// changes a result: outputs are bit-identical for any thread count. Several callers may run loops
+// at once (threads sharing one model): every loop is listed while it runs and a free worker joins
+// the listed loop that has the fewest threads on it, so concurrent callers share the workers
+// about evenly. A loop started inside a chunk runs on its own thread (no oversubscription).
+// Idle workers spin for a few tens of microseconds (a forward pass starts its next loop within
+// that) and then sleep, so an idle pool takes no CPU from the program.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <type_traits>
 #include <vector>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace fovea {
 namespace detail {
+
+inline void cpu_relax() {
+#if defined(__x86_64__)
+    _mm_pause();
+#else
+    std::this_thread::yield();
+#endif
+}
 
 class ThreadPool {
 public:
@@ -24,26 +41,35 @@ public:
         return pool;
     }
 
-    // Total threads working on a loop, the caller included.
-    int size() {
-        std::lock_guard<std::mutex> busy(busy_);
-        return static_cast<int>(workers_.size()) + 1;
-    }
+    // Threads that work on one loop, the caller included. Lock-free: callable from anywhere.
+    int size() const noexcept { return size_.load(std::memory_order_relaxed); }
+    static int hardware_threads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
-    void resize(int n) {
-        if (n <= 0) n = std::max(1u, std::thread::hardware_concurrency());
-        std::lock_guard<std::mutex> busy(busy_);
+    // n threads (the caller counts as one), at most the machine's hardware threads; n <= 0: all.
+    // Returns the size set. Not from inside a chunk.
+    int resize(int n) {
+        const int hw = hardware_threads();
+        n = n <= 0 ? hw : std::min(n, hw);
+        if (in_chunk()) return size();
+        std::lock_guard<std::mutex> resizing(resize_);
         stop_workers();
         for (int i = 1; i < n; ++i) workers_.emplace_back([this] { work(); });
+        size_.store(n, std::memory_order_relaxed);
+        return n;
     }
 
-    // fn(chunk) for chunk in [0, chunks), chunks claimed in any order by any thread.
+    // True on a thread that is running a chunk of some loop.
+    static bool& in_chunk() {
+        thread_local bool flag = false;
+        return flag;
+    }
+
+    // fn(chunk) for chunk in [0, chunks), chunks claimed in any order by any thread. The first
+    // exception a chunk throws is rethrown here once every chunk has finished.
     template <class F>
     void run(std::int64_t chunks, F&& fn) {
         if (chunks <= 0) return;
-        if (chunks == 1) return fn(std::int64_t{0});
-        std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
-        if (!busy.owns_lock() || workers_.empty()) {
+        if (chunks == 1 || in_chunk() || size() == 1) {
             for (std::int64_t c = 0; c < chunks; ++c) fn(c);
             return;
         }
@@ -51,24 +77,27 @@ public:
         job.call = [](void* f, std::int64_t c) { (*static_cast<std::remove_reference_t<F>*>(f))(c); };
         job.fn = &fn;
         job.chunks = chunks;
+        job.users.store(1, std::memory_order_relaxed);  // the caller
         {
             std::lock_guard<std::mutex> lk(m_);
-            job_ = &job;
-            ++generation_;
+            active_.push_back(&job);
+            generation_.fetch_add(1, std::memory_order_release);
+            if (sleepers_ > 0) cv_.notify_all();
         }
-        cv_.notify_all();
         job.drain();
-        while (job.done.load(std::memory_order_acquire) < chunks) std::this_thread::yield();
+        job.users.fetch_sub(1, std::memory_order_release);
+        while (job.done.load(std::memory_order_acquire) < chunks) cpu_relax();
         {
             std::lock_guard<std::mutex> lk(m_);
-            job_ = nullptr;
+            active_.erase(std::find(active_.begin(), active_.end(), &job));
         }
-        // job lives on this stack: wait for every worker that picked it up to let go
-        while (job.users.load(std::memory_order_acquire) > 0) std::this_thread::yield();
+        // job lives on this stack: wait for every worker that joined it to let go
+        while (job.users.load(std::memory_order_acquire) > 0) cpu_relax();
+        if (job.error) std::rethrow_exception(job.error);
     }
 
     ~ThreadPool() {
-        std::lock_guard<std::mutex> busy(busy_);
+        std::lock_guard<std::mutex> resizing(resize_);
         stop_workers();
     }
 
@@ -79,35 +108,61 @@ private:
         std::int64_t chunks = 0;
         std::atomic<std::int64_t> next{0}, done{0};
         std::atomic<int> users{0};
+        std::atomic<bool> failed{false};
+        std::exception_ptr error;  // written by the first chunk that throws, read after done
 
+        bool has_work() const { return next.load(std::memory_order_relaxed) < chunks; }
         void drain() {
-            for (std::int64_t c; (c = next.fetch_add(1)) < chunks;) {
-                call(fn, c);
+            in_chunk() = true;
+            for (std::int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;) {
+                try {
+                    call(fn, c);
+                } catch (...) {
+                    if (!failed.exchange(true)) error = std::current_exception();
+                }
                 done.fetch_add(1, std::memory_order_release);
             }
+            in_chunk() = false;
         }
     };
 
     ThreadPool() { resize(0); }
 
+    // The listed loop with work left and the fewest threads on it, joined; nullptr if none.
+    Job* take() {
+        std::lock_guard<std::mutex> lk(m_);
+        Job* best = nullptr;
+        for (Job* j : active_)
+            if (j->has_work() && (!best || j->users.load(std::memory_order_relaxed) < best->users.load(std::memory_order_relaxed)))
+                best = j;
+        if (best) best->users.fetch_add(1, std::memory_order_relaxed);
+        return best;
+    }
+
     void work() {
-        std::uint64_t seen = 0;
+        std::uint64_t seen = generation_.load(std::memory_order_acquire);
         for (;;) {
-            Job* job = nullptr;
-            // Spin briefly first: a forward pass starts a new loop every few hundred microseconds.
-            for (int spin = 0; spin < 20000 && generation_.load(std::memory_order_relaxed) == seen; ++spin)
-                std::this_thread::yield();
-            {
-                std::unique_lock<std::mutex> lk(m_);
-                cv_.wait(lk, [&] { return generation_ != seen || stop_; });
-                if (stop_) return;
-                seen = generation_;
-                job = job_;
-                if (!job) continue;
-                job->users.fetch_add(1);
+            if (Job* job = take()) {
+                job->drain();
+                job->users.fetch_sub(1, std::memory_order_release);
+                continue;
             }
-            job->drain();
-            job->users.fetch_sub(1, std::memory_order_release);
+            // Nothing listed: watch for a new loop for a moment, then sleep.
+            const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
+            bool woke = false;
+            for (int i = 0; !woke; ++i) {
+                woke = generation_.load(std::memory_order_acquire) != seen;
+                if ((i & 63) == 63 && std::chrono::steady_clock::now() > until) break;
+                cpu_relax();
+            }
+            std::unique_lock<std::mutex> lk(m_);
+            if (!woke) {
+                ++sleepers_;
+                cv_.wait(lk, [&] { return stop_ || generation_.load(std::memory_order_relaxed) != seen; });
+                --sleepers_;
+            }
+            if (stop_) return;
+            seen = generation_.load(std::memory_order_relaxed);
         }
     }
 
@@ -115,19 +170,24 @@ private:
         {
             std::lock_guard<std::mutex> lk(m_);
             stop_ = true;
+            cv_.notify_all();
         }
-        cv_.notify_all();
         for (auto& t : workers_) t.join();
         workers_.clear();
         stop_ = false;
+        size_.store(1, std::memory_order_relaxed);
     }
 
-    std::mutex busy_;  // held by the caller whose loop the pool is running
-    std::mutex m_;
+    static constexpr int kSpinMicros = 50;
+
+    std::mutex resize_;  // one resize at a time
+    std::mutex m_;       // guards active_, sleepers_, stop_
     std::condition_variable cv_;
     std::vector<std::thread> workers_;
-    Job* job_ = nullptr;
+    std::vector<Job*> active_;
     std::atomic<std::uint64_t> generation_{0};
+    std::atomic<int> size_{1};
+    int sleepers_ = 0;
     bool stop_ = false;
 };
 
@@ -136,21 +196,11 @@ inline double split_imbalance(std::int64_t units, std::int64_t parts) {
     return static_cast<double>((units + parts - 1) / parts * parts) / static_cast<double>(units);
 }
 
-// Splits [0, n) into at most `parts` contiguous ranges of whole `grain`s and runs fn(begin, end, part).
-template <class F>
-void parallel_ranges(std::int64_t n, std::int64_t grain, std::int64_t parts, F&& fn) {
-    const std::int64_t units = (n + grain - 1) / grain;
-    parts = std::max<std::int64_t>(1, std::min(parts, units));
-    ThreadPool::instance().run(parts, [&](std::int64_t p) {
-        const std::int64_t b = units * p / parts * grain, e = std::min(n, units * (p + 1) / parts * grain);
-        fn(b, e, p);
-    });
-}
-
 }  // namespace detail
 
-// Threads used by forward passes: n > 0, or 0 for every core. Process-wide.
-inline void set_num_threads(int n) { detail::ThreadPool::instance().resize(n); }
+// Threads used by forward passes: n > 0 (at most the machine's hardware threads), or 0 for all of
+// them. Process-wide. Returns the number set.
+inline int set_num_threads(int n) { return detail::ThreadPool::instance().resize(n); }
 inline int num_threads() { return detail::ThreadPool::instance().size(); }
 
 }  // namespace fovea

@@ -1,41 +1,103 @@
 #pragma once
-// Scratch buffers for one forward pass. Every thread that calls forward has its own Workspace
-// (thread_workspace), so a loaded model can be shared by threads; buffers grow to the largest
-// request and are then reused by every later pass on that thread, whatever the model.
-#include <array>
+// Scratch memory for forward passes: a bump arena per thread with scoped buffers.
+//   auto scope = arena.scope();              // everything allocated below is given back at '}'
+//   float* qkv = arena.alloc<float>(rows * 3 * C);
+// Blocks are kept once grown and merged into one when the arena is empty again, so a thread's
+// steady state is one block sized to its largest pass; buffers never move while in use.
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
+#include <new>
+#include <vector>
 
-#include "fovea/core/tensor.hpp"
+#include "fovea/core/error.hpp"
 
 namespace fovea {
 
-enum class Slot { Norm, Qkv, AttnOut, Hidden, Cols, Shortcut, Count };
-
-class Workspace {
+class Arena {
 public:
-    float* get(Slot s, std::int64_t n) {
-        auto& b = bufs_[static_cast<int>(s)];
-        if (b.size < n) {
-            b.data = detail::aligned_array<float>(static_cast<std::size_t>(n));
-            b.size = n;
+    static constexpr std::size_t kAlign = 64;
+
+    // Restores the arena to where it was when the scope began.
+    class Scope {
+    public:
+        explicit Scope(Arena& a) : a_(&a), block_(a.block_), used_(a.used_) {}
+        Scope(const Scope&) = delete;
+        Scope& operator=(const Scope&) = delete;
+        ~Scope() {
+            a_->block_ = block_;
+            a_->used_ = used_;
+            if (block_ == 0 && used_ == 0) a_->merge();
         }
-        return b.data.get();
+
+    private:
+        Arena* a_;
+        std::size_t block_, used_;
+    };
+
+    [[nodiscard]] Scope scope() { return Scope(*this); }
+
+    // n elements of T, 64-byte aligned, uninitialised.
+    template <typename T>
+    T* alloc(std::int64_t n) {
+        if (n < 0) detail::fail("internal: negative scratch size");
+        const auto count = static_cast<std::size_t>(n);
+        if (count > (std::size_t{1} << 40) / sizeof(T)) throw std::bad_alloc();
+        const std::size_t bytes = (count * sizeof(T) + kAlign - 1) / kAlign * kAlign;
+        while (block_ < blocks_.size() && used_ + bytes > blocks_[block_].size) {
+            ++block_;
+            used_ = 0;
+        }
+        if (block_ == blocks_.size()) {
+            std::size_t total = 0;
+            for (auto& b : blocks_) total += b.size;
+            blocks_.push_back(Block::make(std::max(bytes, total)));
+            used_ = 0;
+        }
+        T* p = reinterpret_cast<T*>(blocks_[block_].data.get() + used_);
+        used_ += bytes;
+        return p;
+    }
+
+    std::size_t capacity() const {
+        std::size_t total = 0;
+        for (auto& b : blocks_) total += b.size;
+        return total;
     }
 
 private:
-    struct Buf {
-        std::unique_ptr<float[], detail::AlignedFree> data;
-        std::int64_t size = 0;
+    struct Free {
+        void operator()(std::byte* p) const { std::free(p); }
     };
-    std::array<Buf, static_cast<int>(Slot::Count)> bufs_;
+    struct Block {
+        std::unique_ptr<std::byte[], Free> data;
+        std::size_t size = 0;
+        static Block make(std::size_t bytes) {
+            bytes = std::max<std::size_t>(bytes, 64 * 1024);
+            void* p = std::aligned_alloc(kAlign, (bytes + kAlign - 1) / kAlign * kAlign);
+            if (!p) throw std::bad_alloc();
+            return {std::unique_ptr<std::byte[], Free>(static_cast<std::byte*>(p)), bytes};
+        }
+    };
+
+    // Several blocks and nothing in use: one block of their total size from now on.
+    void merge() {
+        if (blocks_.size() <= 1) return;
+        const std::size_t total = capacity();
+        blocks_.clear();
+        blocks_.push_back(Block::make(total));
+    }
+
+    std::vector<Block> blocks_;
+    std::size_t block_ = 0, used_ = 0;
 };
 
-// The calling thread's workspace, kept until the thread exits. A model's top-level forward takes
-// it; layers below only receive it.
-inline Workspace& thread_workspace() {
-    thread_local Workspace ws;
-    return ws;
+// The calling thread's arena, kept until the thread exits (pool workers have theirs).
+inline Arena& thread_arena() {
+    thread_local Arena arena;
+    return arena;
 }
 
 }  // namespace fovea

@@ -4,7 +4,6 @@
 #include <string>
 
 #include "fovea/core/ops.hpp"
-#include "fovea/core/workspace.hpp"
 #include "fovea/layers/linear.hpp"
 
 namespace fovea {
@@ -28,20 +27,21 @@ struct Attention {
     }
 
     // x [B*T, C] -> y [B*T, C] through proj's epilogue `out` (a block adds into its residual).
-    void forward(const float* x, std::int64_t B, std::int64_t T, float* y, Workspace& ws, detail::Epilogue out = {}) const {
+    void forward(const Context& ctx, const float* x, std::int64_t B, std::int64_t T, float* y, detail::Epilogue out = {}) const {
         const std::int64_t C = qkv.in, H = num_heads, D = head_dim;
-        float* qkv_buf = ws.get(Slot::Qkv, B * T * 3 * C);  // (B*T, 3*C) -> q | k | v, heads inside each
-        float* o = ws.get(Slot::AttnOut, B * T * C);        // (B*T, C), heads side by side
-        qkv.forward(x, B * T, qkv_buf);
+        const auto scope = ctx.arena->scope();
+        float* qkv_buf = ctx.arena->alloc<float>(B * T * 3 * C);  // (B*T, 3*C) -> q | k | v, heads inside each
+        float* o = ctx.arena->alloc<float>(B * T * C);            // (B*T, C), heads side by side
+        qkv.forward(ctx, x, B * T, qkv_buf);
         // (batch, head) pairs in chunks that the pool's threads claim as they finish
-        detail::parallel_ranges(B * H, 1, 4 * detail::ThreadPool::instance().size(), [&](std::int64_t begin, std::int64_t end, std::int64_t) {
+        parallel_for(ctx, B * H, 1, 4 * ctx.threads, [&](std::int64_t begin, std::int64_t end, Context& sub) {
             for (std::int64_t bh = begin; bh < end; ++bh) {
                 const std::int64_t b = bh / H, h = bh % H;
                 const float* q = qkv_buf + b * T * 3 * C + h * D;
-                detail::attention_head(q, q + C, q + 2 * C, 3 * C, T, D, scale, nullptr, nullptr, o + b * T * C + h * D, C);
+                detail::attention_head(sub, q, q + C, q + 2 * C, 3 * C, T, D, scale, nullptr, nullptr, o + b * T * C + h * D, C);
             }
         });
-        proj.forward(o, B * T, y, out);
+        proj.forward(ctx, o, B * T, y, out);
     }
 };
 

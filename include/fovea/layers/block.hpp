@@ -30,13 +30,14 @@ struct Block {
     }
 
     // x (B*T, C), updated in place
-    void forward(float* x, std::int64_t B, std::int64_t T, Workspace& ws) const {
+    void forward(const Context& ctx, float* x, std::int64_t B, std::int64_t T) const {
         const std::int64_t rows = B * T, C = norm1.dim;
-        float* h = ws.get(Slot::Norm, rows * C);
-        norm1.forward(x, rows, h);
-        attn.forward(h, B, T, x, ws, ls1.residual());
-        norm2.forward(x, rows, h);
-        mlp.forward(h, rows, x, ws, ls2.residual());
+        const auto scope = ctx.arena->scope();
+        float* h = ctx.arena->alloc<float>(rows * C);
+        norm1.forward(ctx, x, rows, h);
+        attn.forward(ctx, h, B, T, x, ls1.residual());
+        norm2.forward(ctx, x, rows, h);
+        mlp.forward(ctx, h, rows, x, ls2.residual());
     }
 };
 

@@ -17,8 +17,8 @@ struct LayerNorm {
     }
 
     // x [rows, dim] -> y [rows, dim]; in place is fine.
-    void forward(const float* x, std::int64_t rows, float* y, bool parallel = true) const {
-        detail::layer_norm_rows(x, rows, dim, weight.data(), bias.data(), eps, y, parallel);
+    void forward(const Context& ctx, const float* x, std::int64_t rows, float* y) const {
+        detail::layer_norm_rows(ctx, x, rows, dim, weight.data(), bias.data(), eps, y);
     }
 
     void forward_row(const float* x, float* y) const { detail::layer_norm_row(x, dim, weight.data(), bias.data(), eps, y); }

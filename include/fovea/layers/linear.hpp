@@ -25,10 +25,10 @@ struct Linear {
     }
 
     // x [rows, in] -> y [rows, out], through ep (GELU, LayerScale, residual add) as it is written.
-    // y must not alias x. parallel: split over the pool (false inside a pool chunk).
-    void forward(const float* x, std::int64_t rows, float* y, detail::Epilogue ep = {}, bool parallel = true) const {
+    // y must not alias x.
+    void forward(const Context& ctx, const float* x, std::int64_t rows, float* y, detail::Epilogue ep = {}) const {
         ep.bias = bias.empty() ? nullptr : bias.data();
-        detail::gemm(rows, x, in, weight, y, out, ep, parallel);
+        detail::gemm(ctx, rows, x, in, weight, y, out, ep);
     }
 };
 

@@ -2,7 +2,6 @@
 // timm Mlp: fc1 -> exact GELU -> fc2, GELU applied inside fc1's GEMM.
 #include <string>
 
-#include "fovea/core/workspace.hpp"
 #include "fovea/layers/linear.hpp"
 
 namespace fovea {
@@ -15,13 +14,13 @@ struct Mlp {
     }
 
     // x [rows, dim] -> y [rows, dim]; out is fc2's epilogue (a residual block adds into y).
-    void forward(const float* x, std::int64_t rows, float* y, Workspace& ws, detail::Epilogue out = {},
-                 bool parallel = true) const {
-        float* h = ws.get(Slot::Hidden, rows * fc1.out);  // (rows, hidden)
+    void forward(const Context& ctx, const float* x, std::int64_t rows, float* y, detail::Epilogue out = {}) const {
+        const auto scope = ctx.arena->scope();
+        float* h = ctx.arena->alloc<float>(rows * fc1.out);  // (rows, hidden)
         detail::Epilogue act;
         act.gelu = true;
-        fc1.forward(x, rows, h, act, parallel);
-        fc2.forward(h, rows, y, out, parallel);
+        fc1.forward(ctx, x, rows, h, act);
+        fc2.forward(ctx, h, rows, y, out);
     }
 };
 

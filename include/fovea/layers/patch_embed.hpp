@@ -5,7 +5,6 @@
 #include <string>
 
 #include "fovea/core/gemm.hpp"
-#include "fovea/core/workspace.hpp"
 #include "fovea/layers/layer_norm.hpp"
 
 namespace fovea {
@@ -31,11 +30,12 @@ struct PatchEmbed {
     }
 
     // x (B, in_chans, H, W), H and W multiples of patch -> y (B, gh*gw, E)
-    void forward(TensorView<const float, 4> x, float* y, Workspace& ws) const {
+    void forward(const Context& ctx, TensorView<const float, 4> x, float* y) const {
         const std::int64_t B = x.shape(0), gh = x.shape(2) / patch, gw = x.shape(3) / patch;
         const std::int64_t K = in_chans * patch * patch, L = gh * gw;
-        float* cols = ws.get(Slot::Cols, B * L * K);  // (B*L, C*p*p), columns in (c, ky, kx) order like the weight
-        detail::parallel_ranges(B * L, 16, detail::ThreadPool::instance().size(), [&](std::int64_t r0, std::int64_t r1, std::int64_t) {
+        const auto scope = ctx.arena->scope();
+        float* cols = ctx.arena->alloc<float>(B * L * K);  // (B*L, C*p*p), columns in (c, ky, kx) order like the weight
+        parallel_for(ctx, B * L, 16, ctx.threads, [&](std::int64_t r0, std::int64_t r1, Context&) {
             for (std::int64_t bl = r0; bl < r1; ++bl) {
                 const std::int64_t b = bl / L, gy = (bl % L) / gw, gx = bl % gw;
                 float* row = cols + bl * K;
@@ -46,8 +46,8 @@ struct PatchEmbed {
         });
         detail::Epilogue ep;
         ep.bias = bias.empty() ? nullptr : bias.data();
-        detail::gemm(B * L, cols, K, weight, y, embed_dim, ep);
-        if (norm) norm->forward(y, B * L, y);
+        detail::gemm(ctx, B * L, cols, K, weight, y, embed_dim, ep);
+        if (norm) norm->forward(ctx, y, B * L, y);
     }
 };
 

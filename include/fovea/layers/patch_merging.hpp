@@ -4,7 +4,6 @@
 // LayerNorm(4C), then reduction Linear(4C -> out, no bias).
 #include <string>
 
-#include "fovea/core/workspace.hpp"
 #include "fovea/layers/layer_norm.hpp"
 #include "fovea/layers/linear.hpp"
 
@@ -22,18 +21,20 @@ struct PatchMerging {
     }
 
     // x (B, H, W, C) -> (B, ceil(H/2), ceil(W/2), out)
-    void forward(const float* x, std::int64_t B, std::int64_t H, std::int64_t W, float* y, Workspace& ws) const {
+    void forward(const Context& ctx, const float* x, std::int64_t B, std::int64_t H, std::int64_t W, float* y) const {
         const std::int64_t rows = B * ((H + 1) / 2) * ((W + 1) / 2);
-        float* g = ws.get(Slot::Cols, rows * 4 * dim);
-        gather(x, B, H, W, dim, g);
-        norm.forward(g, rows, g);
-        reduction.forward(g, rows, y);
+        const auto scope = ctx.arena->scope();
+        float* g = ctx.arena->alloc<float>(rows * 4 * dim);
+        gather(ctx, x, B, H, W, dim, g);
+        norm.forward(ctx, g, rows, g);
+        reduction.forward(ctx, g, rows, y);
     }
 
     // (B, H, W, C) -> (B, ceil(H/2), ceil(W/2), 4C), channel block k = dw*2 + dh, zero padded
-    static void gather(const float* x, std::int64_t B, std::int64_t H, std::int64_t W, std::int64_t C, float* g) {
+    static void gather(const Context& ctx, const float* x, std::int64_t B, std::int64_t H, std::int64_t W, std::int64_t C,
+                       float* g) {
         const std::int64_t Ho = (H + 1) / 2, Wo = (W + 1) / 2;
-        detail::parallel_ranges(B * Ho * Wo, 64, detail::ThreadPool::instance().size(), [&](std::int64_t r0, std::int64_t r1, std::int64_t) {
+        parallel_for(ctx, B * Ho * Wo, 64, ctx.threads, [&](std::int64_t r0, std::int64_t r1, Context&) {
             for (std::int64_t r = r0; r < r1; ++r) {
                 const std::int64_t b = r / (Ho * Wo), i = r / Wo % Ho, j = r % Wo;
                 for (std::int64_t k = 0; k < 4; ++k) {

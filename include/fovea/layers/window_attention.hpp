@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "fovea/core/ops.hpp"
-#include "fovea/core/workspace.hpp"
 #include "fovea/layers/linear.hpp"
 
 namespace fovea {
@@ -59,27 +58,27 @@ struct WindowAttention {
 
     // x (windows*N, C) -> y (windows*N, C) through proj's epilogue `out` (a block adds into its
     // residual). labels (windows*N) give each token's shift region, or nullptr for unshifted windows.
-    void forward(const float* x, std::int64_t windows, const int* labels, float* y, Workspace& ws,
-                 detail::Epilogue out = {}, bool parallel = true) const {
+    void forward(const Context& ctx, const float* x, std::int64_t windows, const int* labels, float* y,
+                 detail::Epilogue out = {}) const {
         const std::int64_t C = qkv.in, H = num_heads, D = head_dim, N = wh * ww;
-        float* qkv_buf = ws.get(Slot::Qkv, windows * N * 3 * C);  // (windows*N, 3*C)
-        float* o = ws.get(Slot::AttnOut, windows * N * C);
-        qkv.forward(x, windows * N, qkv_buf, {}, parallel);
+        const auto scope = ctx.arena->scope();
+        float* qkv_buf = ctx.arena->alloc<float>(windows * N * 3 * C);  // (windows*N, 3*C)
+        float* o = ctx.arena->alloc<float>(windows * N * C);
+        qkv.forward(ctx, x, windows * N, qkv_buf);
         // (window, head) pairs in chunks that the pool's threads claim as they finish: windows
         // on a shift boundary cost more (their mask)
-        const std::int64_t parts = parallel ? 8 * detail::ThreadPool::instance().size() : 1;
-        detail::parallel_ranges(windows * H, 1, parts, [&](std::int64_t begin, std::int64_t end, std::int64_t) {
+        parallel_for(ctx, windows * H, 1, 8 * ctx.threads, [&](std::int64_t begin, std::int64_t end, Context& sub) {
             for (std::int64_t wi = begin; wi < end; ++wi) {
                 const std::int64_t win = wi / H, h = wi % H;
                 const float* q = qkv_buf + win * N * 3 * C + h * D;
                 // Only windows that straddle a shift boundary need the mask.
                 const int* lab = labels ? labels + win * N : nullptr;
                 if (lab && std::all_of(lab, lab + N, [&](int l) { return l == lab[0]; })) lab = nullptr;
-                detail::attention_head(q, q + C, q + 2 * C, 3 * C, N, D, scale, bias.data() + h * N * N, lab,
+                detail::attention_head(sub, q, q + C, q + 2 * C, 3 * C, N, D, scale, bias.data() + h * N * N, lab,
                                        o + win * N * C + h * D, C);
             }
         });
-        proj.forward(o, windows * N, y, out, parallel);
+        proj.forward(ctx, o, windows * N, y, out);
     }
 };
 

@@ -115,7 +115,7 @@ struct SwinTransformerBlock {
     // takes its windows through every layer, a few at a time while they sit in its caches: one
     // fork-join per block instead of one per layer. With too few windows (one in Swin's last
     // stage at batch 1) the layers run over all windows in turn, each split over the pool.
-    void forward(float* x, std::int64_t B, std::int64_t H, std::int64_t W, Workspace& ws) const {
+    void forward(const Context& ctx, float* x, std::int64_t B, std::int64_t H, std::int64_t W) const {
         const std::int64_t N = wh * ww;
         const std::int64_t nh = (H + wh - 1) / wh, nw = (W + ww - 1) / ww, Hp = nh * wh, Wp = nw * ww;
         const std::int64_t windows = B * nh * nw;
@@ -135,15 +135,14 @@ struct SwinTransformerBlock {
                         if (shifted) labels[row] = lab_h[py] * 3 + lab_w[px];
                     }
         const int* lab = shifted ? labels.data() : nullptr;
-        const std::int64_t threads = detail::ThreadPool::instance().size();
+        const std::int64_t threads = ctx.threads;
         if (threads > 1 && detail::split_imbalance(windows, threads) > 1.125)  // the busiest thread would do > 1/8 extra
-            return run_windows(x, 0, windows, src.data(), lab, ws, true);
+            return run_windows(ctx, x, 0, windows, src.data(), lab);
         const std::int64_t group = std::max<std::int64_t>(1, kGroupRows / N);
-        detail::parallel_ranges(windows, 1, threads, [&](std::int64_t w0, std::int64_t w1, std::int64_t) {
-            Workspace& own = thread_workspace();
+        parallel_for(ctx, windows, 1, threads, [&](std::int64_t w0, std::int64_t w1, Context& sub) {
             const std::int64_t n = w1 - w0, groups = (n + group - 1) / group;
             for (std::int64_t g = 0; g < groups; ++g)
-                run_windows(x, w0 + n * g / groups, w0 + n * (g + 1) / groups, src.data(), lab, own, false);
+                run_windows(sub, x, w0 + n * g / groups, w0 + n * (g + 1) / groups, src.data(), lab);
         });
     }
 
@@ -153,14 +152,14 @@ private:
     // Windows [w0, w1) through the whole block. Their tokens are gathered from x (rolled by -shift,
     // padded with zeros as after timm's F.pad, partitioned), go through attention and the MLP, and
     // are written back (padding cropped, rolled back by +shift).
-    void run_windows(float* x, std::int64_t w0, std::int64_t w1, const std::int64_t* src, const int* labels,
-                     Workspace& ws, bool parallel) const {
+    void run_windows(const Context& ctx, float* x, std::int64_t w0, std::int64_t w1, const std::int64_t* src,
+                     const int* labels) const {
         const std::int64_t C = norm1.dim, N = wh * ww, rows = (w1 - w0) * N;
-        const std::int64_t parts = parallel ? detail::ThreadPool::instance().size() : 1;
         const std::int64_t* s = src + w0 * N;
-        float* xs = ws.get(Slot::Shortcut, rows * C);  // (rows, C) the residual stream, window order
-        float* h = ws.get(Slot::Norm, rows * C);
-        detail::parallel_ranges(rows, 64, parts, [&](std::int64_t r0, std::int64_t r1, std::int64_t) {
+        const auto scope = ctx.arena->scope();
+        float* xs = ctx.arena->alloc<float>(rows * C);  // (rows, C) the residual stream, window order
+        float* h = ctx.arena->alloc<float>(rows * C);
+        parallel_for(ctx, rows, 64, ctx.threads, [&](std::int64_t r0, std::int64_t r1, Context&) {
             for (std::int64_t r = r0; r < r1; ++r) {
                 if (s[r] >= 0) {
                     std::copy(x + s[r] * C, x + (s[r] + 1) * C, xs + r * C);
@@ -173,7 +172,7 @@ private:
         });
         detail::Epilogue residual;
         residual.accumulate = true;
-        attn.forward(h, w1 - w0, labels ? labels + w0 * N : nullptr, xs, ws, residual, parallel);
+        attn.forward(ctx, h, w1 - w0, labels ? labels + w0 * N : nullptr, xs, residual);
         // Padding stops here (the MLP is token-wise): the kept tokens move up, in order.
         std::int64_t kept = 0;
         for (std::int64_t r = 0; r < rows; ++r)
@@ -181,8 +180,8 @@ private:
                 if (kept != r) std::copy(xs + r * C, xs + (r + 1) * C, xs + kept * C);
                 ++kept;
             }
-        norm2.forward(xs, kept, h, parallel);
-        mlp.forward(h, kept, xs, ws, residual, parallel);
+        norm2.forward(ctx, xs, kept, h);
+        mlp.forward(ctx, h, kept, xs, residual);
         for (std::int64_t r = 0, k = 0; r < rows; ++r)
             if (s[r] >= 0) std::copy(xs + k * C, xs + (k + 1) * C, x + s[r] * C), ++k;
     }
@@ -271,7 +270,7 @@ public:
             }
         if (pre_logits || !head_fc) return pooled;
         Tensor<float, 2> logits({B, cfg_.num_classes});
-        head_fc->forward(pooled.data(), B, logits.data());
+        head_fc->forward(Context::top(), pooled.data(), B, logits.data());
         return logits;
     }
 
@@ -287,9 +286,9 @@ private:
         detail::check_input(x, cfg_.in_chans, cfg_.patch_size, cfg_.img_h, cfg_.img_w);
         const std::int64_t B = x.shape(0);
         std::int64_t H = x.shape(2) / cfg_.patch_size, W = x.shape(3) / cfg_.patch_size, C = cfg_.embed_dim;
-        Workspace& ws = thread_workspace();
+        const Context ctx = Context::top();
         std::vector<float> cur(static_cast<std::size_t>(B * H * W * C)), next;
-        patch_embed.forward(x, cur.data(), ws);
+        patch_embed.forward(ctx, x, cur.data());
         if (hook) hook("patch_embed", cur.data(), {B, H, W, C});
         for (std::size_t i = 0; i < layers.size(); ++i) {
             const auto& stage = layers[i];
@@ -297,13 +296,13 @@ private:
             if (stage.downsample) {
                 const std::int64_t Ho = (H + 1) / 2, Wo = (W + 1) / 2, Co = stage.downsample->reduction.out;
                 next.assign(static_cast<std::size_t>(B * Ho * Wo * Co), 0.0f);
-                stage.downsample->forward(cur.data(), B, H, W, next.data(), ws);
+                stage.downsample->forward(ctx, cur.data(), B, H, W, next.data());
                 std::swap(cur, next);
                 H = Ho, W = Wo, C = Co;
                 if (hook) hook(p + ".downsample", cur.data(), {B, H, W, C});
             }
             for (std::size_t j = 0; j < stage.blocks.size(); ++j) {
-                stage.blocks[j].forward(cur.data(), B, H, W, ws);
+                stage.blocks[j].forward(ctx, cur.data(), B, H, W);
                 if (hook) hook(p + ".blocks." + std::to_string(j), cur.data(), {B, H, W, C});
             }
             if (maps) {  // NHWC -> NCHW
@@ -316,7 +315,7 @@ private:
             }
         }
         Tensor<float, 4> out({B, H, W, C});
-        norm.forward(cur.data(), B * H * W, out.data());
+        norm.forward(ctx, cur.data(), B * H * W, out.data());
         if (hook) hook("features", out.data(), {B, H, W, C});
         return out;
     }

@@ -200,9 +200,10 @@ public:
         const std::int64_t B = x.shape(0), C = cfg_.embed_dim, P = cfg_.num_prefix_tokens();
         const std::int64_t gh = x.shape(2) / cfg_.patch_size, gw = x.shape(3) / cfg_.patch_size, L = gh * gw,
                            T = P + L;
-        Workspace& ws = thread_workspace();
-        float* patches = ws.get(Slot::Shortcut, B * L * C);
-        patch_embed.forward(x, patches, ws);
+        const Context ctx = Context::top();
+        const auto scope = ctx.arena->scope();
+        float* patches = ctx.arena->alloc<float>(B * L * C);
+        patch_embed.forward(ctx, x, patches);
         if (hook) hook("patch_embed", patches, {B, L, C});
 
         // prefix tokens in timm's order: cls, then reg (or dist), then patches
@@ -220,14 +221,14 @@ public:
                 const std::int64_t pt = cfg_.no_embed_class ? t - P : t;  // no_embed_class: prefix gets no pos
                 for (std::int64_t c = 0; c < C; ++c) o[c] = src[c] + (pt >= 0 ? pos[pt * C + c] : 0.0f);
             }
-        if (norm_pre) norm_pre->forward(out.data(), B * T, out.data());
+        if (norm_pre) norm_pre->forward(ctx, out.data(), B * T, out.data());
         if (hook) hook("pos_embed", out.data(), {B, T, C});
 
         for (std::size_t i = 0; i < blocks.size(); ++i) {
-            blocks[i].forward(out.data(), B, T, ws);
+            blocks[i].forward(ctx, out.data(), B, T);
             if (hook) hook("blocks." + std::to_string(i), out.data(), {B, T, C});
         }
-        if (norm) norm->forward(out.data(), B * T, out.data());
+        if (norm) norm->forward(ctx, out.data(), B * T, out.data());
         if (hook) hook("features", out.data(), {B, T, C});
         return out;
     }
@@ -265,17 +266,18 @@ public:
             for (std::int64_t b = 0; b < B; ++b)
                 for (std::int64_t c = 0; c < C; ++c) dist_pooled(b, c) = x(b, 1, c);
         }
-        if (fc_norm) fc_norm->forward(pooled.data(), R, pooled.data());
+        const Context ctx = Context::top();
+        if (fc_norm) fc_norm->forward(ctx, pooled.data(), R, pooled.data());
         if (pre_logits || cfg_.num_classes == 0) {
             if (two_heads)
                 for (std::int64_t i = 0; i < B * C; ++i) pooled.data()[i] = (pooled.data()[i] + dist_pooled.data()[i]) / 2;
             return pooled;
         }
         Tensor<float, 2> logits({R, cfg_.num_classes});
-        head->forward(pooled.data(), R, logits.data());
+        head->forward(ctx, pooled.data(), R, logits.data());
         if (two_heads) {
             Tensor<float, 2> ld({B, cfg_.num_classes});
-            head_dist->forward(dist_pooled.data(), B, ld.data());
+            head_dist->forward(ctx, dist_pooled.data(), B, ld.data());
             for (std::int64_t i = 0; i < logits.size(); ++i) logits.data()[i] = (logits.data()[i] + ld.data()[i]) / 2;
         }
         return logits;

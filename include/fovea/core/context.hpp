@@ -1,0 +1,73 @@
+#pragma once
+// The execution context passed down a forward pass (as ncnn's Option): how many parts a parallel
+// loop may be cut into, the scratch arena of the thread running the code, and optional hooks that
+// cost nothing when absent. Layers take it instead of flags; a chunk of a parallel loop gets a
+// context of its own (one thread, the arena of the thread that runs it).
+#include <atomic>
+#include <cstdint>
+
+#include "fovea/core/threads.hpp"
+#include "fovea/core/workspace.hpp"
+
+namespace fovea {
+
+// Counters a benchmark can ask for (Context::counters); nothing is counted without them.
+struct Counters {
+    std::atomic<std::int64_t> gemm_flops{0};  // 2 per multiply-add through the GEMM seam, padding excluded
+};
+
+namespace detail {
+inline std::atomic<Counters*>& installed_counters() {
+    static std::atomic<Counters*> c{nullptr};
+    return c;
+}
+}  // namespace detail
+
+namespace detail {
+// Tests: forward passes on this thread cut their loops into this many parts (0: the pool's size),
+// whatever the number of threads, to show that the split never changes a bit of the output.
+inline int& split_override() {
+    thread_local int parts = 0;
+    return parts;
+}
+}  // namespace detail
+
+// Counts into *c in every forward pass from now on (nullptr: stop). For benchmarks.
+inline void set_counters(Counters* c) { detail::installed_counters().store(c, std::memory_order_relaxed); }
+
+struct Context {
+    int threads = 1;               // parts a parallel loop may be cut into
+    Arena* arena = nullptr;        // scratch of the thread running this code
+    Counters* counters = nullptr;  // null: nothing counted
+
+    // A forward pass on the calling thread: the pool (shared with other callers running at the
+    // same time), this thread's arena.
+    static Context top() {
+        const int parts = detail::ThreadPool::in_chunk() ? 1 : detail::split_override() ? detail::split_override() : num_threads();
+        return {parts, &thread_arena(), detail::installed_counters().load(std::memory_order_relaxed)};
+    }
+    // The context of a chunk of a parallel loop, on whichever thread runs it.
+    Context chunk() const { return {1, &thread_arena(), counters}; }
+};
+
+// Splits [0, n) into at most `parts` contiguous ranges of whole `grain`s (parts is capped by
+// ctx.threads' loop: pass ctx.threads or a multiple of it) and runs fn(begin, end, sub) on the pool,
+// sub being the running thread's context.
+template <class F>
+void parallel_for(const Context& ctx, std::int64_t n, std::int64_t grain, std::int64_t parts, F&& fn) {
+    if (n <= 0) return;
+    const std::int64_t units = (n + grain - 1) / grain;
+    parts = ctx.threads <= 1 ? 1 : std::max<std::int64_t>(1, std::min(parts, units));
+    if (parts == 1) {
+        Context sub = ctx;
+        sub.threads = 1;
+        return fn(std::int64_t{0}, n, sub);
+    }
+    detail::ThreadPool::instance().run(parts, [&](std::int64_t p) {
+        const std::int64_t b = units * p / parts * grain, e = std::min(n, units * (p + 1) / parts * grain);
+        Context sub = ctx.chunk();
+        fn(b, e, sub);
+    });
+}
+
+}  // namespace fovea

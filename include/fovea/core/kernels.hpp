@@ -1,0 +1,161 @@
+#pragma once
+// The kernel table (as XNNPACK's gemm-config): one entry per instruction set, holding the tile
+// shape, the micro-kernels by tile height, the epilogue and row kernels, and the cache blocking
+// derived from this CPU's caches. kernels() is chosen once, at first use, from cpu_info();
+// FOVEA_MAX_ISA=avx2 or =generic in the environment caps it (to compare paths on one machine).
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "fovea/core/cpu.hpp"
+#include "fovea/core/epilogue.hpp"
+#include "fovea/core/simd.hpp"
+
+namespace fovea::detail {
+
+enum class Isa { Generic, Avx2, Avx512 };
+
+inline const char* isa_name(Isa i) { return i == Isa::Avx512 ? "avx512" : i == Isa::Avx2 ? "avx2" : "generic"; }
+
+// acc[m, nr] (+)= A[m, kc] (rows at stride lda) * B[kc, nr] (a packed micro-panel); see gemm_ukernel.inl
+using UKernelF32 = void (*)(std::int64_t kc, const float* a, std::int64_t lda, const float* b, float* acc,
+                            std::int64_t ldacc, bool load);
+using EpilogueFn = void (*)(const float* acc, std::int64_t ldacc, std::int64_t m, std::int64_t n, float* C,
+                            std::int64_t ldc, std::int64_t row0, std::int64_t col0, const Epilogue& ep);
+using LayerNormRowFn = void (*)(const float* x, std::int64_t C, const float* w, const float* b, float eps, float* y);
+using SoftmaxRowFn = void (*)(float* x, std::int64_t n);
+
+inline constexpr int kMaxMr = 14;
+
+struct KernelConfig {
+    Isa isa = Isa::Generic;
+    const char* name = "generic";
+    int mr = 1, nr = 1;        // tile: mr rows x nr columns; nr is also the packed panel width
+    std::int64_t kc = 0;       // K block: one B micro-panel (kc x nr floats) fills half of L1
+    std::int64_t mc = 0;       // row block: an A block (mc x kc floats) fills half of L2
+    UKernelF32 ukernel[kMaxMr + 1] = {};  // by tile height 1..mr; none for generic (Eigen)
+    EpilogueFn epilogue = nullptr;
+    LayerNormRowFn layer_norm_row = nullptr;
+    SoftmaxRowFn softmax_row = nullptr;
+};
+
+// ---- portable row kernels (the generic entry) -----------------------------------------------
+
+inline void layer_norm_row_generic(const float* x, std::int64_t C, const float* w, const float* b, float eps, float* y) {
+    float mean = 0;
+    for (std::int64_t c = 0; c < C; ++c) mean += x[c];
+    mean /= static_cast<float>(C);
+    float var = 0;
+    for (std::int64_t c = 0; c < C; ++c) var += (x[c] - mean) * (x[c] - mean);
+    const float inv = 1.0f / std::sqrt(var / static_cast<float>(C) + eps);
+    for (std::int64_t c = 0; c < C; ++c) y[c] = (x[c] - mean) * inv * w[c] + b[c];
+}
+
+inline void softmax_row_generic(float* x, std::int64_t n) {
+    float m = x[0];
+    for (std::int64_t c = 1; c < n; ++c) m = std::max(m, x[c]);
+    float sum = 0;
+    for (std::int64_t c = 0; c < n; ++c) sum += (x[c] = std::exp(x[c] - m));
+    const float inv = 1.0f / sum;
+    for (std::int64_t c = 0; c < n; ++c) x[c] *= inv;
+}
+
+inline void epilogue_generic(const float* acc, std::int64_t ldacc, std::int64_t m, std::int64_t n, float* C,
+                             std::int64_t ldc, std::int64_t row0, std::int64_t col0, const Epilogue& ep) {
+    constexpr float kInvSqrt2 = 0.70710678118654752440f;
+    for (std::int64_t i = 0; i < m; ++i)
+        for (std::int64_t j = 0; j < n; ++j) {
+            float v = acc[i * ldacc + j] * ep.alpha;
+            if (ep.bias) v += ep.bias[col0 + j];
+            if (ep.add) v += ep.add[(row0 + i) * ep.add_ld + col0 + j];
+            if (ep.gelu) v = 0.5f * v * (1.0f + std::erf(v * kInvSqrt2));
+            if (ep.scale) v *= ep.scale[col0 + j];
+            C[i * ldc + j] = ep.accumulate ? C[i * ldc + j] + v : v;
+        }
+}
+
+// ---- the table ---------------------------------------------------------------------------
+
+namespace kernels_impl {
+
+template <int MR, class Fn>
+constexpr void fill_ukernels(UKernelF32* out, Fn make) {
+    if constexpr (MR > 0) {
+        out[MR] = make(std::integral_constant<int, MR>{});
+        fill_ukernels<MR - 1>(out, make);
+    }
+}
+
+// K and row blocks from the cache sizes: the B micro-panel in half of L1, the A block in half of L2.
+inline void set_blocking(KernelConfig& k, const CpuInfo& cpu) {
+    k.kc = std::max<std::int64_t>(64, cpu.l1d / 2 / (k.nr * 4) / 16 * 16);
+    k.mc = std::max<std::int64_t>(k.mr, cpu.l2 / 2 / (k.kc * 4) / k.mr * k.mr);
+}
+
+inline KernelConfig make(Isa isa, const CpuInfo& cpu) {
+    KernelConfig k;
+    k.isa = isa;
+    k.layer_norm_row = layer_norm_row_generic;
+    k.softmax_row = softmax_row_generic;
+    k.epilogue = epilogue_generic;
+#if defined(__x86_64__)
+    if (isa == Isa::Avx512) {
+        k.name = "avx512 f32 12x32";
+        k.mr = 12;
+        k.nr = 32;
+        fill_ukernels<12>(k.ukernel, [](auto MR) -> UKernelF32 { return &avx512::gemm_ukernel_f32<decltype(MR)::value>; });
+        k.epilogue = avx512::epilogue_tile;
+        k.layer_norm_row = avx512::layer_norm_row;
+        k.softmax_row = avx512::softmax_row;
+    } else if (isa == Isa::Avx2) {
+        k.name = "avx2 f32 6x16";
+        k.mr = 6;
+        k.nr = 16;
+        fill_ukernels<6>(k.ukernel, [](auto MR) -> UKernelF32 { return &avx2::gemm_ukernel_f32<decltype(MR)::value>; });
+        k.epilogue = avx2::epilogue_tile;
+        k.layer_norm_row = avx2::layer_norm_row;
+        k.softmax_row = avx2::softmax_row;
+    }
+#endif
+    if (isa != Isa::Generic) set_blocking(k, cpu);
+    return k;
+}
+
+inline Isa best_isa(const CpuInfo& cpu) {
+    Isa isa = cpu.has_avx512() ? Isa::Avx512 : cpu.has_avx2() ? Isa::Avx2 : Isa::Generic;
+#if !defined(__x86_64__)
+    isa = Isa::Generic;
+#endif
+    if (const char* cap = std::getenv("FOVEA_MAX_ISA")) {
+        const std::string c = cap;
+        if (c == "generic") isa = Isa::Generic;
+        if (c == "avx2" && isa == Isa::Avx512) isa = Isa::Avx2;
+    }
+    return isa;
+}
+
+}  // namespace kernels_impl
+
+// Whether this CPU can run a table entry.
+inline bool can_run(Isa isa) {
+    const CpuInfo& cpu = cpu_info();
+    return isa == Isa::Generic || (isa == Isa::Avx2 && cpu.has_avx2()) || (isa == Isa::Avx512 && cpu.has_avx512());
+}
+
+// A given entry (tests and benchmarks compare them); only call for one can_run() accepts.
+inline const KernelConfig& kernel_config(Isa isa) {
+    static const KernelConfig table[3] = {kernels_impl::make(Isa::Generic, cpu_info()),
+                                          kernels_impl::make(Isa::Avx2, cpu_info()),
+                                          kernels_impl::make(Isa::Avx512, cpu_info())};
+    return table[static_cast<int>(isa)];
+}
+
+// The entry this CPU runs, chosen once.
+inline const KernelConfig& kernels() {
+    static const KernelConfig& k = kernel_config(kernels_impl::best_isa(cpu_info()));
+    return k;
+}
+
+}  // namespace fovea::detail

@@ -1,0 +1,141 @@
+// Vector math written once over the wrapper V (16 or 8 floats). Included by core/simd.hpp inside
+// each instruction set's namespace and target region; never include it anywhere else.
+
+using R = typename V::R;
+
+// exp(x): x = n ln2 + r with |r| <= ln2/2, exp(r) by its Taylor series to r^7 (error < 1 ulp
+// before rounding), times 2^n. Inputs below -87.3 give 0.
+inline R exp(R x) {
+    x = V::max(V::min(x, V::set1(88.3762626647949f)), V::set1(-87.33654475f));
+    const R n = V::round(V::mul(x, V::set1(1.44269504088896341f)));
+    R r = V::fnmadd(n, V::set1(0.693359375f), x);
+    r = V::fnmadd(n, V::set1(-2.12194440e-4f), r);
+    R p = V::set1(1.0f / 5040);
+    p = V::fmadd(p, r, V::set1(1.0f / 720));
+    p = V::fmadd(p, r, V::set1(1.0f / 120));
+    p = V::fmadd(p, r, V::set1(1.0f / 24));
+    p = V::fmadd(p, r, V::set1(1.0f / 6));
+    p = V::fmadd(p, r, V::set1(0.5f));
+    p = V::fmadd(p, r, V::set1(1.0f));
+    p = V::fmadd(p, r, V::set1(1.0f));
+    return V::scale2n(p, n);
+}
+
+// Exact (erf) GELU, 0.5 x (1 + erf(x / sqrt 2)). erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z/2):
+// the Chebyshev fit with fractional error below 1.2e-7 for every z >= 0 (Numerical Recipes, erfcc).
+inline R gelu(R x) {
+    const R z = V::abs(V::mul(x, V::set1(0.70710678118654752440f)));
+    const R t = V::recip(V::fmadd(z, V::set1(0.5f), V::set1(1.0f)));
+    R p = V::set1(0.17087277f);
+    p = V::fmadd(p, t, V::set1(-0.82215223f));
+    p = V::fmadd(p, t, V::set1(1.48851587f));
+    p = V::fmadd(p, t, V::set1(-1.13520398f));
+    p = V::fmadd(p, t, V::set1(0.27886807f));
+    p = V::fmadd(p, t, V::set1(-0.18628806f));
+    p = V::fmadd(p, t, V::set1(0.09678418f));
+    p = V::fmadd(p, t, V::set1(0.37409196f));
+    p = V::fmadd(p, t, V::set1(1.00002368f));
+    p = V::fmadd(p, t, V::set1(-1.26551223f));
+    const R erfc = V::mul(t, exp(V::fnmadd(z, z, p)));
+    // x >= 0: 0.5 x (2 - erfc);  x < 0: 0.5 x erfc
+    const R f = V::select_negative(x, erfc, V::sub(V::set1(2.0f), erfc));
+    return V::mul(V::mul(V::set1(0.5f), x), f);
+}
+
+// One row of LayerNorm: the mean, then the mean square deviation (two passes: no cancellation).
+// y may alias x.
+inline void layer_norm_row(const float* x, std::int64_t C, const float* w, const float* b, float eps, float* y) {
+    R s = V::zero();
+    for (std::int64_t c = 0; c < C; c += V::W) s = V::add(s, V::load_masked(x + c, V::mask(C - c)));
+    const R m = V::set1(V::reduce_add(s) / static_cast<float>(C));
+    R v = V::zero();
+    for (std::int64_t c = 0; c < C; c += V::W) {
+        const auto k = V::mask(C - c);
+        const R d = V::keep(V::sub(V::load_masked(x + c, k), m), k);
+        v = V::fmadd(d, d, v);
+    }
+    const R inv = V::set1(1.0f / std::sqrt(V::reduce_add(v) / static_cast<float>(C) + eps));
+    for (std::int64_t c = 0; c < C; c += V::W) {
+        const auto k = V::mask(C - c);
+        const R d = V::mul(V::sub(V::load_masked(x + c, k), m), inv);
+        V::store_masked(y + c, k, V::fmadd(d, V::load_masked(w + c, k), V::load_masked(b + c, k)));
+    }
+}
+
+// Softmax of one row in place.
+inline void softmax_row(float* x, std::int64_t n) {
+    R mx = V::set1(-INFINITY);
+    for (std::int64_t c = 0; c < n; c += V::W) mx = V::max(mx, V::load_masked_or(x + c, V::mask(n - c), mx));
+    const R m = V::set1(V::reduce_max(mx));
+    R s = V::zero();
+    for (std::int64_t c = 0; c < n; c += V::W) {
+        const auto k = V::mask(n - c);
+        const R e = exp(V::sub(V::load_masked(x + c, k), m));
+        s = V::add(s, V::keep(e, k));
+        V::store_masked(x + c, k, e);
+    }
+    const R inv = V::set1(1.0f / V::reduce_add(s));
+    for (std::int64_t c = 0; c < n; c += V::W) {
+        const auto k = V::mask(n - c);
+        V::store_masked(x + c, k, V::mul(V::load_masked(x + c, k), inv));
+    }
+}
+
+// The epilogue on an m x n tile of raw accumulators acc (leading dimension ldacc, whole vectors
+// readable past n), written to C at (row0, col0) of the whole product (add[] is indexed by it).
+// The steps are compile-time flags for the combinations the layers use (a tile's epilogue is
+// short, and per-row tests of runtime flags cost as much as the work); kAny reads them at run time.
+enum EpilogueStep : unsigned { kAlpha = 1, kBias = 2, kAdd = 4, kGelu = 8, kScale = 16, kAccumulate = 32, kAny = 64 };
+
+inline unsigned epilogue_steps(const Epilogue& ep) {
+    return (ep.alpha != 1.0f ? kAlpha : 0u) | (ep.bias ? kBias : 0u) | (ep.add ? kAdd : 0u) | (ep.gelu ? kGelu : 0u) |
+           (ep.scale ? kScale : 0u) | (ep.accumulate ? kAccumulate : 0u);
+}
+
+template <unsigned S, bool Full>
+inline void epilogue_cols(const float* acc, std::int64_t ldacc, std::int64_t m, std::int64_t j, std::int64_t n,
+                          float* C, std::int64_t ldc, std::int64_t row0, std::int64_t col0, const Epilogue& ep) {
+    // Locals, not ep's fields: a store to C could alias those, and they would be read again per row.
+    const unsigned steps = S == kAny ? epilogue_steps(ep) : S;
+    const float* const add = ep.add ? ep.add + row0 * ep.add_ld + col0 + j : nullptr;
+    const std::int64_t add_ld = ep.add_ld;
+    const auto k = V::mask(n - j);
+    auto load = [k](const float* p) { return Full ? V::loadu(p) : V::load_masked(p, k); };
+    const R alpha = V::set1(ep.alpha);
+    const R bias = (steps & kBias) ? load(ep.bias + col0 + j) : V::zero();
+    const R scale = (steps & kScale) ? load(ep.scale + col0 + j) : V::zero();
+    for (std::int64_t r = 0; r < m; ++r) {
+        float* c = C + r * ldc + j;
+        R v = V::loadu(acc + r * ldacc + j);
+        if (steps & kAlpha) v = V::mul(v, alpha);
+        if (steps & kBias) v = V::add(v, bias);
+        if (steps & kAdd) v = V::add(v, load(add + r * add_ld));
+        if (steps & kGelu) v = gelu(v);
+        if (steps & kScale) v = V::mul(v, scale);
+        if (steps & kAccumulate) v = V::add(v, load(c));
+        if (Full) V::storeu(c, v);
+        else V::store_masked(c, k, v);
+    }
+}
+
+template <unsigned S>
+inline void epilogue_steps_tile(const float* acc, std::int64_t ldacc, std::int64_t m, std::int64_t n, float* C,
+                                std::int64_t ldc, std::int64_t row0, std::int64_t col0, const Epilogue& ep) {
+    std::int64_t j = 0;
+    for (; j + V::W <= n; j += V::W) epilogue_cols<S, true>(acc, ldacc, m, j, n, C, ldc, row0, col0, ep);
+    if (j < n) epilogue_cols<S, false>(acc, ldacc, m, j, n, C, ldc, row0, col0, ep);
+}
+
+inline void epilogue_tile(const float* acc, std::int64_t ldacc, std::int64_t m, std::int64_t n, float* C,
+                          std::int64_t ldc, std::int64_t row0, std::int64_t col0, const Epilogue& ep) {
+    switch (epilogue_steps(ep)) {
+        case 0: return epilogue_steps_tile<0>(acc, ldacc, m, n, C, ldc, row0, col0, ep);
+        case kBias: return epilogue_steps_tile<kBias>(acc, ldacc, m, n, C, ldc, row0, col0, ep);
+        case kBias | kGelu: return epilogue_steps_tile<kBias | kGelu>(acc, ldacc, m, n, C, ldc, row0, col0, ep);
+        case kBias | kAccumulate: return epilogue_steps_tile<kBias | kAccumulate>(acc, ldacc, m, n, C, ldc, row0, col0, ep);
+        case kBias | kScale | kAccumulate:
+            return epilogue_steps_tile<kBias | kScale | kAccumulate>(acc, ldacc, m, n, C, ldc, row0, col0, ep);
+        case kAlpha | kAdd: return epilogue_steps_tile<kAlpha | kAdd>(acc, ldacc, m, n, C, ldc, row0, col0, ep);
+        default: return epilogue_steps_tile<kAny>(acc, ldacc, m, n, C, ldc, row0, col0, ep);
+    }
+}
