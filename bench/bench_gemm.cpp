@@ -35,6 +35,7 @@ void report(benchmark::State& s, const Problem& p, int threads) {
     const double flops = 2.0 * p.M * p.N * p.K;
     s.counters["GFLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
     s.counters["peak_GFLOP/s"] = g_peak[threads];
+    s.SetLabel(fovea::compiler_name() + ", " + fovea::detail::kernels().name);
 }
 
 // A Linear layer: C = A W^T + b through fovea's packed kernels and pool.
@@ -95,6 +96,10 @@ int main(int argc, char** argv) {
         g_peak[t] = fovea_bench::fma_peak_gflops(t);
         std::printf("measured fp32 FMA peak, %d thread(s): %.1f GFLOP/s\n", t, g_peak[t]);
     }
+    // Every figure names what produced it: CPU and compiler in the header, compiler and kernels per row.
+    benchmark::AddCustomContext("cpu_model", fovea::cpu_info().model_name);
+    benchmark::AddCustomContext("compiler", fovea::compiler_name());
+    benchmark::AddCustomContext("kernels", fovea::detail::kernels().name);
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     return 0;

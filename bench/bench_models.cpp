@@ -40,11 +40,16 @@ void BM_Model(benchmark::State& s, const fovea::Model* model) {
     s.counters["GFLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
     s.counters["peak_GFLOP/s"] = g_peak[threads];
     s.counters["GFLOP/image"] = flops / batch / 1e9;
+    s.SetLabel(fovea::compiler_name() + ", " + fovea::detail::kernels().name);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Every figure names what produced it: CPU and compiler in the header, compiler and kernels per row.
+    benchmark::AddCustomContext("cpu_model", fovea::cpu_info().model_name);
+    benchmark::AddCustomContext("compiler", fovea::compiler_name());
+    benchmark::AddCustomContext("kernels", fovea::detail::kernels().name);
     benchmark::Initialize(&argc, argv);
     if (argc < 2) {
         std::fprintf(stderr, "usage: fovea_bench_models MODELS_DIR [benchmark flags]\n");

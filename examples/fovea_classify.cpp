@@ -31,7 +31,8 @@ struct Options {
     std::string model, weights, input_npy, save_logits, save_features, save_input, labels;
     std::vector<std::string> images;
     int top_k = 5, threads = 0, bench = 0, batch_size = 0;  // batch_size 0: 8 images, 1 for --bench
-    bool json = false, list_models = false;
+    std::string precision = "f32";
+    bool json = false, list_models = false, version = false;
 };
 
 void usage() {
@@ -51,7 +52,9 @@ void usage() {
         "  --save-input FILE     write the preprocessed batch [N, C, H, W] as float32 .npy\n"
         "  --threads N           threads (default: all cores)\n"
         "  --bench N             time N forward passes after a warm-up (random input unless --input-npy)\n"
-        "  --list-models         print the preset names");
+        "  --precision P         f32 (default)\n"
+        "  --list-models         print the preset names\n"
+        "  --version             print fovea's version, compiler, kernels and CPU");
 }
 
 int to_int(const std::string& flag, const std::string& v, int lo) {
@@ -85,6 +88,8 @@ Options parse(int argc, char** argv) {
         else if (a == "--batch-size") o.batch_size = to_int(a, value(), 1);
         else if (a == "--json") o.json = true;
         else if (a == "--list-models") o.list_models = true;
+        else if (a == "--version") o.version = true;
+        else if (a == "--precision") o.precision = value();
         else if (a == "-h" || a == "--help") { usage(); std::exit(0); }
         else if (a.rfind("--", 0) == 0) fovea::detail::fail("unknown argument '", a, "' (see --help)");
         else o.images.push_back(a);
@@ -142,6 +147,13 @@ void append(std::vector<float>& all, const fovea::Tensor<float, 2>& t) { all.ins
 
 int run(int argc, char** argv) {
     const Options o = parse(argc, argv);
+    if (o.version) {
+        std::cout << "fovea-classify " << FOVEA_VERSION_MAJOR << "." << FOVEA_VERSION_MINOR << "." << FOVEA_VERSION_PATCH
+                  << "; " << fovea::compiler_name() << "; kernels " << fovea::detail::kernels().name << "; cpu "
+                  << fovea::cpu_info().model_name << "\n";
+        return 0;
+    }
+    if (o.precision != "f32") fovea::detail::fail("--precision '", o.precision, "' is not supported (f32)");
     if (o.list_models) {
         for (auto& n : fovea::model_names()) std::cout << n << "\n";
         return 0;
@@ -173,9 +185,11 @@ int run(int argc, char** argv) {
         std::sort(ms.begin(), ms.end());
         struct rusage ru {};
         ::getrusage(RUSAGE_SELF, &ru);  // ru_maxrss: peak resident set in KiB, load included
-        std::printf("bench: model=%s batch=%lld threads=%d median_ms=%.3f min_ms=%.3f peak_rss_mb=%.1f\n",
+        std::printf("bench: model=%s batch=%lld threads=%d precision=%s median_ms=%.3f min_ms=%.3f peak_rss_mb=%.1f "
+                    "kernels='%s' compiler='%s' cpu='%s'\n",
                     model.architecture().c_str(), static_cast<long long>(x.shape(0)), fovea::num_threads(),
-                    ms[ms.size() / 2], ms[0], ru.ru_maxrss / 1024.0);
+                    o.precision.c_str(), ms[ms.size() / 2], ms[0], ru.ru_maxrss / 1024.0, fovea::detail::kernels().name,
+                    fovea::compiler_name().c_str(), fovea::cpu_info().model_name.c_str());
         return 0;
     }
 

@@ -57,8 +57,10 @@ TEST(Cli, SavesTimmLogitsAndFeatures) {
 TEST(Cli, BenchPrintsItsSummaryLine) {
     const CliResult r = run_cli("--weights " + data_dir() + "/swin_tiny_patch4_window7_224 --bench 3 --threads 1");
     ASSERT_EQ(r.code, 0) << r.err;
-    EXPECT_NE(r.out.find("bench: model=swin_tiny_patch4_window7_224 batch=1 threads=1 median_ms="), std::string::npos)
+    EXPECT_NE(r.out.find("bench: model=swin_tiny_patch4_window7_224 batch=1 threads=1 precision=f32 median_ms="), std::string::npos)
         << r.out;
+    EXPECT_NE(r.out.find(" compiler='"), std::string::npos) << r.out;  // every figure names its compiler and CPU
+    EXPECT_NE(r.out.find(" cpu='"), std::string::npos) << r.out;
 }
 
 TEST(Cli, FailuresAreOneErrorLineAndExitCodeOne) {

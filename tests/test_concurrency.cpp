@@ -5,6 +5,9 @@
 #include <limits>
 #include <memory>
 #include <thread>
+#include <time.h>
+#include <atomic>
+#include <chrono>
 
 #include "fixtures.hpp"
 
@@ -97,4 +100,69 @@ TEST(NonFinite, NanAndInfPoisonOnlyTheirOwnImage) {
             EXPECT_TRUE(std::isnan(y(2, k))) << name;
         }
     }
+}
+
+// Two callers running parallel loops at the same time both get help from the pool's workers (a
+// second caller used to run every loop on its own thread while the first held the pool).
+TEST(ThreadPool, ConcurrentCallersBothGetWorkers) {
+    fovea::set_num_threads(0);
+    if (fovea::num_threads() < 2) GTEST_SKIP() << "one hardware thread";
+    auto& pool = fovea::detail::ThreadPool::instance();
+    std::atomic<int> helped[2] = {0, 0};
+    auto caller = [&](int who) {
+        const auto self = std::this_thread::get_id();
+        for (int loop = 0; loop < 100; ++loop)
+            pool.run(8, [&](std::int64_t) {
+                if (std::this_thread::get_id() != self) helped[who].fetch_add(1);
+                std::this_thread::sleep_for(std::chrono::microseconds(50));
+            });
+    };
+    std::thread a(caller, 0), b(caller, 1);
+    a.join();
+    b.join();
+    EXPECT_GT(helped[0].load(), 50) << "caller 0 ran almost every chunk itself";
+    EXPECT_GT(helped[1].load(), 50) << "caller 1 ran almost every chunk itself";
+}
+
+// An idle pool sleeps: after a forward pass, its workers use no CPU time while the program waits.
+TEST(ThreadPool, IdleWorkersTakeNoCpu) {
+    fovea::set_num_threads(0);
+    const fovea::Model model = fovea::load_model(data_dir() + "/swin_tiny_patch4_window7_224");
+    model.forward(Reference("swin_tiny_patch4_window7_224").input());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // past the workers' short spin
+    auto cpu_seconds = [] {
+        timespec t{};
+        ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+        return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+    };
+    const double before = cpu_seconds();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const double used = cpu_seconds() - before;
+    EXPECT_LT(used, 0.015) << "the process used " << used << " s of CPU in 0.3 s of waiting";
+}
+
+// Loops nested inside a chunk run on the chunk's thread, and a chunk's exception reaches the caller.
+TEST(ThreadPool, NestedLoopsAndExceptions) {
+    fovea::set_num_threads(0);
+    auto& pool = fovea::detail::ThreadPool::instance();
+    std::atomic<int> inner{0};
+    pool.run(4, [&](std::int64_t) {
+        EXPECT_GE(fovea::num_threads(), 1);  // reading the size inside a chunk must not block
+        pool.run(3, [&](std::int64_t) { inner.fetch_add(1); });
+    });
+    EXPECT_EQ(inner.load(), 12);
+    EXPECT_THROW(pool.run(6, [&](std::int64_t c) {
+        if (c == 3) throw fovea::Error("chunk 3");
+    }), fovea::Error);
+    std::atomic<int> after{0};
+    pool.run(5, [&](std::int64_t) { after.fetch_add(1); });  // still usable
+    EXPECT_EQ(after.load(), 5);
+}
+
+TEST(ThreadPool, ThreadCountIsCappedAtTheHardware) {
+    const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    EXPECT_EQ(fovea::set_num_threads(100000), hw);
+    EXPECT_EQ(fovea::num_threads(), hw);
+    EXPECT_EQ(fovea::set_num_threads(1), 1);
+    EXPECT_EQ(fovea::set_num_threads(0), hw);
 }

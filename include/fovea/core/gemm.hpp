@@ -105,6 +105,14 @@ private:
     const float* data_ = nullptr;
 };
 
+inline void prefetch_l2(const void* p) {
+#if defined(__x86_64__)
+    __builtin_prefetch(p, 0, 2);
+#else
+    (void)p;
+#endif
+}
+
 // Rows [m0, m1) x panels [p0, p1) of C on the calling thread (see the header comment).
 inline void gemm_block(const KernelConfig& cfg, std::int64_t m0, std::int64_t m1, std::int64_t p0, std::int64_t p1,
                        const float* A, std::int64_t lda, const PackedMatrix& B, float* C, std::int64_t ldc,
@@ -126,14 +134,14 @@ inline void gemm_block(const KernelConfig& cfg, std::int64_t m0, std::int64_t m1
     const bool blocked = K > kc;  // partial sums of a whole row block wait in the arena between K blocks
     const std::int64_t ldacc = blocked ? (p1 - p0) * nr : nr;
     float* accbuf = arena.alloc<float>(blocked ? std::min(mc, m1 - m0) * ldacc : mr * nr);
+    const bool b_in_l1 = !blocked && (p1 - p0) * K * nr * 4 <= cpu_info().l1d / 2;
     for (std::int64_t ic = m0; ic < m1; ic += mc) {
+        // Tiles of near-equal height: 49 rows as 10,10,10,10,9 rather than 12,12,12,12,1.
         const std::int64_t rows = std::min(mc, m1 - ic), tiles = (rows + mr - 1) / mr;
-        // tiles of near-equal height: 49 rows as 10,10,10,10,9 rather than 12,12,12,12,1
-        auto tile_row = [&](std::int64_t t) { return ic + rows * t / tiles; };
-        if (!blocked && (p1 - p0) * K * nr * 4 <= cpu_info().l1d / 2) {
-            // All of B fits in L1: keep each A tile there too while it meets every panel.
-            for (std::int64_t t = 0; t < tiles; ++t) {
-                const std::int64_t i = tile_row(t), m = tile_row(t + 1) - i;
+        const std::int64_t base = rows / tiles, extra = rows % tiles;
+        if (b_in_l1) {  // all of B fits in L1: keep each A tile there too while it meets every panel
+            for (std::int64_t t = 0, i = ic, m; t < tiles; ++t, i += m) {
+                m = base + (t < extra);
                 for (std::int64_t p = p0; p < p1; ++p) {
                     const std::int64_t col = p * nr, n = std::min(nr, B.N - col);
                     cfg.ukernel[m](K, A + i * lda, lda, B.data() + p * K * nr, accbuf, ldacc, false);
@@ -148,9 +156,17 @@ inline void gemm_block(const KernelConfig& cfg, std::int64_t m0, std::int64_t m1
             for (std::int64_t p = p0; p < p1; ++p) {
                 const float* b = B.data() + p * K * nr + pc * nr;
                 const std::int64_t col = p * nr, n = std::min(nr, B.N - col);
-                for (std::int64_t t = 0; t < tiles; ++t) {
-                    const std::int64_t i = tile_row(t), m = tile_row(t + 1) - i;
+                // The next micro-panel, fetched into L2 a slice per tile while this one is in use:
+                // weights come from memory, and the first tile to meet a panel would wait for it.
+                const bool more = p + 1 < p1;
+                const char* next = reinterpret_cast<const char*>(more ? b + K * nr : B.data() + p0 * K * nr + (pc + kc) * nr);
+                const std::int64_t next_lines = more ? kk * nr / 16 : pc + kc < K ? std::min(kc, K - pc - kc) * nr / 16 : 0;
+                const std::int64_t per_tile = (next_lines + tiles - 1) / tiles;
+                for (std::int64_t t = 0, i = ic, m; t < tiles; ++t, i += m) {
+                    m = base + (t < extra);
                     float* acc = blocked ? accbuf + (i - ic) * ldacc + (p - p0) * nr : accbuf;
+                    for (std::int64_t l = t * per_tile, e = std::min(next_lines, l + per_tile); l < e; ++l)
+                        prefetch_l2(next + 64 * l);
                     cfg.ukernel[m](kk, A + i * lda + pc, lda, b, acc, ldacc, !first);
                     if (last) cfg.epilogue(acc, ldacc, m, n, C + i * ldc + col, ldc, i, col, ep);
                 }
