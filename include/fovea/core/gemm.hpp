@@ -105,14 +105,6 @@ private:
     const float* data_ = nullptr;
 };
 
-inline void prefetch_l2(const void* p) {
-#if defined(__x86_64__)
-    __builtin_prefetch(p, 0, 2);
-#else
-    (void)p;
-#endif
-}
-
 // Rows [m0, m1) x panels [p0, p1) of C on the calling thread (see the header comment).
 inline void gemm_block(const KernelConfig& cfg, std::int64_t m0, std::int64_t m1, std::int64_t p0, std::int64_t p1,
                        const float* A, std::int64_t lda, const PackedMatrix& B, float* C, std::int64_t ldc,
@@ -144,7 +136,7 @@ inline void gemm_block(const KernelConfig& cfg, std::int64_t m0, std::int64_t m1
                 m = base + (t < extra);
                 for (std::int64_t p = p0; p < p1; ++p) {
                     const std::int64_t col = p * nr, n = std::min(nr, B.N - col);
-                    cfg.ukernel[m](K, A + i * lda, lda, B.data() + p * K * nr, accbuf, ldacc, false);
+                    cfg.ukernel[m](K, A + i * lda, lda, B.data() + p * K * nr, accbuf, ldacc, false, nullptr, 0);
                     cfg.epilogue(accbuf, ldacc, m, n, C + i * ldc + col, ldc, i, col, ep);
                 }
             }
@@ -156,8 +148,9 @@ inline void gemm_block(const KernelConfig& cfg, std::int64_t m0, std::int64_t m1
             for (std::int64_t p = p0; p < p1; ++p) {
                 const float* b = B.data() + p * K * nr + pc * nr;
                 const std::int64_t col = p * nr, n = std::min(nr, B.N - col);
-                // The next micro-panel, fetched into L2 a slice per tile while this one is in use:
-                // weights come from memory, and the first tile to meet a panel would wait for it.
+                // The next micro-panel, fetched into L2 a slice per tile while this one is in use
+                // (by the micro-kernel, spread over its loop): weights come from memory, and the
+                // first tile to meet a panel would otherwise wait for it.
                 const bool more = p + 1 < p1;
                 const char* next = reinterpret_cast<const char*>(more ? b + K * nr : B.data() + p0 * K * nr + (pc + kc) * nr);
                 const std::int64_t next_lines = more ? kk * nr / 16 : pc + kc < K ? std::min(kc, K - pc - kc) * nr / 16 : 0;
@@ -165,9 +158,9 @@ inline void gemm_block(const KernelConfig& cfg, std::int64_t m0, std::int64_t m1
                 for (std::int64_t t = 0, i = ic, m; t < tiles; ++t, i += m) {
                     m = base + (t < extra);
                     float* acc = blocked ? accbuf + (i - ic) * ldacc + (p - p0) * nr : accbuf;
-                    for (std::int64_t l = t * per_tile, e = std::min(next_lines, l + per_tile); l < e; ++l)
-                        prefetch_l2(next + 64 * l);
-                    cfg.ukernel[m](kk, A + i * lda + pc, lda, b, acc, ldacc, !first);
+                    const std::int64_t l = std::min(next_lines, t * per_tile);
+                    cfg.ukernel[m](kk, A + i * lda + pc, lda, b, acc, ldacc, !first, next + 64 * l,
+                                   std::min(next_lines - l, per_tile));
                     if (last) cfg.epilogue(acc, ldacc, m, n, C + i * ldc + col, ldc, i, col, ep);
                 }
             }

@@ -5,7 +5,8 @@
 //
 // A: MR rows at stride lda, read in place (broadcast one float at a time). B: one micro-panel of
 // the packed weights, kc rows of 2W floats, contiguous. acc: raw sums at stride ldacc; `load` adds
-// to what is there (a later K block). The epilogue runs separately (epilogue_tile), so this
+// to what is there (a later K block). pf: pf_lines cache lines to fetch into L2 along the way, one
+// every four steps (the driver's next micro-panel: issued in one burst they would stall the core). The epilogue runs separately (epilogue_tile), so this
 // function holds nothing but the FMA loop: its accumulators are named variables, never an array,
 // so no compiler has a reason to keep them in memory (tests/check_kernel_asm.py checks the
 // assembly of every build for stack traffic).
@@ -35,11 +36,17 @@
 
 template <int MR>
 [[gnu::noinline]] void gemm_ukernel_f32(std::int64_t kc, const float* a, std::int64_t lda, const float* b, float* acc,
-                                        std::int64_t ldacc, bool load) {
+                                        std::int64_t ldacc, bool load, const char* pf, std::int64_t pf_lines) {
     static_assert(MR >= 1 && MR <= 14, "tile height out of range");
     FOVEA_UK_ROWS(FOVEA_UK_DECL)
     FOVEA_UK_ROWS(FOVEA_UK_INIT)
+    // One step per iteration: unrolled bodies tempt GCC to load ahead and spill an accumulator.
     for (std::int64_t k = 0; k < kc; ++k) {
+        if ((k & 3) == 0 && pf_lines > 0) {
+            V::prefetch_l2(pf);
+            pf += 64;
+            --pf_lines;
+        }
         const R b0 = V::load(b + k * 2 * V::W), b1 = V::load(b + k * 2 * V::W + V::W);
         FOVEA_UK_ROWS(FOVEA_UK_FMA)
     }

@@ -19,9 +19,10 @@ enum class Isa { Generic, Avx2, Avx512 };
 
 inline const char* isa_name(Isa i) { return i == Isa::Avx512 ? "avx512" : i == Isa::Avx2 ? "avx2" : "generic"; }
 
-// acc[m, nr] (+)= A[m, kc] (rows at stride lda) * B[kc, nr] (a packed micro-panel); see gemm_ukernel.inl
+// acc[m, nr] (+)= A[m, kc] (rows at stride lda) * B[kc, nr] (a packed micro-panel), fetching pf_lines
+// cache lines from pf into L2 on the way; see gemm_ukernel.inl
 using UKernelF32 = void (*)(std::int64_t kc, const float* a, std::int64_t lda, const float* b, float* acc,
-                            std::int64_t ldacc, bool load);
+                            std::int64_t ldacc, bool load, const char* pf, std::int64_t pf_lines);
 using EpilogueFn = void (*)(const float* acc, std::int64_t ldacc, std::int64_t m, std::int64_t n, float* C,
                             std::int64_t ldc, std::int64_t row0, std::int64_t col0, const Epilogue& ep);
 using LayerNormRowFn = void (*)(const float* x, std::int64_t C, const float* w, const float* b, float eps, float* y);

@@ -77,7 +77,7 @@ struct V {
         s = _mm_max_ss(s, _mm_movehdup_ps(s));
         return _mm_cvtss_f32(s);
     }
-    static void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
+    static void prefetch_l2(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T1); }
 };
 
 #include "fovea/core/vec_math.inl"
@@ -136,7 +136,7 @@ struct V {
     }
     static float reduce_add(R v) { return _mm512_reduce_add_ps(v); }
     static float reduce_max(R v) { return _mm512_reduce_max_ps(v); }
-    static void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
+    static void prefetch_l2(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T1); }
 };
 
 #include "fovea/core/vec_math.inl"
