@@ -6,6 +6,8 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
+#include <map>
+#include <vector>
 #include <random>
 #include <sys/stat.h>
 
@@ -15,7 +17,7 @@
 
 namespace {
 
-double g_peak[3] = {0, 0, 0};
+std::map<int, double> g_peak;  // measured FMA peak (GFLOP/s) by thread count
 
 const char* kPresets[] = {"vit_tiny_patch16_224",         "vit_small_patch16_224",        "vit_base_patch16_224",
                           "vit_large_patch16_224",        "deit_base_patch16_224",        "swin_tiny_patch4_window7_224",
@@ -55,10 +57,14 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: fovea_bench_models MODELS_DIR [benchmark flags]\n");
         return 1;
     }
-    for (int t : {1, 2}) {
-        fovea::set_num_threads(t);
-        g_peak[t] = fovea_bench::fma_peak_gflops(t);
-        std::printf("measured fp32 FMA peak, %d thread(s): %.1f GFLOP/s\n", t, g_peak[t]);
+    // 1, 2, 4, 8, ... threads up to this machine's hardware threads (and all of them).
+    std::vector<std::int64_t> threads;
+    const int hw = fovea::detail::ThreadPool::hardware_threads();
+    for (int t = 1; t < hw; t *= 2) threads.push_back(t);
+    threads.push_back(hw);
+    for (auto t : threads) {
+        g_peak[static_cast<int>(t)] = fovea_bench::fma_peak_gflops(static_cast<int>(t));
+        std::printf("measured fp32 FMA peak, %d thread(s): %.1f GFLOP/s\n", static_cast<int>(t), g_peak[static_cast<int>(t)]);
     }
     std::vector<std::unique_ptr<fovea::Model>> models;
     for (const char* name : kPresets) {
@@ -70,7 +76,7 @@ int main(int argc, char** argv) {
         }
         models.push_back(std::make_unique<fovea::Model>(fovea::load_model(dir)));
         benchmark::RegisterBenchmark(name, BM_Model, models.back().get())
-            ->ArgsProduct({{1, 8}, {1, 2}})
+            ->ArgsProduct({{1, 8}, threads})
             ->ArgNames({"batch", "threads"})
             ->Unit(benchmark::kMillisecond)
             ->UseRealTime()
