@@ -3,6 +3,7 @@
 //   cmake -S . -B build -DFOVEA_BUILD_BENCH=ON && cmake --build build -j2 && build/bench/fovea_bench_gemm
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <random>
@@ -32,10 +33,23 @@ struct Problem {
     }
 };
 
-void report(benchmark::State& s, const Problem& p, int threads) {
+// The FMA peak measured just before and just after a benchmark (shared machines: a neighbour's load
+// moves both), and the share of it this benchmark reached.
+struct AdjacentPeak {
+    int threads;
+    double before;
+    std::chrono::steady_clock::time_point t0;
+    explicit AdjacentPeak(int t) : threads(t), before(fovea_bench::fma_peak_gflops(t, 2'000'000, 3)), t0(std::chrono::steady_clock::now()) {}
+};
+
+void report(benchmark::State& s, const Problem& p, int threads, const AdjacentPeak& adj) {
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - adj.t0).count();
     const double flops = 2.0 * p.M * p.N * p.K;
+    const double peak = 0.5 * (adj.before + fovea_bench::fma_peak_gflops(threads, 2'000'000, 3));
     s.counters["GFLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
-    s.counters["peak_GFLOP/s"] = g_peak[threads];
+    s.counters["peak_GFLOP/s"] = peak;
+    s.counters["share"] = flops * static_cast<double>(s.iterations()) / secs / 1e9 / peak;
+    (void)g_peak;
     s.SetLabel(fovea::compiler_name() + ", " + fovea::detail::kernels().name);
 }
 
@@ -48,11 +62,12 @@ void BM_Fovea(benchmark::State& s) {
     fovea::detail::Epilogue ep;
     ep.bias = p.bias.data();
     const fovea::Context ctx = fovea::Context::top();
+    const AdjacentPeak adj(threads);
     for (auto _ : s) {
         fovea::detail::gemm(ctx, p.M, p.a.data(), p.K, packed, p.c.data(), p.N, ep);
         benchmark::DoNotOptimize(p.c.data());
     }
-    report(s, p, threads);
+    report(s, p, threads, adj);
 }
 
 // The same product in Eigen (row-major Maps, its own threads where built with OpenMP).
@@ -64,12 +79,13 @@ void BM_Eigen(benchmark::State& s) {
     Eigen::Map<const Mat> a(p.a.data(), p.M, p.K), w(p.w.data(), p.N, p.K);
     Eigen::Map<Mat> c(p.c.data(), p.M, p.N);
     Eigen::Map<const Eigen::RowVectorXf> b(p.bias.data(), p.N);
+    const AdjacentPeak adj(threads);
     for (auto _ : s) {
         c.noalias() = a * w.transpose();
         c.rowwise() += b;
         benchmark::DoNotOptimize(p.c.data());
     }
-    report(s, p, threads);
+    report(s, p, threads, adj);
 }
 
 // 1 and 2 threads, and every hardware thread where there are more.

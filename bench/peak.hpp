@@ -59,12 +59,11 @@ __attribute__((target("avx2,fma"))) inline float fma_chains_avx2(std::int64_t it
 
 // GFLOP/s of `threads` threads each running FMA chains (best of a few tries). Plain std::threads
 // that start together: a pool that was just resized may not have its workers awake yet.
-inline double fma_peak_gflops(int threads) {
+inline double fma_peak_gflops(int threads, std::int64_t iters = 4'000'000, int trials = 5) {
     const auto isa = fovea::detail::kernels().isa;
-    const std::int64_t iters = 4'000'000;
     const double flops_per_thread = isa == fovea::detail::Isa::Avx512 ? iters * 24.0 * 16 * 2 : iters * 12.0 * 8 * 2;
     double best = 0;
-    for (int trial = 0; trial < 5; ++trial) {
+    for (int trial = 0; trial < trials; ++trial) {
         std::atomic<int> ready{0};
         std::atomic<bool> go{false};
         std::vector<std::thread> pool;

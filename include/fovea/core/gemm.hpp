@@ -3,10 +3,10 @@
 //   C[M,N] = epilogue(alpha * A[M,K] * B[K,N])
 // with B packed once (weights at load, K and V per head) into column panels of the kernel's width
 // nr: panel p holds B[k, p*nr + j] at p*K*nr + k*nr + j, zero beyond N. The loops around the
-// micro-kernel (kernels().ukernel, see gemm_ukernel.inl) follow BLIS: K in blocks of kc so that one
-// B micro-panel (kc x nr) stays in L1 while every row tile of an A block (mc x kc, in L2) passes
-// it; partial sums of a blocked K wait in the arena; each tile's epilogue runs as its last K block
-// ends, while the tile is in L1. Eigen's product is the generic fallback, and with a float64 loop
+// micro-kernel (kernels().ukernel, see gemm_ukernel.inl) follow BLIS: K in blocks of kc and rows in
+// blocks of mc, so that an A block (mc x kc) stays in L2 while every B micro-panel (kc x nr) meets
+// each of its row tiles (see set_blocking); partial sums of a blocked K wait in the arena; each
+// tile's epilogue runs as its last K block ends, while the tile is in L1. Eigen's product is the generic fallback, and with a float64 loop
 // the reference the kernels are tested against.
 #include <algorithm>
 #include <cstdint>
@@ -122,7 +122,8 @@ inline void gemm_block(const KernelConfig& cfg, std::int64_t m0, std::int64_t m1
                         Map(B.data() + p0 * K, N, K, Eigen::OuterStride<>(K)).transpose();
         return epilogue_generic(acc, N, M, N, C + m0 * ldc + p0, ldc, m0, p0, ep);
     }
-    const std::int64_t kc = cfg.kc, mc = cfg.mc, mr = cfg.mr;
+    const std::int64_t kc = cfg.kc, mr = cfg.mr;
+    const std::int64_t mc = std::max(mr, cfg.a_block / (std::min(K, kc) * 4) / mr * mr);  // rows whose A block fits
     const bool blocked = K > kc;  // partial sums of a whole row block wait in the arena between K blocks
     const std::int64_t ldacc = blocked ? (p1 - p0) * nr : nr;
     float* accbuf = arena.alloc<float>(blocked ? std::min(mc, m1 - m0) * ldacc : mr * nr);
