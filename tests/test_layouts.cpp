@@ -6,14 +6,14 @@ using namespace fovea_test;
 
 TEST(Layouts, DetectedFromTensorNames) {
     auto layout_of = [](const std::string& f) {
-        return fovea::layout_name(fovea::detect_layout(*fovea::SafeTensorsFile::open(data_dir() + "/" + f + "/model.safetensors")));
+        return fovea::checkpoint_layout(fovea::SafeTensorsFile::open(data_dir() + "/" + f + "/model.safetensors"));
     };
-    EXPECT_STREQ(layout_of("vit_base_patch16_224"), "timm");
-    EXPECT_STREQ(layout_of("swin_tiny_patch4_window7_224"), "timm");
-    EXPECT_STREQ(layout_of("hf_vit"), "hf-vit");           // transformers 4 names, as on the hub
-    EXPECT_STREQ(layout_of("hf_deit_teacher"), "hf-deit");  // transformers 5 names
-    EXPECT_STREQ(layout_of("hf_swin"), "hf-swin");
-    EXPECT_STREQ(layout_of("layouts/swin_original"), "swin-original");
+    EXPECT_EQ(layout_of("vit_base_patch16_224"), "timm");
+    EXPECT_EQ(layout_of("swin_tiny_patch4_window7_224"), "timm");
+    EXPECT_EQ(layout_of("hf_vit"), "hf-vit");           // transformers 4 names, as on the hub
+    EXPECT_EQ(layout_of("hf_deit_teacher"), "hf-deit");  // transformers 5 names
+    EXPECT_EQ(layout_of("hf_swin"), "hf-swin");
+    EXPECT_EQ(layout_of("layouts/swin_original"), "swin-original");
 }
 
 // Microsoft's release / timm <= 0.6: stage-end downsample, head.weight, stored buffers.

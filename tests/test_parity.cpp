@@ -14,7 +14,8 @@ TEST_P(Parity, StagesFeaturesAndLogitsMatchTimm) {
 
     std::vector<std::string> checked;
     std::string first_bad;
-    auto hook = [&](const std::string& stage, const float* data, const std::vector<std::int64_t>& shape) {
+    fovea::ForwardHooks hooks;
+    hooks.stage = [&](const std::string& stage, const float* data, const std::vector<std::int64_t>& shape) {
         const auto* t = ref.find(stage);
         if (!t) return;
         std::int64_t n = 1;
@@ -26,7 +27,7 @@ TEST_P(Parity, StagesFeaturesAndLogitsMatchTimm) {
                             << d.max_ref << ")";
         checked.push_back(stage);
     };
-    const auto feats = model.forward_features(x, hook);
+    const auto feats = model.forward_features(x, hooks);
     EXPECT_TRUE(first_bad.empty()) << name << ": first stage that differs from the reference: " << first_bad;
     EXPECT_GE(checked.size(), 4u) << name << ": too few stages compared";
     ASSERT_NE(std::find(checked.begin(), checked.end(), "features"), checked.end());

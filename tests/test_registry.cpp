@@ -33,9 +33,18 @@ TEST(Registry, ExplicitPresetWithMatchingConfigLoadsAndTagsAreStripped) {
     EXPECT_EQ(m.as<fovea::SwinTransformer>(), nullptr);
 }
 
-TEST(Registry, WrongPresetNamesTheTensorAndBothShapes) {
-    // deit_small's config does not describe this file: the preset's shapes are checked.
-    const std::string e = error_of([] { fovea::create_model("deit_small_patch16_224", data_dir() + "/" + kVit); });
+TEST(Registry, PresetAgainstAnotherArchitectureNamesBoth) {
+    // The folder's config.json describes another architecture: both are named.
+    std::string e = error_of([] { fovea::create_model("deit_small_patch16_224", data_dir() + "/" + kVit); });
+    EXPECT_NE(e.find("describes 'vit_base_patch16_224', not 'deit_small_patch16_224'"), std::string::npos) << e;
+    e = error_of([] { fovea::create_model("swin_tiny_patch4_window7_224", data_dir() + "/" + kVit); });
+    EXPECT_NE(e.find("describes 'vit_base_patch16_224', not 'swin_tiny_patch4_window7_224'"), std::string::npos) << e;
+    // A bare weight file: another family is named, a same-family preset names the tensor and both shapes.
+    const std::string d = temp_dir("mismatch");
+    std::filesystem::copy_file(data_dir() + "/" + kVit + "/model.safetensors", d + "/w.safetensors");
+    e = error_of([&] { fovea::create_model("swin_tiny_patch4_window7_224", d + "/w.safetensors"); });
+    EXPECT_NE(e.find("holds a vit checkpoint, not the swin that 'swin_tiny_patch4_window7_224' is"), std::string::npos) << e;
+    e = error_of([&] { fovea::create_model("deit_small_patch16_224", d + "/w.safetensors"); });
     EXPECT_NE(e.find("patch_embed.proj.weight"), std::string::npos) << e;
     EXPECT_NE(e.find("expected [384, 3, 16, 16] got [16, 3, 8, 8]"), std::string::npos) << e;
 }

@@ -1,5 +1,5 @@
 #pragma once
-// fovea: vision transformers (ViT/DeiT, Swin) from timm checkpoints on the CPU.
+// fovea: vision transformers (ViT / DeiT / DINOv2, BEiT, Swin) from timm checkpoints on the CPU.
 //   fovea::Model m = fovea::load_model("folder");   // model.safetensors + config.json
 //   fovea::Tensor<float, 2> logits = m.forward(x);   // x: (N, C, H, W), normalised
 #include "fovea/core/error.hpp"
@@ -7,6 +7,8 @@
 #include "fovea/core/tensor.hpp"
 #include "fovea/io/npy.hpp"
 #include "fovea/io/safetensors.hpp"
+#include "fovea/models/beit.hpp"
+#include "fovea/models/dinov2.hpp"
 #include "fovea/models/model.hpp"
 #include "fovea/models/swin_transformer.hpp"
 #include "fovea/models/vision_transformer.hpp"

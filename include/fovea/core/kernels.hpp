@@ -27,6 +27,7 @@ using EpilogueFn = void (*)(const float* acc, std::int64_t ldacc, std::int64_t m
                             std::int64_t ldc, std::int64_t row0, std::int64_t col0, const Epilogue& ep);
 using LayerNormRowFn = void (*)(const float* x, std::int64_t C, const float* w, const float* b, float eps, float* y);
 using SoftmaxRowFn = void (*)(float* x, std::int64_t n);
+using SiluGateRowFn = void (*)(const float* gate, const float* value, std::int64_t n, float* out);
 
 inline constexpr int kMaxMr = 14;
 
@@ -40,6 +41,7 @@ struct KernelConfig {
     EpilogueFn epilogue = nullptr;
     LayerNormRowFn layer_norm_row = nullptr;
     SoftmaxRowFn softmax_row = nullptr;
+    SiluGateRowFn silu_gate_row = nullptr;
 };
 
 // ---- portable row kernels (the generic entry) -----------------------------------------------
@@ -61,6 +63,10 @@ inline void softmax_row_generic(float* x, std::int64_t n) {
     for (std::int64_t c = 0; c < n; ++c) sum += (x[c] = std::exp(x[c] - m));
     const float inv = 1.0f / sum;
     for (std::int64_t c = 0; c < n; ++c) x[c] *= inv;
+}
+
+inline void silu_gate_row_generic(const float* gate, const float* value, std::int64_t n, float* out) {
+    for (std::int64_t i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * value[i];
 }
 
 inline void epilogue_generic(const float* acc, std::int64_t ldacc, std::int64_t m, std::int64_t n, float* C,
@@ -105,6 +111,7 @@ inline KernelConfig make(Isa isa, const CpuInfo& cpu) {
     k.isa = isa;
     k.layer_norm_row = layer_norm_row_generic;
     k.softmax_row = softmax_row_generic;
+    k.silu_gate_row = silu_gate_row_generic;
     k.epilogue = epilogue_generic;
 #if defined(__x86_64__)
     if (isa == Isa::Avx512) {
@@ -115,6 +122,7 @@ inline KernelConfig make(Isa isa, const CpuInfo& cpu) {
         k.epilogue = avx512::epilogue_tile;
         k.layer_norm_row = avx512::layer_norm_row;
         k.softmax_row = avx512::softmax_row;
+        k.silu_gate_row = avx512::silu_gate_row;
     } else if (isa == Isa::Avx2) {
         k.name = "avx2 f32 6x16";
         k.mr = 6;
@@ -123,6 +131,7 @@ inline KernelConfig make(Isa isa, const CpuInfo& cpu) {
         k.epilogue = avx2::epilogue_tile;
         k.layer_norm_row = avx2::layer_norm_row;
         k.softmax_row = avx2::softmax_row;
+        k.silu_gate_row = avx2::silu_gate_row;
     }
 #endif
     if (isa != Isa::Generic) set_blocking(k, cpu);

@@ -37,10 +37,11 @@ inline void softmax_row(float* x, std::int64_t n, const int* labels = nullptr, s
 //   out[T, D] = softmax(alpha q k^T + add (+ shift mask)) v
 // q, k, v: (T, D) rows at stride ld (slices of the qkv projection); add: (T, T) or null; labels:
 // (T) region labels for the shift mask or null. The (T, T) scores live in the arena only, never
-// as [heads, T, T] in memory. Runs on the calling thread (ctx.threads is not used).
+// as [heads, T, T] in memory, unless probs asks for a copy of the softmax output. Runs on the
+// calling thread (ctx.threads is not used).
 inline void attention_head(const Context& ctx, const float* q, const float* k, const float* v, std::int64_t ld,
                            std::int64_t T, std::int64_t D, float alpha, const float* add, const int* labels, float* out,
-                           std::int64_t ldo) {
+                           std::int64_t ldo, float* probs = nullptr) {
     const KernelConfig& cfg = kernels();
     const auto scope = ctx.arena->scope();
     float* kp = ctx.arena->alloc<float>(PackedMatrix::packed_size(D, T, cfg.nr));  // K^T [D, T] packed
@@ -56,6 +57,7 @@ inline void attention_head(const Context& ctx, const float* q, const float* k, c
     e.add_ld = T;
     gemm(one, T, q, ld, PackedMatrix::view(kp, D, T, cfg.isa), s, T, e);
     for (std::int64_t i = 0; i < T; ++i) softmax_row(s + i * T, T, labels, i);
+    if (probs) std::copy(s, s + T * T, probs);
     gemm(one, T, s, T, PackedMatrix::view(vp, T, D, cfg.isa), out, ldo, {});
 }
 

@@ -1,6 +1,8 @@
 #pragma once
-// TensorView: non-owning pointer + shape + strides (in elements).
+// TensorView: non-owning pointer + shape + strides (in elements), any element type.
 // Tensor: owning, 64-byte aligned, contiguous row-major storage.
+// Both reshape without copying (contiguous only) and slice along their first dimension, so layers
+// and models pass views at their boundaries; rank-2 tensors give their rows as std::span.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -8,11 +10,39 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <span>
 #include <type_traits>
 
 #include "fovea/core/error.hpp"
 
 namespace fovea {
+
+// bfloat16 as stored (the upper half of a float32): the element type of bf16 weights.
+struct bfloat16 {
+    std::uint16_t bits = 0;
+    static bfloat16 from_float(float f) {  // round to nearest even; NaN stays NaN
+        std::uint32_t u;
+        std::memcpy(&u, &f, 4);
+        if ((u & 0x7fffffffu) > 0x7f800000u) return {static_cast<std::uint16_t>((u >> 16) | 0x40)};
+        u += 0x7fffu + ((u >> 16) & 1u);
+        return {static_cast<std::uint16_t>(u >> 16)};
+    }
+    float to_float() const {
+        const std::uint32_t u = static_cast<std::uint32_t>(bits) << 16;
+        float f;
+        std::memcpy(&f, &u, 4);
+        return f;
+    }
+};
+
+namespace detail {
+template <std::size_t Rank>
+std::int64_t shape_size(const std::array<std::int64_t, Rank>& shape) {
+    std::int64_t n = 1;
+    for (auto d : shape) n *= d;
+    return n;
+}
+}  // namespace detail
 
 template <typename T, std::size_t Rank>
 class TensorView {
@@ -28,8 +58,7 @@ public:
             s *= shape_[i];
         }
     }
-    TensorView(T* data, const Shape& shape, const Shape& strides)
-        : data_(data), shape_(shape), strides_(strides) {}
+    TensorView(T* data, const Shape& shape, const Shape& strides) : data_(data), shape_(shape), strides_(strides) {}
 
     // A mutable view converts to a const one, never the other way.
     operator TensorView<const T, Rank>() const { return {data_, shape_, strides_}; }
@@ -39,11 +68,7 @@ public:
     std::int64_t shape(std::size_t i) const { return shape_[i]; }
     const Shape& strides() const { return strides_; }
     std::int64_t stride(std::size_t i) const { return strides_[i]; }
-    std::int64_t size() const {
-        std::int64_t n = 1;
-        for (auto d : shape_) n *= d;
-        return n;
-    }
+    std::int64_t size() const { return detail::shape_size(shape_); }
     bool empty() const { return data_ == nullptr; }
     bool is_contiguous() const { return TensorView(data_, shape_).strides_ == strides_; }
 
@@ -54,6 +79,31 @@ public:
         std::int64_t off = 0;
         for (std::size_t i = 0; i < Rank; ++i) off += ix[i] * strides_[i];
         return data_[off];
+    }
+
+    // The same elements under another shape of the same size (contiguous views only).
+    template <std::size_t R2>
+    TensorView<T, R2> reshape(const std::array<std::int64_t, R2>& shape) const {
+        if (!is_contiguous() || detail::shape_size(shape) != size())
+            detail::fail("reshape: cannot view ", detail::dims_str(shape_), " as ", detail::dims_str(shape));
+        return TensorView<T, R2>(data_, shape);
+    }
+
+    // Element i of the first dimension: a view of rank Rank - 1.
+    TensorView<T, Rank - 1> operator[](std::int64_t i) const requires(Rank > 1) {
+        std::array<std::int64_t, Rank - 1> s{}, st{};
+        for (std::size_t k = 1; k < Rank; ++k) s[k - 1] = shape_[k], st[k - 1] = strides_[k];
+        return TensorView<T, Rank - 1>(data_ + i * strides_[0], s, st);
+    }
+    // Elements [begin, end) of the first dimension.
+    TensorView slice(std::int64_t begin, std::int64_t end) const {
+        Shape s = shape_;
+        s[0] = end - begin;
+        return TensorView(data_ + begin * strides_[0], s, strides_);
+    }
+    // Row i of a contiguous rank-2 view.
+    std::span<T> row(std::int64_t i) const requires(Rank == 2) {
+        return {data_ + i * strides_[0], static_cast<std::size_t>(shape_[1])};
     }
 
 private:
@@ -70,6 +120,7 @@ inline constexpr std::size_t kAlign = 64;
 
 template <typename T>
 std::unique_ptr<T[], AlignedFree> aligned_array(std::size_t n) {
+    if (n > (std::size_t{1} << 44) / sizeof(T)) throw std::bad_alloc();
     std::size_t bytes = (n * sizeof(T) + kAlign - 1) / kAlign * kAlign;
     if (bytes == 0) bytes = kAlign;
     void* p = std::aligned_alloc(kAlign, bytes);
@@ -90,7 +141,9 @@ public:
             if (d < 0) detail::fail("negative tensor dimension in ", detail::dims_str(shape_));
         data_ = detail::aligned_array<T>(static_cast<std::size_t>(size()));
     }
-    Tensor(const Tensor& o) : Tensor(o.shape_) { std::memcpy(data_.get(), o.data(), o.size() * sizeof(T)); }
+    Tensor(const Tensor& o) : Tensor(o.shape_) {
+        std::memcpy(data_.get(), o.data(), static_cast<std::size_t>(o.size()) * sizeof(T));
+    }
     Tensor& operator=(const Tensor& o) {
         if (this != &o) *this = Tensor(o);
         return *this;
@@ -102,11 +155,8 @@ public:
     const T* data() const { return data_.get(); }
     const Shape& shape() const { return shape_; }
     std::int64_t shape(std::size_t i) const { return shape_[i]; }
-    std::int64_t size() const {
-        std::int64_t n = 1;
-        for (auto d : shape_) n *= d;
-        return n;
-    }
+    std::int64_t size() const { return detail::shape_size(shape_); }
+    bool empty() const { return !data_; }
     TensorView<T, Rank> view() { return {data(), shape_}; }
     TensorView<const T, Rank> view() const { return {data(), shape_}; }
     operator TensorView<T, Rank>() { return view(); }
@@ -117,7 +167,24 @@ public:
     template <typename... I>
     const T& operator()(I... idx) const { return view()(idx...); }
 
+    // This tensor's storage under another shape of the same size; this tensor is left empty.
+    template <std::size_t R2>
+    Tensor<T, R2> reshape(const std::array<std::int64_t, R2>& shape) && {
+        if (detail::shape_size(shape) != size())
+            detail::fail("reshape: cannot view ", detail::dims_str(shape_), " as ", detail::dims_str(shape));
+        Tensor<T, R2> out;
+        out.data_ = std::move(data_);
+        out.shape_ = shape;
+        shape_ = Shape{};
+        return out;
+    }
+    // Row i of a rank-2 tensor (logits, features) as a span.
+    std::span<T> row(std::int64_t i) requires(Rank == 2) { return view().row(i); }
+    std::span<const T> row(std::int64_t i) const requires(Rank == 2) { return view().row(i); }
+
 private:
+    template <typename, std::size_t>
+    friend class Tensor;
     std::unique_ptr<T[], detail::AlignedFree> data_;
     Shape shape_{};
 };

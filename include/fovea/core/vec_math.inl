@@ -62,6 +62,16 @@ inline void layer_norm_row(const float* x, std::int64_t C, const float* w, const
     }
 }
 
+// out = silu(gate) * value, n floats (SwiGLU): silu(g) = g / (1 + exp(-g)).
+inline void silu_gate_row(const float* gate, const float* value, std::int64_t n, float* out) {
+    for (std::int64_t c = 0; c < n; c += V::W) {
+        const auto k = V::mask(n - c);
+        const R g = V::load_masked(gate + c, k);
+        const R s = V::mul(g, V::recip(V::add(V::set1(1.0f), exp(V::sub(V::zero(), g)))));
+        V::store_masked(out + c, k, V::mul(s, V::load_masked(value + c, k)));
+    }
+}
+
 // Softmax of one row in place.
 inline void softmax_row(float* x, std::int64_t n) {
     R mx = V::set1(-INFINITY);

@@ -11,7 +11,7 @@
 
 #include "fovea/core/tensor.hpp"
 #include "fovea/io/image.hpp"
-#include "fovea/models/common.hpp"
+#include "fovea/data/pretrained_cfg.hpp"
 
 namespace fovea {
 

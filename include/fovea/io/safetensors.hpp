@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -21,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fovea/core/error.hpp"
+#include "fovea/core/precision.hpp"
 #include "fovea/core/tensor.hpp"
 
 namespace fovea {
@@ -361,9 +363,17 @@ private:
 
 // Binds model parameters by name and shape. Every check names the file and the tensor;
 // finish() rejects tensors the model did not ask for.
+struct BindOptions {
+    Precision precision = Precision::f32;            // what the layers pack their weights as
+    std::vector<std::string>* non_finite = nullptr;  // names of tensors holding NaN or Inf, if given
+};
+
 class WeightBinder {
 public:
-    explicit WeightBinder(std::shared_ptr<const SafeTensorsFile> file) : file_(std::move(file)) {}
+    using Options = BindOptions;
+    explicit WeightBinder(std::shared_ptr<const SafeTensorsFile> file, Options o = {}) : file_(std::move(file)), opt_(o) {}
+
+    Precision precision() const { return opt_.precision; }
 
     // A tensor the model keeps as stored (a bias, a norm, an embedding): checked, then copied out of
     // the file and the file's pages of it dropped. Mapped pages the model kept touching could keep a
@@ -391,7 +401,28 @@ public:
         if (!detail::is_float(t->dtype))
             detail::fail(file_->path(), ": tensor '", name, "' is not a floating-point tensor");
         used_.insert(name);
-        return TensorView<const float, R>(file_->f32(*t), shape);
+        const float* p = file_->f32(*t);
+        if (opt_.non_finite) {  // now, while its pages are in memory for the copy that follows
+            std::int64_t n = 1;
+            for (auto d : shape) n *= d;
+            bool finite = true;
+            for (std::int64_t i = 0; i < n; ++i) finite &= std::isfinite(p[i]);
+            if (!finite) opt_.non_finite->push_back(name);
+        }
+        return TensorView<const float, R>(p, shape);
+    }
+
+    // A tensor the model computes at load (a fused bias, a gathered position table), kept with
+    // its parameters.
+    template <std::size_t R>
+    TensorView<const float, R> keep(const std::vector<float>& values, const std::array<std::int64_t, R>& shape) {
+        std::int64_t n = 1;
+        for (auto d : shape) n *= d;
+        if (n != static_cast<std::int64_t>(values.size())) detail::fail("internal: kept tensor of the wrong size");
+        auto buf = detail::aligned_array<float>(values.size());
+        std::copy(values.begin(), values.end(), buf.get());
+        kept_->push_back(std::move(buf));
+        return TensorView<const float, R>(kept_->back().get(), shape);
     }
 
     bool has(const std::string& name) const { return file_->find(name) != nullptr; }
@@ -419,6 +450,7 @@ public:
 
 private:
     std::shared_ptr<const SafeTensorsFile> file_;
+    Options opt_;
     std::set<std::string> used_;
     std::shared_ptr<std::vector<std::unique_ptr<float[], detail::AlignedFree>>> kept_ =
         std::make_shared<std::vector<std::unique_ptr<float[], detail::AlignedFree>>>();

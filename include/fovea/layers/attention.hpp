@@ -1,34 +1,70 @@
 #pragma once
-// timm Attention: fused qkv projection, softmax(q k^T * head_dim^-0.5) v per head, proj.
+// timm Attention (vision_transformer.py) and BEiT's (beit.py): a fused qkv projection, then per head
+//   softmax(q k^T / sqrt(head_dim) (+ relative position bias)) v
+// and proj. Chosen by configuration: the qkv bias on q, k and v (qkv.bias), on q and v only
+// (BEiT's q_bias and v_bias; k has none), or none; and a learned relative position bias over a
+// class token and a fixed grid (BEiT's per-block relative_position_bias_table).
 #include <cmath>
 #include <string>
+#include <vector>
 
+#include "fovea/core/context.hpp"
 #include "fovea/core/ops.hpp"
 #include "fovea/layers/linear.hpp"
+#include "fovea/layers/relative_position.hpp"
 
 namespace fovea {
 
+enum class QkvBias { All, QV, None };
+
+struct AttentionOptions {
+    QkvBias bias = QkvBias::All;
+    std::int64_t rel_grid_h = 0, rel_grid_w = 0;  // > 0: relative position bias over [cls] + this grid
+};
+
 struct Attention {
+    using QkvBias = fovea::QkvBias;
+    using Options = AttentionOptions;
+
     Linear qkv, proj;
     std::int64_t num_heads = 1, head_dim = 0;
     float scale = 1.0f;
+    TensorView<const float, 3> rel_bias;  // (heads, T, T) gathered at load, or empty
 
     static Attention load(WeightBinder& w, const std::string& prefix, std::int64_t dim, std::int64_t num_heads,
-                          bool qkv_bias) {
+                          const Options& o = {}) {
         if (num_heads <= 0 || dim % num_heads != 0)
-            detail::fail("embed dim ", dim, " is not divisible by num_heads ", num_heads);
+            detail::fail(w.file()->path(), ": ", prefix, ": dim ", dim, " is not divisible by num_heads ", num_heads);
         Attention a;
-        a.qkv = Linear::load(w, prefix + ".qkv", dim, 3 * dim, qkv_bias);
-        a.proj = Linear::load(w, prefix + ".proj", dim, dim);
         a.num_heads = num_heads;
         a.head_dim = dim / num_heads;
         a.scale = 1.0f / std::sqrt(static_cast<float>(a.head_dim));
+        a.qkv = Linear::load(w, prefix + ".qkv", dim, 3 * dim, o.bias == QkvBias::All);
+        if (o.bias == QkvBias::QV) {  // [q_bias, 0, v_bias]
+            std::vector<float> b(static_cast<std::size_t>(3 * dim), 0.0f);
+            const auto q = w.get<1>(prefix + ".q_bias", {dim}), v = w.get<1>(prefix + ".v_bias", {dim});
+            std::copy(q.data(), q.data() + dim, b.begin());
+            std::copy(v.data(), v.data() + dim, b.begin() + 2 * dim);
+            a.qkv.bias = w.keep<1>(b, {3 * dim});
+        }
+        a.proj = Linear::load(w, prefix + ".proj", dim, dim);
+        if (o.rel_grid_h > 0) {
+            const std::int64_t gh = o.rel_grid_h, gw = o.rel_grid_w, T = gh * gw + 1;
+            const auto table = w.borrow<2>(prefix + ".relative_position_bias_table", {(2 * gh - 1) * (2 * gw - 1) + 3, num_heads});
+            w.ignore(prefix + ".relative_position_index");  // a buffer some checkpoints store; recomputed
+            a.rel_bias = w.keep<3>(gather_relative_bias(table, relative_position_index_with_cls(gh, gw), T), {num_heads, T, T});
+            w.release(table);
+        }
         return a;
     }
 
     // x [B*T, C] -> y [B*T, C] through proj's epilogue `out` (a block adds into its residual).
-    void forward(const Context& ctx, const float* x, std::int64_t B, std::int64_t T, float* y, detail::Epilogue out = {}) const {
+    // probs (optional): [B, heads, T, T], the softmax output of every head.
+    void forward(const Context& ctx, const float* x, std::int64_t B, std::int64_t T, float* y, detail::Epilogue out = {},
+                 float* probs = nullptr) const {
         const std::int64_t C = qkv.in, H = num_heads, D = head_dim;
+        if (!rel_bias.empty() && rel_bias.shape(1) != T)
+            detail::fail("attention: relative position bias is for ", rel_bias.shape(1), " tokens, the input has ", T);
         const auto scope = ctx.arena->scope();
         float* qkv_buf = ctx.arena->alloc<float>(B * T * 3 * C);  // (B*T, 3*C) -> q | k | v, heads inside each
         float* o = ctx.arena->alloc<float>(B * T * C);            // (B*T, C), heads side by side
@@ -38,7 +74,9 @@ struct Attention {
             for (std::int64_t bh = begin; bh < end; ++bh) {
                 const std::int64_t b = bh / H, h = bh % H;
                 const float* q = qkv_buf + b * T * 3 * C + h * D;
-                detail::attention_head(sub, q, q + C, q + 2 * C, 3 * C, T, D, scale, nullptr, nullptr, o + b * T * C + h * D, C);
+                detail::attention_head(sub, q, q + C, q + 2 * C, 3 * C, T, D, scale,
+                                       rel_bias.empty() ? nullptr : rel_bias.data() + h * T * T, nullptr,
+                                       o + b * T * C + h * D, C, probs ? probs + bh * T * T : nullptr);
             }
         });
         proj.forward(ctx, o, B * T, y, out);

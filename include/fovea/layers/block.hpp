@@ -1,7 +1,10 @@
 #pragma once
-// timm vision_transformer.Block: pre-norm attention and MLP, each with optional LayerScale.
+// timm's pre-norm transformer block (vision_transformer.Block, beit.Block), composed by
+// configuration rather than subclassed per family:
 //   x = x + ls1(attn(norm1(x)));  x = x + ls2(mlp(norm2(x)))
-// Both residual adds (and LayerScale) happen in the epilogue of the branch's last GEMM.
+// The attention's options (qkv bias, relative position bias), the MLP kind (GELU, SwiGLU) and
+// LayerScale (and its checkpoint keys) come from BlockOptions. Both residual adds (and LayerScale)
+// happen in the epilogue of the branch's last GEMM.
 #include <string>
 
 #include "fovea/layers/attention.hpp"
@@ -11,31 +14,39 @@
 
 namespace fovea {
 
+struct BlockOptions {
+    std::int64_t dim = 0, num_heads = 1, hidden = 0;  // hidden: timm's hidden_features of the MLP
+    float eps = 1e-6f;
+    Attention::Options attn;
+    MlpKind mlp = MlpKind::Gelu;
+    bool layer_scale = false;
+    std::string ls1 = "ls1.gamma", ls2 = "ls2.gamma";  // LayerScale keys under the block (BEiT: gamma_1, gamma_2)
+};
+
 struct Block {
     LayerNorm norm1, norm2;
     Attention attn;
     Mlp mlp;
     LayerScale ls1, ls2;
 
-    static Block load(WeightBinder& w, const std::string& prefix, std::int64_t dim, std::int64_t num_heads,
-                      std::int64_t hidden, bool qkv_bias, bool layer_scale, float eps) {
+    static Block load(WeightBinder& w, const std::string& prefix, const BlockOptions& o) {
         Block b;
-        b.norm1 = LayerNorm::load(w, prefix + ".norm1", dim, eps);
-        b.attn = Attention::load(w, prefix + ".attn", dim, num_heads, qkv_bias);
-        if (layer_scale) b.ls1 = LayerScale::load(w, prefix + ".ls1", dim);
-        b.norm2 = LayerNorm::load(w, prefix + ".norm2", dim, eps);
-        b.mlp = Mlp::load(w, prefix + ".mlp", dim, hidden);
-        if (layer_scale) b.ls2 = LayerScale::load(w, prefix + ".ls2", dim);
+        b.norm1 = LayerNorm::load(w, prefix + ".norm1", o.dim, o.eps);
+        b.attn = Attention::load(w, prefix + ".attn", o.dim, o.num_heads, o.attn);
+        if (o.layer_scale) b.ls1 = LayerScale::load(w, prefix + "." + o.ls1, o.dim);
+        b.norm2 = LayerNorm::load(w, prefix + ".norm2", o.dim, o.eps);
+        b.mlp = Mlp::load(w, prefix + ".mlp", o.dim, o.hidden, o.mlp);
+        if (o.layer_scale) b.ls2 = LayerScale::load(w, prefix + "." + o.ls2, o.dim);
         return b;
     }
 
-    // x (B*T, C), updated in place
-    void forward(const Context& ctx, float* x, std::int64_t B, std::int64_t T) const {
+    // x (B*T, C), updated in place. probs (optional): the attention's [B, heads, T, T].
+    void forward(const Context& ctx, float* x, std::int64_t B, std::int64_t T, float* probs = nullptr) const {
         const std::int64_t rows = B * T, C = norm1.dim;
         const auto scope = ctx.arena->scope();
         float* h = ctx.arena->alloc<float>(rows * C);
         norm1.forward(ctx, x, rows, h);
-        attn.forward(ctx, h, B, T, x, ls1.residual());
+        attn.forward(ctx, h, B, T, x, ls1.residual(), probs);
         norm2.forward(ctx, x, rows, h);
         mlp.forward(ctx, h, rows, x, ls2.residual());
     }

@@ -1,7 +1,9 @@
 #pragma once
 // nn.Linear: y = x W^T + b, weight [out, in] as stored by PyTorch, packed once for the GEMM kernel.
 #include <string>
+#include <vector>
 
+#include "fovea/core/context.hpp"
 #include "fovea/core/gemm.hpp"
 #include "fovea/io/safetensors.hpp"
 
@@ -12,8 +14,7 @@ struct Linear {
     TensorView<const float, 1> bias;  // [out] or empty
     std::int64_t in = 0, out = 0;
 
-    static Linear load(WeightBinder& w, const std::string& prefix, std::int64_t in, std::int64_t out,
-                       bool bias = true) {
+    static Linear load(WeightBinder& w, const std::string& prefix, std::int64_t in, std::int64_t out, bool bias = true) {
         Linear l;
         l.in = in;
         l.out = out;
@@ -21,6 +22,27 @@ struct Linear {
         l.weight = detail::PackedMatrix::from_nk(wt.data(), out, in, in);
         w.release(wt);
         if (bias) l.bias = w.get<1>(prefix + ".bias", {out});
+        return l;
+    }
+
+    // Several Linears of the same input as one (their outputs side by side): SwiGLU's fc1_g and fc1_x.
+    static Linear load_fused(WeightBinder& w, const std::vector<std::string>& prefixes, std::int64_t in, std::int64_t each,
+                             bool bias = true) {
+        Linear l;
+        l.in = in;
+        l.out = each * static_cast<std::int64_t>(prefixes.size());
+        std::vector<float> wt, b;
+        for (auto& p : prefixes) {
+            const auto v = w.borrow<2>(p + ".weight", {each, in});
+            wt.insert(wt.end(), v.data(), v.data() + v.size());
+            w.release(v);
+            if (bias) {
+                const auto bv = w.borrow<1>(p + ".bias", {each});
+                b.insert(b.end(), bv.data(), bv.data() + bv.size());
+            }
+        }
+        l.weight = detail::PackedMatrix::from_nk(wt.data(), l.out, in, in);
+        if (bias) l.bias = w.keep<1>(std::move(b), {l.out});
         return l;
     }
 

@@ -1,25 +1,64 @@
 #pragma once
-// timm Mlp: fc1 -> exact GELU -> fc2, GELU applied inside fc1's GEMM.
+// timm's MLPs, chosen by configuration:
+//   Gelu          Mlp:          fc1 -> exact GELU -> fc2 (GELU applied inside fc1's GEMM)
+//   SwiGluPacked  GluMlp(SiLU): fc1 to 2h, first half gates: silu(x1) * x2 -> fc2
+//   SwiGlu        SwiGLU:       silu(fc1_g(x)) * fc1_x(x) -> fc2 (fc1_g and fc1_x fused into one GEMM at load)
 #include <string>
 
+#include "fovea/core/context.hpp"
+#include "fovea/core/kernels.hpp"
 #include "fovea/layers/linear.hpp"
 
 namespace fovea {
 
-struct Mlp {
-    Linear fc1, fc2;
+enum class MlpKind { Gelu, SwiGluPacked, SwiGlu };
 
-    static Mlp load(WeightBinder& w, const std::string& prefix, std::int64_t dim, std::int64_t hidden) {
-        return {Linear::load(w, prefix + ".fc1", dim, hidden), Linear::load(w, prefix + ".fc2", hidden, dim)};
+inline MlpKind parse_mlp_kind(const std::string& s, const std::string& where) {
+    if (s == "mlp" || s == "gelu") return MlpKind::Gelu;
+    if (s == "swiglu_packed") return MlpKind::SwiGluPacked;
+    if (s == "swiglu") return MlpKind::SwiGlu;
+    detail::fail(where, ": mlp_layer '", s.substr(0, 100), "' is not supported (mlp, swiglu_packed, swiglu)");
+}
+
+struct Mlp {
+    MlpKind kind = MlpKind::Gelu;
+    Linear fc1, fc2;  // SwiGlu: fc1 holds fc1_g then fc1_x
+    std::int64_t hidden = 0;  // fc2's input width
+
+    // hidden: timm's hidden_features (for SwiGluPacked the width of fc1, twice fc2's input).
+    static Mlp load(WeightBinder& w, const std::string& prefix, std::int64_t dim, std::int64_t hidden, MlpKind kind = MlpKind::Gelu) {
+        Mlp m;
+        m.kind = kind;
+        if (kind == MlpKind::Gelu) {
+            m.hidden = hidden;
+            m.fc1 = Linear::load(w, prefix + ".fc1", dim, hidden);
+        } else if (kind == MlpKind::SwiGluPacked) {
+            if (hidden % 2) detail::fail(w.file()->path(), ": ", prefix, ": a packed SwiGLU needs an even hidden width, got ", hidden);
+            m.hidden = hidden / 2;
+            m.fc1 = Linear::load(w, prefix + ".fc1", dim, hidden);
+        } else {
+            m.hidden = hidden;
+            m.fc1 = Linear::load_fused(w, {prefix + ".fc1_g", prefix + ".fc1_x"}, dim, hidden);
+        }
+        m.fc2 = Linear::load(w, prefix + ".fc2", m.hidden, dim);
+        return m;
     }
 
     // x [rows, dim] -> y [rows, dim]; out is fc2's epilogue (a residual block adds into y).
     void forward(const Context& ctx, const float* x, std::int64_t rows, float* y, detail::Epilogue out = {}) const {
         const auto scope = ctx.arena->scope();
-        float* h = ctx.arena->alloc<float>(rows * fc1.out);  // (rows, hidden)
+        float* h = ctx.arena->alloc<float>(rows * fc1.out);  // (rows, fc1.out)
         detail::Epilogue act;
-        act.gelu = true;
+        act.gelu = kind == MlpKind::Gelu;
         fc1.forward(ctx, x, rows, h, act);
+        if (kind != MlpKind::Gelu) {  // rows of [gate | value] -> silu(gate) * value: [rows, hidden]
+            float* g = ctx.arena->alloc<float>(rows * hidden);
+            const auto glu = detail::kernels().silu_gate_row;
+            parallel_for(ctx, rows, 16, ctx.threads, [&](std::int64_t r0, std::int64_t r1, Context&) {
+                for (std::int64_t r = r0; r < r1; ++r) glu(h + r * 2 * hidden, h + r * 2 * hidden + hidden, hidden, g + r * hidden);
+            });
+            h = g;
+        }
         fc2.forward(ctx, h, rows, y, out);
     }
 };

@@ -9,25 +9,13 @@
 
 #include "fovea/core/ops.hpp"
 #include "fovea/layers/linear.hpp"
+#include "fovea/layers/relative_position.hpp"
 
 namespace fovea {
 
-// Index into relative_position_bias_table for every (query, key) pair of a window, as timm's
-// get_relative_position_index (it is recomputed, never read from checkpoints).
-inline std::vector<std::int64_t> relative_position_index(std::int64_t wh, std::int64_t ww) {
-    const std::int64_t N = wh * ww;
-    std::vector<std::int64_t> idx(static_cast<std::size_t>(N * N));
-    for (std::int64_t i = 0; i < N; ++i)
-        for (std::int64_t j = 0; j < N; ++j) {
-            const std::int64_t dy = i / ww - j / ww + wh - 1, dx = i % ww - j % ww + ww - 1;
-            idx[i * N + j] = dy * (2 * ww - 1) + dx;
-        }
-    return idx;
-}
-
 struct WindowAttention {
     Linear qkv, proj;
-    std::vector<float> bias;  // (heads, N, N), gathered once at load
+    TensorView<const float, 3> bias;  // (heads, N, N), gathered once at load
     std::int64_t num_heads = 1, head_dim = 0, wh = 7, ww = 7;
     float scale = 1.0f;
 
@@ -47,19 +35,16 @@ struct WindowAttention {
         a.qkv = Linear::load(w, prefix + ".qkv", dim, 3 * dim, qkv_bias);
         a.proj = Linear::load(w, prefix + ".proj", dim, dim);
         const std::int64_t N = wh * ww;
-        const auto idx = relative_position_index(wh, ww);
-        a.bias.resize(static_cast<std::size_t>(num_heads * N * N));
-        for (std::int64_t h = 0; h < num_heads; ++h)
-            for (std::int64_t p = 0; p < N * N; ++p)
-                a.bias[h * N * N + p] = table(idx[p], h);
+        a.bias = w.keep<3>(gather_relative_bias(table, relative_position_index(wh, ww), N), {num_heads, N, N});
         w.release(table);
         return a;
     }
 
     // x (windows*N, C) -> y (windows*N, C) through proj's epilogue `out` (a block adds into its
     // residual). labels (windows*N) give each token's shift region, or nullptr for unshifted windows.
+    // probs (optional): [windows, heads, N, N], the softmax output (mask included).
     void forward(const Context& ctx, const float* x, std::int64_t windows, const int* labels, float* y,
-                 detail::Epilogue out = {}) const {
+                 detail::Epilogue out = {}, float* probs = nullptr) const {
         const std::int64_t C = qkv.in, H = num_heads, D = head_dim, N = wh * ww;
         const auto scope = ctx.arena->scope();
         float* qkv_buf = ctx.arena->alloc<float>(windows * N * 3 * C);  // (windows*N, 3*C)
@@ -75,7 +60,7 @@ struct WindowAttention {
                 const int* lab = labels ? labels + win * N : nullptr;
                 if (lab && std::all_of(lab, lab + N, [&](int l) { return l == lab[0]; })) lab = nullptr;
                 detail::attention_head(sub, q, q + C, q + 2 * C, 3 * C, N, D, scale, bias.data() + h * N * N, lab,
-                                       o + win * N * C + h * D, C);
+                                       o + win * N * C + h * D, C, probs ? probs + (win * H + h) * N * N : nullptr);
             }
         });
         proj.forward(ctx, o, windows * N, y, out);

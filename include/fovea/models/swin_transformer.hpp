@@ -1,7 +1,8 @@
 #pragma once
-// Swin Transformer (v1) as timm's swin_transformer.py with strict_img_size=False:
-// any input whose sides are multiples of the patch size. Checkpoint layout of timm >= 0.9
-// (downsample at the start of stages 1-3: layers.{1,2,3}.downsample, head.fc).
+// Swin Transformer (v1) as timm's swin_transformer.py with strict_img_size=False: any input whose
+// sides are multiples of the patch size. Checkpoint layout of timm >= 0.9 (downsample at the start
+// of stages 1-3: layers.{1,2,3}.downsample, head.fc). After the model: its presets, transformers'
+// Swin config, the transformers and Microsoft checkpoint layouts, and the family's registration.
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,7 +13,7 @@
 #include "fovea/layers/patch_merging.hpp"
 #include "fovea/layers/window_attention.hpp"
 #include "fovea/models/common.hpp"
-#include "fovea/models/vision_transformer.hpp"  // detail::check_input
+#include "fovea/models/registry.hpp"
 
 namespace fovea {
 
@@ -23,8 +24,7 @@ struct SwinConfig {
     double mlp_ratio = 4.0;
     bool qkv_bias = true;
     bool always_partition = false;  // true: never clamp the window to a small feature map
-    std::string global_pool = "avg";
-    float eps = 1e-5f;  // nn.LayerNorm default
+    float eps = 1e-5f;              // nn.LayerNorm default
     // transformers' SwinLayer instead of timm's: pad the map, then roll the padded map (timm rolls,
     // then pads), and clamp the window to a square of min(H, W). Same numbers when nothing is padded.
     bool hf_padding = false;
@@ -35,44 +35,37 @@ struct SwinConfig {
 
     void apply(const nlohmann::json& args, const std::string& where) {
         detail::ArgReader r(args, where);
-        r.read_pair("img_size", img_h, img_w);
-        r.read("patch_size", patch_size);
-        r.read("in_chans", in_chans);
-        r.read("num_classes", num_classes);
-        r.read("embed_dim", embed_dim);
-        r.read("depths", depths);
-        r.read("num_heads", num_heads);
+        r.read_pair("img_size", img_h, img_w, 65536);
+        r.read("patch_size", patch_size, 1, 4096);
+        r.read("in_chans", in_chans, 1, 4096);
+        r.read("num_classes", num_classes, 0, 10'000'000);
+        r.read("embed_dim", embed_dim, 1, 8192);
+        r.read("depths", depths, 0, 1024, 8);
+        r.read("num_heads", num_heads, 1, 4096, 8);
         std::int64_t wh = window_size, ww = window_size;
-        r.read_pair("window_size", wh, ww);
+        r.read_pair("window_size", wh, ww, 64);
         if (wh != ww) detail::fail(where, ": non-square window_size is not supported");
         window_size = wh;
         r.read("mlp_ratio", mlp_ratio);
         r.read("qkv_bias", qkv_bias);
         r.read("always_partition", always_partition);
-        r.read("global_pool", global_pool);
+        if (r.has("global_pool")) {
+            std::string p;
+            r.read("global_pool", p);
+            if (p != "avg") detail::fail(where, ": Swin global_pool '", p.substr(0, 50), "' is not supported (avg)");
+        }
         r.ignore({"strict_img_size", "drop_rate", "proj_drop_rate", "attn_drop_rate", "drop_path_rate", "weight_init"});
         r.finish();
-        validate(where);
     }
 
     void validate(const std::string& where) const {
-        if (img_h <= 0 || img_w <= 0 || patch_size <= 0 || in_chans <= 0 || embed_dim <= 0 || window_size <= 0 ||
-            num_classes < 0 || !(mlp_ratio > 0) || depths.empty() || depths.size() > 8)
-            detail::fail(where, ": Swin config has a non-positive size");
-        // Far beyond any real model, and small enough that no shape product can overflow.
-        if (img_h > 65536 || img_w > 65536 || patch_size > 4096 || in_chans > 4096 || embed_dim > 8192 ||
-            window_size > 256 || num_classes > 10000000 || mlp_ratio > 64)
-            detail::fail(where, ": Swin config has a size out of range");
+        if (!(mlp_ratio > 0 && mlp_ratio <= 64)) detail::fail(where, ": Swin mlp_ratio ", mlp_ratio, " is out of range (0, 64]");
         if (depths.size() != num_heads.size())
             detail::fail(where, ": depths has ", depths.size(), " stages but num_heads has ", num_heads.size());
         for (std::size_t i = 0; i < depths.size(); ++i)
-            if (depths[i] > 1024 || num_heads[i] > 4096)
-                detail::fail(where, ": Swin config has a size out of range");
-        for (std::size_t i = 0; i < depths.size(); ++i)
-            if (depths[i] < 0 || num_heads[i] <= 0 || stage_dim(static_cast<std::int64_t>(i)) % num_heads[i])
+            if (stage_dim(static_cast<std::int64_t>(i)) % num_heads[i] || stage_dim(static_cast<std::int64_t>(i)) > 65536)
                 detail::fail(where, ": stage ", i, " dim ", stage_dim(static_cast<std::int64_t>(i)),
-                             " is not divisible by num_heads ", num_heads[i]);
-        if (global_pool != "avg") detail::fail(where, ": Swin global_pool '", global_pool, "' is not supported (avg)");
+                             " is not divisible by num_heads ", num_heads[i], " (or over 65536)");
     }
 };
 
@@ -84,21 +77,20 @@ struct SwinTransformerBlock {
     std::int64_t wh = 7, ww = 7, sh = 0, sw = 0;  // window and shift after clamping
     bool pad_then_roll = false;                    // transformers' order (SwinConfig::hf_padding)
 
-    static SwinTransformerBlock load(WeightBinder& w, const std::string& prefix, const SwinConfig& cfg,
-                                     std::int64_t dim, std::int64_t heads, std::int64_t res_h, std::int64_t res_w,
-                                     bool shifted) {
+    static SwinTransformerBlock load(WeightBinder& w, const std::string& prefix, const SwinConfig& cfg, std::int64_t dim,
+                                     std::int64_t heads, std::int64_t res_h, std::int64_t res_w, bool shifted) {
         SwinTransformerBlock b;
         // timm clamps the window to the configured feature map, and drops the shift there.
         const std::int64_t win = cfg.window_size, shift = shifted ? win / 2 : 0;
         if (cfg.hf_padding) {
-            const std::int64_t r = std::min(res_h, res_w);
+            const std::int64_t r = std::max<std::int64_t>(1, std::min(res_h, res_w));
             b.wh = b.ww = r <= win ? r : win;
             b.sh = b.sw = r <= win ? 0 : shift;
             b.pad_then_roll = true;
         } else {
             const bool clamp_h = !cfg.always_partition && res_h <= win, clamp_w = !cfg.always_partition && res_w <= win;
-            b.wh = clamp_h ? res_h : win;
-            b.ww = clamp_w ? res_w : win;
+            b.wh = clamp_h ? std::max<std::int64_t>(1, res_h) : win;
+            b.ww = clamp_w ? std::max<std::int64_t>(1, res_w) : win;
             b.sh = clamp_h ? 0 : shift;
             b.sw = clamp_w ? 0 : shift;
         }
@@ -110,39 +102,55 @@ struct SwinTransformerBlock {
         return b;
     }
 
+    // Where this block's windows take their tokens from on an H x W map: for each window row, the map
+    // position (-1 for padding) and, in shifted blocks, the token's region for the mask.
+    struct Windows {
+        std::int64_t nh = 0, nw = 0, count = 0;  // windows per image: nh x nw; count: all images
+        std::vector<std::int64_t> src;           // [count * N]: b * H * W + y * W + x, or -1
+        std::vector<int> labels;                 // [count * N] or empty
+    };
+    Windows windows(std::int64_t B, std::int64_t H, std::int64_t W) const {
+        Windows w;
+        const std::int64_t N = wh * ww;
+        w.nh = (H + wh - 1) / wh;
+        w.nw = (W + ww - 1) / ww;
+        w.count = B * w.nh * w.nw;
+        const std::int64_t Hp = w.nh * wh, Wp = w.nw * ww;
+        const bool shifted = sh || sw;
+        w.src.resize(static_cast<std::size_t>(w.count * N));
+        if (shifted) w.labels.resize(w.src.size());
+        const auto lab_h = region_labels(Hp, wh, sh), lab_w = region_labels(Wp, ww, sw);
+        for (std::int64_t b = 0; b < B; ++b)
+            for (std::int64_t wy = 0; wy < w.nh; ++wy)
+                for (std::int64_t wx = 0; wx < w.nw; ++wx)
+                    for (std::int64_t t = 0; t < N; ++t) {
+                        const std::int64_t py = wy * wh + t / ww, px = wx * ww + t % ww;
+                        const auto row = static_cast<std::size_t>(((b * w.nh + wy) * w.nw + wx) * N + t);
+                        const std::int64_t sy = source(py, H, Hp, sh), sx = source(px, W, Wp, sw);
+                        w.src[row] = sy >= 0 && sx >= 0 ? (b * H + sy) * W + sx : -1;
+                        if (shifted) w.labels[row] = lab_h[static_cast<std::size_t>(py)] * 3 + lab_w[static_cast<std::size_t>(px)];
+                    }
+        return w;
+    }
+
     // x (B, H, W, C), updated in place. The whole block is local to a window (attention inside
     // it, then the token-wise MLP), so where the windows share evenly over the pool each thread
     // takes its windows through every layer, a few at a time while they sit in its caches: one
     // fork-join per block instead of one per layer. With too few windows (one in Swin's last
     // stage at batch 1) the layers run over all windows in turn, each split over the pool.
-    void forward(const Context& ctx, float* x, std::int64_t B, std::int64_t H, std::int64_t W) const {
+    // probs (optional): [windows, heads, N, N] attention of every window, batch-major.
+    void forward(const Context& ctx, float* x, std::int64_t B, std::int64_t H, std::int64_t W, float* probs = nullptr) const {
         const std::int64_t N = wh * ww;
-        const std::int64_t nh = (H + wh - 1) / wh, nw = (W + ww - 1) / ww, Hp = nh * wh, Wp = nw * ww;
-        const std::int64_t windows = B * nh * nw;
-        // Window row -> map row (-1 for padding) and, in shifted blocks, each token's region.
-        const bool shifted = sh || sw;
-        std::vector<int> labels(shifted ? static_cast<std::size_t>(windows * N) : 0);
-        std::vector<std::int64_t> src(static_cast<std::size_t>(windows * N));
-        const auto lab_h = region_labels(Hp, wh, sh), lab_w = region_labels(Wp, ww, sw);
-        for (std::int64_t b = 0; b < B; ++b)
-            for (std::int64_t wy = 0; wy < nh; ++wy)
-                for (std::int64_t wx = 0; wx < nw; ++wx)
-                    for (std::int64_t t = 0; t < N; ++t) {
-                        const std::int64_t py = wy * wh + t / ww, px = wx * ww + t % ww;
-                        const std::int64_t row = ((b * nh + wy) * nw + wx) * N + t;
-                        const std::int64_t sy = source(py, H, Hp, sh), sx = source(px, W, Wp, sw);
-                        src[row] = sy >= 0 && sx >= 0 ? (b * H + sy) * W + sx : -1;
-                        if (shifted) labels[row] = lab_h[py] * 3 + lab_w[px];
-                    }
-        const int* lab = shifted ? labels.data() : nullptr;
+        const Windows win = windows(B, H, W);
+        const int* lab = win.labels.empty() ? nullptr : win.labels.data();
         const std::int64_t threads = ctx.threads;
-        if (threads > 1 && detail::split_imbalance(windows, threads) > 1.125)  // the busiest thread would do > 1/8 extra
-            return run_windows(ctx, x, 0, windows, src.data(), lab);
+        if (threads > 1 && detail::split_imbalance(win.count, threads) > 1.125)  // the busiest thread would do > 1/8 extra
+            return run_windows(ctx, x, 0, win.count, win.src.data(), lab, probs);
         const std::int64_t group = std::max<std::int64_t>(1, kGroupRows / N);
-        parallel_for(ctx, windows, 1, threads, [&](std::int64_t w0, std::int64_t w1, Context& sub) {
+        parallel_for(ctx, win.count, 1, threads, [&](std::int64_t w0, std::int64_t w1, Context& sub) {
             const std::int64_t n = w1 - w0, groups = (n + group - 1) / group;
             for (std::int64_t g = 0; g < groups; ++g)
-                run_windows(sub, x, w0 + n * g / groups, w0 + n * (g + 1) / groups, src.data(), lab);
+                run_windows(sub, x, w0 + n * g / groups, w0 + n * (g + 1) / groups, win.src.data(), lab, probs);
         });
     }
 
@@ -153,7 +161,7 @@ private:
     // padded with zeros as after timm's F.pad, partitioned), go through attention and the MLP, and
     // are written back (padding cropped, rolled back by +shift).
     void run_windows(const Context& ctx, float* x, std::int64_t w0, std::int64_t w1, const std::int64_t* src,
-                     const int* labels) const {
+                     const int* labels, float* probs) const {
         const std::int64_t C = norm1.dim, N = wh * ww, rows = (w1 - w0) * N;
         const std::int64_t* s = src + w0 * N;
         const auto scope = ctx.arena->scope();
@@ -172,7 +180,8 @@ private:
         });
         detail::Epilogue residual;
         residual.accumulate = true;
-        attn.forward(ctx, h, w1 - w0, labels ? labels + w0 * N : nullptr, xs, residual);
+        attn.forward(ctx, h, w1 - w0, labels ? labels + w0 * N : nullptr, xs, residual,
+                     probs ? probs + w0 * attn.num_heads * N * N : nullptr);
         // Padding stops here (the MLP is token-wise): the kept tokens move up, in order.
         std::int64_t kept = 0;
         for (std::int64_t r = 0; r < rows; ++r)
@@ -203,7 +212,7 @@ private:
         const std::int64_t bounds[3][2] = {{0, at(-win)}, {at(-win), at(-shift)}, {at(-shift), n}};
         std::vector<int> lab(static_cast<std::size_t>(n), 0);
         for (int r = 0; r < 3; ++r)
-            for (std::int64_t p = bounds[r][0]; p < bounds[r][1]; ++p) lab[p] = r;
+            for (std::int64_t p = bounds[r][0]; p < bounds[r][1]; ++p) lab[static_cast<std::size_t>(p)] = r;
         return lab;
     }
 };
@@ -214,67 +223,79 @@ struct SwinTransformerStage {
     std::vector<SwinTransformerBlock> blocks;
 };
 
-class SwinTransformer {
+class SwinTransformer final : public detail::Network {
 public:
-    static SwinTransformer load(const SwinConfig& cfg, std::shared_ptr<const SafeTensorsFile> file) {
+    static std::shared_ptr<SwinTransformer> load(const SwinConfig& cfg, std::shared_ptr<const SafeTensorsFile> file,
+                                                 WeightBinder::Options bind = {}) {
         cfg.validate(file->path());
-        SwinTransformer m;
-        m.cfg_ = cfg;
-        WeightBinder w(file);
-        m.patch_embed = PatchEmbed::load(w, "patch_embed", cfg.in_chans, cfg.embed_dim, cfg.patch_size, true, cfg.eps);
+        auto m = std::make_shared<SwinTransformer>();
+        m->cfg_ = cfg;
+        WeightBinder w(file, bind);
+        m->patch_embed = PatchEmbed::load(w, "patch_embed", cfg.in_chans, cfg.embed_dim, cfg.patch_size, true, cfg.eps);
         const std::int64_t gh = cfg.img_h / cfg.patch_size, gw = cfg.img_w / cfg.patch_size;
         for (std::int64_t i = 0; i < cfg.num_stages(); ++i) {
             const std::string p = "layers." + std::to_string(i);
             SwinTransformerStage s;
             const std::int64_t dim = cfg.stage_dim(i);
             if (i > 0) s.downsample = PatchMerging::load(w, p + ".downsample", cfg.stage_dim(i - 1), dim, cfg.eps);
-            for (std::int64_t j = 0; j < cfg.depths[i]; ++j)
+            for (std::int64_t j = 0; j < cfg.depths[static_cast<std::size_t>(i)]; ++j)
                 s.blocks.push_back(SwinTransformerBlock::load(w, p + ".blocks." + std::to_string(j), cfg, dim,
-                                                              cfg.num_heads[i], gh >> i, gw >> i, j % 2 == 1));
-            m.layers.push_back(std::move(s));
+                                                              cfg.num_heads[static_cast<std::size_t>(i)], gh >> i, gw >> i, j % 2 == 1));
+            m->layers.push_back(std::move(s));
         }
-        m.norm = LayerNorm::load(w, "norm", cfg.num_features(), cfg.eps);
-        if (cfg.num_classes > 0) m.head_fc = Linear::load(w, "head.fc", cfg.num_features(), cfg.num_classes);
+        m->norm = LayerNorm::load(w, "norm", cfg.num_features(), cfg.eps);
+        if (cfg.num_classes > 0) m->head_fc = Linear::load(w, "head.fc", cfg.num_features(), cfg.num_classes);
+        else for (const char* k : {"head.fc.weight", "head.fc.bias"}) w.ignore(k);
         w.finish();
-        m.params_ = w.kept();
+        m->params_ = w.kept();
+        m->info_ = {"swin", cfg.num_classes, cfg.num_features(), cfg.in_chans, cfg.img_h, cfg.img_w, cfg.patch_size, 0,
+                    cfg.num_stages(), false};
         return m;
     }
 
     const SwinConfig& config() const { return cfg_; }
+    const ModelInfo& info() const override { return info_; }
+    std::array<std::int64_t, 2> feature_grid(std::int64_t h, std::int64_t w) const override {
+        h /= cfg_.patch_size, w /= cfg_.patch_size;
+        for (std::int64_t i = 1; i < cfg_.num_stages(); ++i) h = (h + 1) / 2, w = (w + 1) / 2;  // each patch merging
+        return {h, w};
+    }
     std::int64_t num_features() const { return cfg_.num_features(); }
 
-    // x (B, in_chans, H, W) -> (B, H/32, W/32, C) after the final norm (NHWC, as timm)
-    Tensor<float, 4> forward_features(TensorView<const float, 4> x, const StageHook& hook = {}) const {
-        return run(x, hook, nullptr);
+    // x (B, in_chans, H, W) -> the final map after the norm, as (B, H/32 * W/32, C) tokens of its grid
+    Features forward_features(const Context& ctx, TensorView<const float, 4> x, const ForwardHooks& hooks) const override {
+        return run(ctx, x, hooks, {}, nullptr);
     }
 
-    // The output of every stage, NCHW, before the final norm: timm's forward_intermediates.
-    std::vector<Tensor<float, 4>> forward_intermediates(TensorView<const float, 4> x) const {
-        std::vector<Tensor<float, 4>> maps;
-        run(x, {}, &maps);
-        return maps;
-    }
-
-    // (B, H, W, C) -> (B, num_classes), or (B, C) with pre_logits
-    Tensor<float, 2> forward_head(TensorView<const float, 4> x, bool pre_logits = false) const {
-        const std::int64_t B = x.shape(0), C = num_features(), L = x.shape(1) * x.shape(2);
-        if (x.shape(3) != C || L < 1)
-            detail::fail("forward_head: expected [N,H,W,", C, "], got ", detail::dims_str(x.shape()));
-        Tensor<float, 2> pooled({B, C});
-        for (std::int64_t b = 0; b < B; ++b)
-            for (std::int64_t c = 0; c < C; ++c) {
-                double s = 0;
-                for (std::int64_t i = 0; i < x.shape(1); ++i)
-                    for (std::int64_t j = 0; j < x.shape(2); ++j) s += x(b, i, j, c);
-                pooled(b, c) = static_cast<float>(s / static_cast<double>(L));
+    // The output of chosen stages, before the final norm (norm: on the last stage only), as timm.
+    Intermediates forward_intermediates(const Context& ctx, TensorView<const float, 4> x, const IntermediateOptions& o) const override {
+        Intermediates out;
+        const std::vector<int> take = detail::take_indices(static_cast<int>(layers.size()), o);
+        Features f = run(ctx, x, {}, take, [&](int stage, const float* t, std::int64_t B, std::int64_t H, std::int64_t W, std::int64_t C) {
+            Tensor<float, 3> normed;
+            if (o.norm && stage + 1 == static_cast<int>(layers.size())) {
+                normed = Tensor<float, 3>({B, H * W, C});
+                norm.forward(ctx, t, B * H * W, normed.data());
+                t = normed.data();
             }
+            if (o.format == FeatureFormat::NCHW) out.maps.push_back(detail::tokens_to_nchw(t, B, H * W, C, 0, H, W));
+            else out.tokens.push_back(detail::token_range(t, B, H * W, C, 0, H * W));
+        });
+        if (!o.intermediates_only) out.features = std::move(f);
+        return out;
+    }
+
+    // features (B, H*W, C) -> (B, num_classes), or the pooled (B, C) with pre_logits or without a head
+    Tensor<float, 2> forward_head(const Context& ctx, const Features& f, bool pre_logits) const override {
+        const auto x = f.tokens.view();
+        if (x.shape(2) != num_features() || x.shape(1) < 1)
+            detail::fail("forward_head: expected [N,L,", num_features(), "], got ", detail::dims_str(x.shape()));
+        Tensor<float, 2> pooled = detail::pool_tokens(x, Pool::Avg, 0);
         if (pre_logits || !head_fc) return pooled;
-        Tensor<float, 2> logits({B, cfg_.num_classes});
-        head_fc->forward(Context::top(), pooled.data(), B, logits.data());
+        Tensor<float, 2> logits({x.shape(0), cfg_.num_classes});
+        head_fc->forward(ctx, pooled.data(), x.shape(0), logits.data());
         return logits;
     }
-
-    Tensor<float, 2> forward(TensorView<const float, 4> x) const { return forward_head(forward_features(x)); }
 
     PatchEmbed patch_embed;
     std::vector<SwinTransformerStage> layers;
@@ -282,79 +303,173 @@ public:
     std::optional<Linear> head_fc;
 
 private:
-    Tensor<float, 4> run(TensorView<const float, 4> x, const StageHook& hook, std::vector<Tensor<float, 4>>* maps) const {
+    using StageOut = std::function<void(int stage, const float* map, std::int64_t B, std::int64_t H, std::int64_t W, std::int64_t C)>;
+
+    Features run(const Context& ctx, TensorView<const float, 4> x, const ForwardHooks& hooks, const std::vector<int>& take,
+                 const StageOut& on_stage) const {
         detail::check_input(x, cfg_.in_chans, cfg_.patch_size, cfg_.img_h, cfg_.img_w);
         const std::int64_t B = x.shape(0);
         std::int64_t H = x.shape(2) / cfg_.patch_size, W = x.shape(3) / cfg_.patch_size, C = cfg_.embed_dim;
-        const Context ctx = Context::top();
+        const auto& stage = hooks.stage;
         std::vector<float> cur(static_cast<std::size_t>(B * H * W * C)), next;
         patch_embed.forward(ctx, x, cur.data());
-        if (hook) hook("patch_embed", cur.data(), {B, H, W, C});
+        if (stage) stage("patch_embed", cur.data(), {B, H, W, C});
+        std::size_t want = 0;
         for (std::size_t i = 0; i < layers.size(); ++i) {
-            const auto& stage = layers[i];
+            const auto& s = layers[i];
             const std::string p = "layers." + std::to_string(i);
-            if (stage.downsample) {
-                const std::int64_t Ho = (H + 1) / 2, Wo = (W + 1) / 2, Co = stage.downsample->reduction.out;
+            if (s.downsample) {
+                const std::int64_t Ho = (H + 1) / 2, Wo = (W + 1) / 2, Co = s.downsample->reduction.out;
                 next.assign(static_cast<std::size_t>(B * Ho * Wo * Co), 0.0f);
-                stage.downsample->forward(ctx, cur.data(), B, H, W, next.data());
+                s.downsample->forward(ctx, cur.data(), B, H, W, next.data());
                 std::swap(cur, next);
                 H = Ho, W = Wo, C = Co;
-                if (hook) hook(p + ".downsample", cur.data(), {B, H, W, C});
+                if (stage) stage(p + ".downsample", cur.data(), {B, H, W, C});
             }
-            for (std::size_t j = 0; j < stage.blocks.size(); ++j) {
-                stage.blocks[j].forward(ctx, cur.data(), B, H, W);
-                if (hook) hook(p + ".blocks." + std::to_string(j), cur.data(), {B, H, W, C});
+            for (std::size_t j = 0; j < s.blocks.size(); ++j) {
+                const std::string name = p + ".blocks." + std::to_string(j);
+                const auto& blk = s.blocks[j];
+                if (hooks.wants_attention(name)) {
+                    const auto win = blk.windows(B, H, W);
+                    const std::int64_t N = blk.wh * blk.ww, heads = blk.attn.num_heads, per = win.nh * win.nw;
+                    std::vector<float> probs(static_cast<std::size_t>(win.count * heads * N * N));
+                    blk.forward(ctx, cur.data(), B, H, W, probs.data());
+                    AttentionMap m{name, Tensor<float, 5>({B, heads, per, N, N}), blk.wh, blk.ww, blk.sh, blk.sw, H, W, {}};
+                    for (std::int64_t b = 0; b < B; ++b)  // [windows, heads, N, N] -> [B, heads, windows/B, N, N]
+                        for (std::int64_t w = 0; w < per; ++w)
+                            for (std::int64_t h = 0; h < heads; ++h)
+                                std::copy_n(probs.data() + ((b * per + w) * heads + h) * N * N, N * N,
+                                            m.probs.data() + ((b * heads + h) * per + w) * N * N);
+                    m.token_pos.assign(win.src.begin(), win.src.begin() + per * N);  // image 0's: b * H * W is 0
+                    hooks.attention_out->push_back(std::move(m));
+                } else {
+                    blk.forward(ctx, cur.data(), B, H, W);
+                }
+                if (stage) stage(name, cur.data(), {B, H, W, C});
             }
-            if (maps) {  // NHWC -> NCHW
-                Tensor<float, 4> m({B, C, H, W});
-                for (std::int64_t b = 0; b < B; ++b)
-                    for (std::int64_t y = 0; y < H; ++y)
-                        for (std::int64_t xx = 0; xx < W; ++xx)
-                            for (std::int64_t c = 0; c < C; ++c) m(b, c, y, xx) = cur[((b * H + y) * W + xx) * C + c];
-                maps->push_back(std::move(m));
+            if (want < take.size() && take[want] == static_cast<int>(i)) {
+                on_stage(static_cast<int>(i), cur.data(), B, H, W, C);
+                while (want < take.size() && take[want] == static_cast<int>(i)) ++want;
             }
         }
-        Tensor<float, 4> out({B, H, W, C});
-        norm.forward(ctx, cur.data(), B * H * W, out.data());
-        if (hook) hook("features", out.data(), {B, H, W, C});
-        return out;
+        Features f{Tensor<float, 3>({B, H * W, C}), 0, H, W};
+        norm.forward(ctx, cur.data(), B * H * W, f.tokens.data());
+        if (stage) stage("features", f.tokens.data(), {B, H, W, C});
+        return f;
     }
 
     SwinConfig cfg_;
+    ModelInfo info_;
     std::shared_ptr<const void> params_;  // the tensors read as stored (biases, norms, embeddings), copied out of the file
 };
 
-// ---- presets ----------------------------------------------------------------------------
+namespace detail {
 
-struct SwinPreset {
-    std::string name;
-    SwinConfig cfg;
-    PretrainedCfg data;
-};
-
-inline const std::vector<SwinPreset>& swin_presets() {
-    static const std::vector<SwinPreset> presets = [] {
-        auto swin = [](std::int64_t img, std::int64_t win, std::int64_t dim, std::vector<std::int64_t> depths,
-                       std::vector<std::int64_t> heads) {
-            SwinConfig c;
-            c.img_h = c.img_w = img;
-            c.window_size = win;
-            c.embed_dim = dim;
-            c.depths = std::move(depths);
-            c.num_heads = std::move(heads);
-            return c;
-        };
-        const auto d224 = detail::data_cfg(224, 0.9, false), d384 = detail::data_cfg(384, 1.0, false);
-        return std::vector<SwinPreset>{
-            {"swin_tiny_patch4_window7_224", swin(224, 7, 96, {2, 2, 6, 2}, {3, 6, 12, 24}), d224},
-            {"swin_small_patch4_window7_224", swin(224, 7, 96, {2, 2, 18, 2}, {3, 6, 12, 24}), d224},
-            {"swin_base_patch4_window7_224", swin(224, 7, 128, {2, 2, 18, 2}, {4, 8, 16, 32}), d224},
-            {"swin_large_patch4_window7_224", swin(224, 7, 192, {2, 2, 18, 2}, {6, 12, 24, 48}), d224},
-            {"swin_base_patch4_window12_384", swin(384, 12, 128, {2, 2, 18, 2}, {4, 8, 16, 32}), d384},
-            {"swin_large_patch4_window12_384", swin(384, 12, 192, {2, 2, 18, 2}, {6, 12, 24, 48}), d384},
-        };
-    }();
-    return presets;
+inline bool swin_from_transformers(const nlohmann::json& j, const std::string& where, ModelSpec& s) {
+    if (!j["model_type"].is_string() || j["model_type"].get<std::string>() != "swin") return false;
+    auto get = [&](const char* key, auto fallback) {
+        using T = decltype(fallback);
+        if (!j.contains(key) || j[key].is_null()) return fallback;
+        try {
+            return j[key].get<T>();
+        } catch (const std::exception&) {
+            fail(where, ": '", key, "' has the wrong type");
+        }
+    };
+    if (get("hidden_act", std::string("gelu")) != "gelu")
+        fail(where, ": hidden_act '", get("hidden_act", std::string()).substr(0, 50), "' is not supported (gelu)");
+    if (get("use_absolute_embeddings", false)) fail(where, ": Swin with use_absolute_embeddings is not supported");
+    auto& a = s.model_args;
+    s.architecture = "swin_tiny_patch4_window7_224";
+    a["img_size"] = get("image_size", std::int64_t{224});
+    a["patch_size"] = get("patch_size", std::int64_t{4});
+    a["in_chans"] = get("num_channels", std::int64_t{3});
+    a["qkv_bias"] = get("qkv_bias", true);
+    a["embed_dim"] = get("embed_dim", std::int64_t{96});
+    a["depths"] = get("depths", std::vector<std::int64_t>{2, 2, 6, 2});
+    a["num_heads"] = get("num_heads", std::vector<std::int64_t>{3, 6, 12, 24});
+    a["window_size"] = get("window_size", std::int64_t{7});
+    a["mlp_ratio"] = get("mlp_ratio", 4.0);
+    s.extras["layer_norm_eps"] = get("layer_norm_eps", 1e-5f);
+    if (!(s.extras["layer_norm_eps"].get<float>() > 0)) fail(where, ": layer_norm_eps must be positive");
+    s.extras["hf_swin_padding"] = true;
+    if (j.contains("id2label")) s.label_names = read_label_names(j["id2label"], where, "id2label");
+    return true;
 }
+
+// transformers' SwinForImageClassification (4 and 5 names), and Microsoft's release / timm <= 0.6
+// (downsample at the end of each stage, head.weight, stored attn_mask / relative_position_index).
+inline std::vector<CheckpointLayout> swin_layouts() {
+    std::vector<RenameRule> hf = {
+        rename(R"(^swin\.embeddings\.patch_embeddings\.projection\.(weight|bias)$)", "patch_embed.proj.$1"),
+        rename(R"(^swin\.embeddings\.norm\.(weight|bias)$)", "patch_embed.norm.$1"),
+        rename(R"(^swin\.encoder\.layers\.(\d+)\.blocks\.(\d+)\.layernorm_before\.(weight|bias)$)", "layers.$1.blocks.$2.norm1.$3"),
+        rename(R"(^swin\.encoder\.layers\.(\d+)\.blocks\.(\d+)\.layernorm_after\.(weight|bias)$)", "layers.$1.blocks.$2.norm2.$3"),
+        rename(R"(^swin\.encoder\.layers\.(\d+)\.blocks\.(\d+)\.attention\.self\.relative_position_bias_table$)",
+               "layers.$1.blocks.$2.attn.relative_position_bias_table"),
+        rename(R"(^swin\.encoder\.layers\.(\d+)\.blocks\.(\d+)\.attention\.output\.dense\.(weight|bias)$)", "layers.$1.blocks.$2.attn.proj.$3"),
+        rename(R"(^swin\.encoder\.layers\.(\d+)\.blocks\.(\d+)\.intermediate\.dense\.(weight|bias)$)", "layers.$1.blocks.$2.mlp.fc1.$3"),
+        rename(R"(^swin\.encoder\.layers\.(\d+)\.blocks\.(\d+)\.output\.dense\.(weight|bias)$)", "layers.$1.blocks.$2.mlp.fc2.$3"),
+        rename(R"(^swin\.encoder\.layers\.(\d+)\.blocks\.(\d+)\.attention\.relative_position_bias\.relative_position_bias_table$)",
+               "layers.$1.blocks.$2.attn.relative_position_bias_table"),
+        rename(R"(^swin\.encoder\.layers\.(\d+)\.blocks\.(\d+)\.attention\.o_proj\.(weight|bias)$)", "layers.$1.blocks.$2.attn.proj.$3"),
+        rename(R"(^swin\.encoder\.layers\.(\d+)\.blocks\.(\d+)\.mlp\.(fc1|fc2)\.(weight|bias)$)", "layers.$1.blocks.$2.mlp.$3.$4"),
+        rename(R"(^swin\..*\.relative_position_index$)", ""),
+        rename(R"(^swin\.encoder\.layers\.(\d+)\.downsample\.(reduction|norm)\.(weight|bias)$)", "+1:layers.$1.downsample.$2.$3"),
+        rename(R"(^swin\.layernorm\.(weight|bias)$)", "norm.$1"),
+        rename(R"(^classifier\.(weight|bias)$)", "head.fc.$1"),
+    };
+    const QkvFusion qkv{std::regex(R"(^(.*?)\.attention(?:\.self)?\.(query|key|value|q_proj|k_proj|v_proj)\.(weight|bias)$)"),
+                        {rename(R"(^swin\.encoder\.layers\.(\d+)\.blocks\.(\d+)$)", "layers.$1.blocks.$2")}};
+    std::vector<RenameRule> original = {
+        rename(R"(^layers\.(\d+)\.downsample\.(.*)$)", "+1:layers.$1.downsample.$2"),
+        rename(R"(^head\.(weight|bias)$)", "head.fc.$1"),
+        rename(R"(.*\.(attn_mask|relative_position_index)$)", ""),
+    };
+    return {{"hf-swin", [](const SafeTensorsFile& f) { return f.find("swin.embeddings.patch_embeddings.projection.weight") != nullptr; },
+             hf, qkv},
+            {"swin-original",
+             [](const SafeTensorsFile& f) {
+                 return f.find("layers.0.blocks.0.attn.relative_position_bias_table") &&
+                        (f.find("layers.0.downsample.reduction.weight") || f.find("head.weight"));
+             },
+             original, std::nullopt}};
+}
+
+inline Family swin_family() {
+    using J = nlohmann::json;
+    auto swin = [](const char* name, std::int64_t img, std::int64_t win, std::int64_t dim, std::vector<std::int64_t> depths,
+                   std::vector<std::int64_t> heads) {
+        return Preset{name, J{{"img_size", img}, {"window_size", win}, {"embed_dim", dim}, {"depths", depths}, {"num_heads", heads}},
+                      data_cfg(img, img == 224 ? 0.9 : 1.0, false)};
+    };
+    return {"swin",
+            {swin("swin_tiny_patch4_window7_224", 224, 7, 96, {2, 2, 6, 2}, {3, 6, 12, 24}),
+             swin("swin_small_patch4_window7_224", 224, 7, 96, {2, 2, 18, 2}, {3, 6, 12, 24}),
+             swin("swin_base_patch4_window7_224", 224, 7, 128, {2, 2, 18, 2}, {4, 8, 16, 32}),
+             swin("swin_large_patch4_window7_224", 224, 7, 192, {2, 2, 18, 2}, {6, 12, 24, 48}),
+             swin("swin_base_patch4_window12_384", 384, 12, 128, {2, 2, 18, 2}, {4, 8, 16, 32}),
+             swin("swin_large_patch4_window12_384", 384, 12, 192, {2, 2, 18, 2}, {6, 12, 24, 48})},
+            swin_layouts(),
+            [](const SafeTensorsFile& f) { return f.find("layers.0.blocks.0.attn.relative_position_bias_table") != nullptr; },
+            swin_from_transformers,
+            [](const BuildArgs& a) {
+                SwinConfig cfg;
+                cfg.apply(a.preset.args, a.preset.name);
+                cfg.apply(a.spec.model_args, a.file->path());
+                cfg.num_classes = classes_for(a, cfg.num_classes, "head.fc.weight");
+                if (a.spec.extras.contains("layer_norm_eps")) cfg.eps = a.spec.extras["layer_norm_eps"].get<float>();
+                cfg.hf_padding = a.spec.extras.value("hf_swin_padding", false);
+                Built b;
+                b.data = a.preset.data;
+                b.data.input_size = {cfg.in_chans, cfg.img_h, cfg.img_w};
+                b.network = SwinTransformer::load(cfg, a.file, a.bind);
+                return b;
+            }};
+}
+
+}  // namespace detail
+
+inline const detail::Registration swin_registration{detail::swin_family()};
 
 }  // namespace fovea

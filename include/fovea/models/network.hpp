@@ -1,0 +1,130 @@
+#pragma once
+// What every model family gives the Model handle: one interface over the forward passes, and the
+// types they return. Light: tensors and the standard library only.
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "fovea/core/context.hpp"
+#include "fovea/core/tensor.hpp"
+
+namespace fovea {
+
+// forward_features' output: [N, T, C] tokens, the prefix tokens (class, distillation, registers)
+// first, then the patch grid row by row. Swin's final map is its grid, with no prefix tokens.
+struct Features {
+    Tensor<float, 3> tokens;
+    std::int64_t prefix_tokens = 0;
+    std::int64_t grid_h = 0, grid_w = 0;
+
+    std::int64_t batch() const { return tokens.shape(0); }
+    std::int64_t channels() const { return tokens.shape(2); }
+    // The patch tokens as [N, H, W, C] (a view, no copy).
+    TensorView<const float, 4> grid() const {
+        const auto& s = tokens.shape();
+        return {tokens.data() + prefix_tokens * s[2], {s[0], grid_h, grid_w, s[2]}, {s[1] * s[2], grid_w * s[2], s[2], 1}};
+    }
+    // The prefix tokens as [N, P, C] (a view).
+    TensorView<const float, 3> prefix() const {
+        const auto& s = tokens.shape();
+        return {tokens.data(), {s[0], prefix_tokens, s[2]}, {s[1] * s[2], s[2], 1}};
+    }
+};
+
+enum class FeatureFormat { NCHW, NLC };
+
+// timm's forward_intermediates(indices, norm, output_fmt, intermediates_only).
+struct IntermediateOptions {
+    std::vector<int> indices;  // blocks (ViT) or stages (Swin) to take; negative counts from the end
+    int last = 0;              // instead of indices: the last n (timm's integer indices); neither: all
+    bool norm = false;         // the final norm on each (Swin: on the last stage only, as timm)
+    FeatureFormat format = FeatureFormat::NCHW;
+    bool intermediates_only = true;  // false: also run the final norm and return the features
+};
+
+struct Intermediates {
+    std::vector<Tensor<float, 4>> maps;    // NCHW: [N, C, H, W] each
+    std::vector<Tensor<float, 3>> tokens;  // NLC: [N, H*W, C] each, patch tokens only (as timm)
+    std::vector<Tensor<float, 3>> prefix;  // [N, P, C] each, where the model has prefix tokens
+    Features features;                     // unless intermediates_only
+};
+
+// Called after each named stage with a (rows..., C) activation: "patch_embed", "blocks.3", ...
+using StageHook = std::function<void(const std::string& name, const float* data, const std::vector<std::int64_t>& shape)>;
+
+// Softmax attention of one block, as timm computes it before dropout (issue: pictures): ViT
+// [N, heads, T, T]; Swin [N, heads, windows, w*w, w*w] with the windows' places on the map.
+struct AttentionMap {
+    std::string block;                 // "blocks.11", "layers.2.blocks.5"
+    Tensor<float, 5> probs;            // [N, heads, windows, Q, K]; ViT: windows = 1, Q = K = T
+    std::int64_t window_h = 0, window_w = 0, shift_h = 0, shift_w = 0;  // Swin windows (0: global attention)
+    std::int64_t map_h = 0, map_w = 0;                                  // the token grid attention ran on
+    // Swin: for each window and each of its w*w tokens, the token's place on the map (y * map_w + x),
+    // -1 for padding; the same for every image of the batch. Empty for global attention.
+    std::vector<std::int64_t> token_pos;
+};
+
+// Optional observers of one forward pass; all empty by default, and then they cost nothing.
+struct ForwardHooks {
+    StageHook stage;                        // every stage's output
+    std::vector<std::string> attention;     // blocks whose attention to record ("blocks.3"); {"*"}: all
+    std::vector<AttentionMap>* attention_out = nullptr;
+    bool wants_attention(const std::string& block) const {
+        if (!attention_out) return false;
+        for (auto& a : attention)
+            if (a == "*" || a == block) return true;
+        return false;
+    }
+};
+
+// Facts about a loaded model that callers need to shape inputs and read outputs.
+struct ModelInfo {
+    std::string family;                  // "vit", "swin", "beit", ...
+    std::int64_t num_classes = 0;        // 0: no head (forward gives pooled features)
+    std::int64_t num_features = 0;       // channels of the pooled features
+    std::int64_t in_chans = 3;
+    std::int64_t img_h = 0, img_w = 0;   // the configured input size
+    std::int64_t patch_size = 0;         // inputs are multiples of this (ViT) or of patch * 2^(stages-1) (Swin padding aside)
+    std::int64_t prefix_tokens = 0;
+    std::int64_t depth = 0;              // blocks (ViT) or stages (Swin): the range of intermediate indices
+    bool fixed_input_size = false;       // true: only img_h x img_w (BEiT's relative position tables)
+};
+
+namespace detail {
+
+class Network {
+public:
+    virtual ~Network() = default;
+    virtual Features forward_features(const Context& ctx, TensorView<const float, 4> x, const ForwardHooks& hooks) const = 0;
+    virtual Tensor<float, 2> forward_head(const Context& ctx, const Features& features, bool pre_logits) const = 0;
+    virtual Intermediates forward_intermediates(const Context& ctx, TensorView<const float, 4> x,
+                                                const IntermediateOptions& options) const = 0;
+    virtual const ModelInfo& info() const = 0;
+    // The grid of forward_features' patch tokens for an input of h x w pixels.
+    virtual std::array<std::int64_t, 2> feature_grid(std::int64_t h, std::int64_t w) const {
+        return {h / info().patch_size, w / info().patch_size};
+    }
+};
+
+// timm's feature_take_indices: which of `count` blocks / stages to take (sorted, validated).
+inline std::vector<int> take_indices(int count, const IntermediateOptions& o) {
+    std::vector<int> take;
+    if (!o.indices.empty() && o.last) fail("forward_intermediates: give indices or last, not both");
+    if (o.indices.empty()) {
+        const int n = o.last ? o.last : count;
+        if (n < 1 || n > count) fail("forward_intermediates: last ", n, " is out of range (1 to ", count, ")");
+        for (int i = count - n; i < count; ++i) take.push_back(i);
+        return take;
+    }
+    for (int i : o.indices) {
+        const int a = i < 0 ? count + i : i;
+        if (a < 0 || a >= count) fail("forward_intermediates: index ", i, " is out of range for ", count, " blocks");
+        take.push_back(a);
+    }
+    return take;
+}
+
+}  // namespace detail
+}  // namespace fovea

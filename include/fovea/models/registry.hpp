@@ -1,0 +1,212 @@
+#pragma once
+// The family table (as timm's _registry.py). Each family header defines its presets, how it reads
+// a transformers config.json, the other checkpoint layouts it renames to timm's names, and how it
+// builds a network, and registers them in one line:
+//   inline const detail::Registration vit_registration{vit_family()};
+// models/model.hpp looks names up here; nothing else knows the families.
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "fovea/data/pretrained_cfg.hpp"
+#include "fovea/io/layouts.hpp"
+#include "fovea/io/safetensors.hpp"
+#include "fovea/models/network.hpp"
+#include "fovea/models/options.hpp"
+
+namespace fovea {
+
+// config.json as fovea reads it, from timm's hub layout or translated from transformers'.
+struct ModelSpec {
+    std::string architecture;                                      // a preset name, maybe with a .tag
+    nlohmann::json model_args = nlohmann::json::object();          // timm kwargs over the preset's
+    std::optional<std::int64_t> num_classes;
+    nlohmann::json pretrained_cfg = nlohmann::json::object();
+    std::vector<std::string> label_names;
+    // Set by a family's transformers reader: options timm has no kwarg for (layer_norm_eps,
+    // transformers' Swin padding order, ...), read by that family's build.
+    nlohmann::json extras = nlohmann::json::object();
+    bool transformers = false;
+
+    // config.json's contents (timm's hub layout, or a transformers config a family reads)
+    static ModelSpec from_json(const nlohmann::json& config, const std::string& where);
+};
+
+// A preset: timm's register_model entry as data.
+struct Preset {
+    std::string name;
+    nlohmann::json args;  // the kwargs timm's entry passes (patch_size, embed_dim, depth, ...)
+    PretrainedCfg data;   // its default pretrained_cfg
+};
+
+namespace detail {
+
+struct BuildArgs {
+    const Preset& preset;
+    const ModelSpec& spec;
+    std::shared_ptr<const SafeTensorsFile> file;  // under timm's names
+    const LoadOptions& options;
+    WeightBinder::Options bind;                   // for the family's WeightBinder: precision, NaN / Inf report
+};
+
+struct Built {
+    std::shared_ptr<const Network> network;
+    PretrainedCfg data;  // the preset's, with the model's input size and config.json's fields
+};
+
+struct Family {
+    std::string name;                 // "vit", "swin", "beit", "dinov2"
+    std::vector<Preset> presets;
+    std::vector<CheckpointLayout> layouts;
+    // Whether a timm-named checkpoint is of this family (to name a mismatch with a preset).
+    std::function<bool(const SafeTensorsFile&)> recognizes;
+    // A transformers config.json (it has "model_type"): spec filled and true when it is this family's.
+    std::function<bool(const nlohmann::json& config, const std::string& where, ModelSpec& spec)> from_transformers;
+    std::function<Built(const BuildArgs&)> build;
+};
+
+class Registry {
+public:
+    static Registry& instance() {
+        static Registry r;
+        return r;
+    }
+    void add(Family f) {
+        std::lock_guard<std::mutex> lk(m_);
+        for (auto& p : f.presets)
+            for (auto& g : families_)
+                for (auto& q : g->presets)
+                    if (q.name == p.name) fail("internal: preset '", p.name, "' registered twice");
+        families_.push_back(std::make_shared<const Family>(std::move(f)));
+    }
+    std::vector<std::shared_ptr<const Family>> families() const {
+        std::lock_guard<std::mutex> lk(m_);
+        return families_;
+    }
+
+private:
+    mutable std::mutex m_;
+    std::vector<std::shared_ptr<const Family>> families_;
+};
+
+struct Registration {
+    explicit Registration(Family f) { Registry::instance().add(std::move(f)); }
+};
+
+// The number of classes a family builds: the caller's LoadOptions (0: no head), config.json,
+// model_args, or else the checkpoint's head (`head_key`).
+inline std::int64_t classes_for(const BuildArgs& a, std::int64_t configured, const char* head_key) {
+    const TensorInfo* h = a.file->find(head_key);
+    const std::int64_t in_file = h && !h->shape.empty() ? h->shape[0] : 0;
+    if (a.options.num_classes) {
+        const std::int64_t n = *a.options.num_classes;
+        if (n < 0) fail("LoadOptions::num_classes must be >= 0, got ", n);
+        if (n > 0 && n != in_file)
+            fail(a.file->path(), ": num_classes ", n, " asked for, but the checkpoint's head has ", in_file,
+                 in_file ? " classes" : " (it has no head)", "; fovea loads heads, it does not make new ones");
+        return n;
+    }
+    if (a.spec.num_classes) return *a.spec.num_classes;
+    if (a.spec.model_args.contains("num_classes") || a.preset.args.contains("num_classes")) return configured;
+    return in_file;
+}
+
+inline std::string strip_tag(const std::string& arch) { return arch.substr(0, arch.find('.')); }
+
+// The family and preset of a name ("vit_base_patch16_224.augreg_in21k" -> vit_base_patch16_224).
+inline std::pair<std::shared_ptr<const Family>, const Preset*> find_preset(const std::string& name) {
+    const std::string base = strip_tag(name);
+    for (auto& f : Registry::instance().families())
+        for (auto& p : f->presets)
+            if (p.name == base) return {f, &p};
+    return {nullptr, nullptr};
+}
+
+inline std::size_t edit_distance(const std::string& a, const std::string& b) {
+    std::vector<std::size_t> d(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) d[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t prev = d[0];
+        d[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t cur = d[j];
+            d[j] = std::min({d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] != b[j - 1])});
+            prev = cur;
+        }
+    }
+    return d[b.size()];
+}
+
+}  // namespace detail
+
+// Every preset name, sorted.
+inline std::vector<std::string> model_names() {
+    std::vector<std::string> n;
+    for (auto& f : detail::Registry::instance().families())
+        for (auto& p : f->presets) n.push_back(p.name);
+    std::sort(n.begin(), n.end());
+    return n;
+}
+
+namespace detail {
+
+[[noreturn]] inline void unknown_model(const std::string& name) {
+    auto names = model_names();
+    const std::string base = strip_tag(name).substr(0, 200);
+    std::stable_sort(names.begin(), names.end(), [&](auto& a, auto& b) { return edit_distance(base, a) < edit_distance(base, b); });
+    std::string close;
+    for (std::size_t i = 0; i < 3 && i < names.size(); ++i) close += (i ? ", " : "") + names[i];
+    fail("unknown model '", base, "'; closest known: ", close);
+}
+
+// config.json -> ModelSpec. transformers configs (they have model_type) go to the family that reads them.
+inline ModelSpec model_spec_from_json(const nlohmann::json& j, const std::string& where) {
+    if (!j.is_object()) fail(where, ": config must be a JSON object");
+    ModelSpec s;
+    if (j.contains("model_type")) {
+        s.transformers = true;
+        for (auto& f : Registry::instance().families())
+            if (f->from_transformers && f->from_transformers(j, where, s)) return s;
+        const std::string type = j["model_type"].is_string() ? j["model_type"].get<std::string>() : j["model_type"].dump();
+        std::string known;
+        for (auto& f : Registry::instance().families()) known += (known.empty() ? "" : ", ") + f->name;
+        fail(where, ": transformers model_type '", type.substr(0, 100), "' is not supported (families: ", known, ")");
+    }
+    auto str = [&](const char* k) -> std::string {
+        if (!j.contains(k)) return {};
+        if (!j[k].is_string()) fail(where, ": '", k, "' must be a string");
+        return j[k].get<std::string>();
+    };
+    s.architecture = str("architecture");
+    if (j.contains("model_args")) {
+        if (!j["model_args"].is_object()) fail(where, ": 'model_args' must be an object");
+        s.model_args = j["model_args"];
+    }
+    if (j.contains("num_classes")) {
+        if (!j["num_classes"].is_number_integer() || j["num_classes"].get<std::int64_t>() < 0 ||
+            j["num_classes"].get<std::int64_t>() > 10'000'000)
+            fail(where, ": 'num_classes' must be an integer in [0, 10000000]");
+        s.num_classes = j["num_classes"].get<std::int64_t>();
+    }
+    if (j.contains("pretrained_cfg")) {
+        if (!j["pretrained_cfg"].is_object()) fail(where, ": 'pretrained_cfg' must be an object");
+        s.pretrained_cfg = j["pretrained_cfg"];
+    }
+    if (j.contains("label_names")) s.label_names = read_label_names(j["label_names"], where, "label_names");
+    return s;
+}
+
+}  // namespace detail
+
+inline ModelSpec ModelSpec::from_json(const nlohmann::json& config, const std::string& where) {
+    return detail::model_spec_from_json(config, where);
+}
+
+}  // namespace fovea
