@@ -56,7 +56,11 @@ def run_reference(model, x):
         return hook
 
     hooks.append(m.patch_embed.register_forward_hook(keep("patch_embed")))
-    if is_swin:
+    if hasattr(m, "rel_pos_bias"):  # BEiT: no norm_pre, tokens leave pos_drop
+        hooks.append(m.pos_drop.register_forward_hook(keep("pos_embed")))
+        for i, blk in enumerate(m.blocks):
+            hooks.append(blk.register_forward_hook(keep(f"blocks.{i}")))
+    elif is_swin:
         for i, layer in enumerate(m.layers):
             if not isinstance(layer.downsample, torch.nn.Identity):
                 hooks.append(layer.downsample.register_forward_hook(keep(f"layers.{i}.downsample")))
@@ -105,6 +109,11 @@ def write_fixture(out_dir, arch, model_args, input_shape, seed, timm_kwargs=None
 
 
 TINY_VIT = dict(embed_dim=16, depth=2, num_heads=2, img_size=32, patch_size=8)
+# patch 14 as DINOv2's; a 3 x 3 grid
+TINY_DINOV2 = dict(embed_dim=16, depth=2, num_heads=2, img_size=42)
+# giant's packed SwiGLU needs an even hidden width: int(24 * 5.33334) = 128
+TINY_DINOV2_GIANT = dict(embed_dim=24, depth=2, num_heads=2, img_size=42)
+TINY_BEIT = dict(embed_dim=16, depth=2, num_heads=2, img_size=32, patch_size=8)
 # patch 2 keeps inputs small while the maps stay 28, 14, 7, 3 as in a 112 / patch-4 model
 TINY_SWIN = dict(embed_dim=4, depths=(2, 2, 2, 2), num_heads=(1, 2, 2, 4), img_size=56, patch_size=2)
 
@@ -155,6 +164,19 @@ def tiny_fixtures():
          (1, 3, 48, 48), None),
         ("swin_large_patch4_window7_224", "swin_large_patch4_window7_224", dict(TINY_SWIN, mlp_ratio=2.0),
          (1, 3, 28, 28), None),
+        # DINOv2: patch 14, LayerScale, registers; giant's packed SwiGLU; no head as published; another size
+        ("vit_small_patch14_dinov2", "vit_small_patch14_dinov2", dict(TINY_DINOV2), (1, 3, 42, 42), None),
+        ("vit_base_patch14_dinov2", "vit_base_patch14_dinov2", dict(TINY_DINOV2), (1, 3, 42, 42), None),
+        ("vit_large_patch14_dinov2", "vit_large_patch14_dinov2", dict(TINY_DINOV2), (1, 3, 42, 42), None),
+        ("vit_small_patch14_reg4_dinov2", "vit_small_patch14_reg4_dinov2", dict(TINY_DINOV2), (1, 3, 42, 42), None),
+        ("vit_base_patch14_reg4_dinov2", "vit_base_patch14_reg4_dinov2", dict(TINY_DINOV2), (2, 3, 42, 42), None),
+        ("vit_giant_patch14_dinov2", "vit_giant_patch14_dinov2", dict(TINY_DINOV2_GIANT), (1, 3, 42, 42), None),
+        ("dinov2_dynamic_56x28", "vit_small_patch14_reg4_dinov2", dict(TINY_DINOV2), (1, 3, 56, 28), dict(dynamic_img_size=True)),
+        ("dinov2_no_head", "vit_small_patch14_dinov2", dict(TINY_DINOV2), (1, 3, 42, 42), None),  # as published: num_classes 0
+        # BEiT: per-block relative position bias, q / v biases, gamma_1 / gamma_2, mean pooling + fc_norm
+        ("beit_base_patch16_224", "beit_base_patch16_224", dict(TINY_BEIT), (1, 3, 32, 32), None),
+        ("beitv2_base_patch16_224", "beitv2_base_patch16_224", dict(TINY_BEIT), (2, 3, 32, 32), None),
+        ("beit_large_patch16_224", "beit_large_patch16_224", dict(TINY_BEIT), (1, 3, 32, 32), None),
     ]
     return fx
 
@@ -169,6 +191,10 @@ FULL = [
     ("swin_base_patch4_window12_384", "swin_base_patch4_window12_384", (1, 3, 384, 384), None),
     ("swin_small_patch4_window7_224_192x288", "swin_small_patch4_window7_224", (1, 3, 192, 288),
      dict(strict_img_size=False)),
+    ("vit_base_patch14_dinov2", "vit_base_patch14_dinov2", (1, 3, 518, 518), None),
+    ("vit_small_patch14_reg4_dinov2_280x420", "vit_small_patch14_reg4_dinov2", (1, 3, 280, 420), dict(dynamic_img_size=True)),
+    ("beit_base_patch16_224", "beit_base_patch16_224", (1, 3, 224, 224), None),
+    ("beitv2_base_patch16_224", "beitv2_base_patch16_224", (1, 3, 224, 224), None),
 ]
 
 
@@ -245,7 +271,8 @@ def main():
         # conversions; these stay F32, the zero-copy path: vit_base_patch16_224, vit_dynamic_24x40, vit_pre_norm
         f32 = name in ("vit_base_patch16_224", "vit_dynamic_24x40", "vit_pre_norm")
         dtype = torch.float32 if f32 else torch.bfloat16 if name.startswith("deit") else torch.float16
-        write_fixture(pathlib.Path(a.out) / name, arch, args, shape, 100 + 7 * i, kw, dtype=dtype)
+        write_fixture(pathlib.Path(a.out) / name, arch, args, shape, 100 + 7 * i, kw, dtype=dtype,
+                      num_classes=0 if name.endswith("no_head") else 5)
         print("fixture:", name, flush=True)
 
 
