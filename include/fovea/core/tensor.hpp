@@ -36,6 +36,15 @@ struct bfloat16 {
 };
 
 namespace detail {
+// A layer's argument of the wrong shape: a programming error inside fovea or in a caller of a
+// layer, reported as the layer, the argument and both shapes.
+template <typename Shape, typename... Expected>
+void check_shape(const char* layer, const char* arg, const Shape& got, Expected... expected) {
+    const std::array<std::int64_t, sizeof...(Expected)> want{static_cast<std::int64_t>(expected)...};
+    for (std::size_t i = 0; i < want.size(); ++i)
+        if (want[i] >= 0 && want[i] != got[i]) fail(layer, ": ", arg, " is ", dims_str(got), ", expected ", dims_str(want), " (-1: any)");
+}
+
 template <std::size_t Rank>
 std::int64_t shape_size(const std::array<std::int64_t, Rank>& shape) {
     std::int64_t n = 1;

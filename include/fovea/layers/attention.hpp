@@ -58,17 +58,18 @@ struct Attention {
         return a;
     }
 
-    // x [B*T, C] -> y [B*T, C] through proj's epilogue `out` (a block adds into its residual).
+    // x [B, T, C] -> y [B, T, C] through proj's epilogue `out` (a block adds into its residual).
     // probs (optional): [B, heads, T, T], the softmax output of every head.
-    void forward(const Context& ctx, const float* x, std::int64_t B, std::int64_t T, float* y, detail::Epilogue out = {},
+    void forward(const Context& ctx, TensorView<const float, 3> x, TensorView<float, 3> y, detail::Epilogue out = {},
                  float* probs = nullptr) const {
-        const std::int64_t C = qkv.in, H = num_heads, D = head_dim;
+        const std::int64_t B = x.shape(0), T = x.shape(1), C = qkv.in, H = num_heads, D = head_dim;
+        detail::check_shape("Attention", "y", y.shape(), B, T, C);
         if (!rel_bias.empty() && rel_bias.shape(1) != T)
             detail::fail("attention: relative position bias is for ", rel_bias.shape(1), " tokens, the input has ", T);
         const auto scope = ctx.arena->scope();
         float* qkv_buf = ctx.arena->alloc<float>(B * T * 3 * C);  // (B*T, 3*C) -> q | k | v, heads inside each
         float* o = ctx.arena->alloc<float>(B * T * C);            // (B*T, C), heads side by side
-        qkv.forward(ctx, x, B * T, qkv_buf);
+        qkv.forward(ctx, x.reshape<2>({B * T, x.shape(2)}), {qkv_buf, {B * T, 3 * C}});
         // (batch, head) pairs in chunks that the pool's threads claim as they finish
         parallel_for(ctx, B * H, 1, 4 * ctx.threads, [&](std::int64_t begin, std::int64_t end, Context& sub) {
             for (std::int64_t bh = begin; bh < end; ++bh) {
@@ -79,7 +80,7 @@ struct Attention {
                                        o + b * T * C + h * D, C, probs ? probs + bh * T * T : nullptr);
             }
         });
-        proj.forward(ctx, o, B * T, y, out);
+        proj.forward(ctx, TensorView<const float, 2>(o, {B * T, C}), y.reshape<2>({B * T, C}), out);
     }
 };
 

@@ -40,15 +40,16 @@ struct Block {
         return b;
     }
 
-    // x (B*T, C), updated in place. probs (optional): the attention's [B, heads, T, T].
-    void forward(const Context& ctx, float* x, std::int64_t B, std::int64_t T, float* probs = nullptr) const {
-        const std::int64_t rows = B * T, C = norm1.dim;
+    // x [B, T, C], updated in place. probs (optional): the attention's [B, heads, T, T].
+    void forward(const Context& ctx, TensorView<float, 3> x, float* probs = nullptr) const {
+        const std::int64_t B = x.shape(0), T = x.shape(1), C = norm1.dim;
         const auto scope = ctx.arena->scope();
-        float* h = ctx.arena->alloc<float>(rows * C);
-        norm1.forward(ctx, x, rows, h);
-        attn.forward(ctx, h, B, T, x, ls1.residual(), probs);
-        norm2.forward(ctx, x, rows, h);
-        mlp.forward(ctx, h, rows, x, ls2.residual());
+        const TensorView<float, 3> h(ctx.arena->alloc<float>(B * T * C), {B, T, C});
+        const auto rows = x.reshape<2>({B * T, C}), hrows = h.reshape<2>({B * T, C});
+        norm1.forward(ctx, rows, hrows);
+        attn.forward(ctx, h, x, ls1.residual(), probs);
+        norm2.forward(ctx, rows, hrows);
+        mlp.forward(ctx, hrows, rows, ls2.residual());
     }
 };
 

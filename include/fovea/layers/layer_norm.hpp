@@ -16,9 +16,12 @@ struct LayerNorm {
         return {w.get<1>(prefix + ".weight", {dim}), w.get<1>(prefix + ".bias", {dim}), dim, eps};
     }
 
-    // x [rows, dim] -> y [rows, dim]; in place is fine.
-    void forward(const Context& ctx, const float* x, std::int64_t rows, float* y) const {
-        detail::layer_norm_rows(ctx, x, rows, dim, weight.data(), bias.data(), eps, y);
+    // x [rows, dim] -> y [rows, dim], contiguous; in place is fine.
+    void forward(const Context& ctx, TensorView<const float, 2> x, TensorView<float, 2> y) const {
+        detail::check_shape("LayerNorm", "x", x.shape(), -1, dim);
+        detail::check_shape("LayerNorm", "y", y.shape(), x.shape(0), dim);
+        if (!x.is_contiguous() || !y.is_contiguous()) detail::fail("LayerNorm: rows must be contiguous");
+        detail::layer_norm_rows(ctx, x.data(), x.shape(0), dim, weight.data(), bias.data(), eps, y.data());
     }
 
     void forward_row(const float* x, float* y) const { detail::layer_norm_row(x, dim, weight.data(), bias.data(), eps, y); }

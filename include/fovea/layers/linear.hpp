@@ -47,10 +47,13 @@ struct Linear {
     }
 
     // x [rows, in] -> y [rows, out], through ep (GELU, LayerScale, residual add) as it is written.
-    // y must not alias x.
-    void forward(const Context& ctx, const float* x, std::int64_t rows, float* y, detail::Epilogue ep = {}) const {
+    // Rows may be strided (a slice of a wider buffer); y must not alias x.
+    void forward(const Context& ctx, TensorView<const float, 2> x, TensorView<float, 2> y, detail::Epilogue ep = {}) const {
+        detail::check_shape("Linear", "x", x.shape(), -1, in);
+        detail::check_shape("Linear", "y", y.shape(), x.shape(0), out);
+        if (x.stride(1) != 1 || y.stride(1) != 1) detail::fail("Linear: rows must be contiguous");
         ep.bias = bias.empty() ? nullptr : bias.data();
-        detail::gemm(ctx, rows, x, in, weight, y, out, ep);
+        detail::gemm(ctx, x.shape(0), x.data(), x.stride(0), weight, y.data(), y.stride(0), ep);
     }
 };
 

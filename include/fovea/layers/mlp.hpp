@@ -45,12 +45,13 @@ struct Mlp {
     }
 
     // x [rows, dim] -> y [rows, dim]; out is fc2's epilogue (a residual block adds into y).
-    void forward(const Context& ctx, const float* x, std::int64_t rows, float* y, detail::Epilogue out = {}) const {
+    void forward(const Context& ctx, TensorView<const float, 2> x, TensorView<float, 2> y, detail::Epilogue out = {}) const {
+        const std::int64_t rows = x.shape(0);
         const auto scope = ctx.arena->scope();
         float* h = ctx.arena->alloc<float>(rows * fc1.out);  // (rows, fc1.out)
         detail::Epilogue act;
         act.gelu = kind == MlpKind::Gelu;
-        fc1.forward(ctx, x, rows, h, act);
+        fc1.forward(ctx, x, {h, {rows, fc1.out}}, act);
         if (kind != MlpKind::Gelu) {  // rows of [gate | value] -> silu(gate) * value: [rows, hidden]
             float* g = ctx.arena->alloc<float>(rows * hidden);
             const auto glu = detail::kernels().silu_gate_row;
@@ -59,7 +60,7 @@ struct Mlp {
             });
             h = g;
         }
-        fc2.forward(ctx, h, rows, y, out);
+        fc2.forward(ctx, TensorView<const float, 2>(h, {rows, hidden}), y, out);
     }
 };
 

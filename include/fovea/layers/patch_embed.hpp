@@ -30,9 +30,11 @@ struct PatchEmbed {
     }
 
     // x (B, in_chans, H, W), H and W multiples of patch -> y (B, gh*gw, E)
-    void forward(const Context& ctx, TensorView<const float, 4> x, float* y) const {
+    void forward(const Context& ctx, TensorView<const float, 4> x, TensorView<float, 3> y) const {
         const std::int64_t B = x.shape(0), gh = x.shape(2) / patch, gw = x.shape(3) / patch;
         const std::int64_t K = in_chans * patch * patch, L = gh * gw;
+        detail::check_shape("PatchEmbed", "x", x.shape(), -1, in_chans);
+        detail::check_shape("PatchEmbed", "y", y.shape(), B, L, embed_dim);
         const auto scope = ctx.arena->scope();
         float* cols = ctx.arena->alloc<float>(B * L * K);  // (B*L, C*p*p), columns in (c, ky, kx) order like the weight
         parallel_for(ctx, B * L, 16, ctx.threads, [&](std::int64_t r0, std::int64_t r1, Context&) {
@@ -46,8 +48,9 @@ struct PatchEmbed {
         });
         detail::Epilogue ep;
         ep.bias = bias.empty() ? nullptr : bias.data();
-        detail::gemm(ctx, B * L, cols, K, weight, y, embed_dim, ep);
-        if (norm) norm->forward(ctx, y, B * L, y);
+        const auto rows = y.reshape<2>({B * L, embed_dim});
+        detail::gemm(ctx, B * L, cols, K, weight, rows.data(), embed_dim, ep);
+        if (norm) norm->forward(ctx, rows, rows);
     }
 };
 

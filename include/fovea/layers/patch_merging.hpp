@@ -20,14 +20,16 @@ struct PatchMerging {
                 Linear::load(w, prefix + ".reduction", 4 * dim, out_dim, false), dim};
     }
 
-    // x (B, H, W, C) -> (B, ceil(H/2), ceil(W/2), out)
-    void forward(const Context& ctx, const float* x, std::int64_t B, std::int64_t H, std::int64_t W, float* y) const {
-        const std::int64_t rows = B * ((H + 1) / 2) * ((W + 1) / 2);
+    // x (B, H, W, C) -> y (B, ceil(H/2), ceil(W/2), out)
+    void forward(const Context& ctx, TensorView<const float, 4> x, TensorView<float, 4> y) const {
+        const std::int64_t B = x.shape(0), H = x.shape(1), W = x.shape(2), rows = B * ((H + 1) / 2) * ((W + 1) / 2);
+        detail::check_shape("PatchMerging", "x", x.shape(), -1, -1, -1, dim);
+        detail::check_shape("PatchMerging", "y", y.shape(), B, (H + 1) / 2, (W + 1) / 2, reduction.out);
         const auto scope = ctx.arena->scope();
-        float* g = ctx.arena->alloc<float>(rows * 4 * dim);
-        gather(ctx, x, B, H, W, dim, g);
-        norm.forward(ctx, g, rows, g);
-        reduction.forward(ctx, g, rows, y);
+        const TensorView<float, 2> g(ctx.arena->alloc<float>(rows * 4 * dim), {rows, 4 * dim});
+        gather(ctx, x.data(), B, H, W, dim, g.data());
+        norm.forward(ctx, g, g);
+        reduction.forward(ctx, g, y.reshape<2>({rows, reduction.out}));
     }
 
     // (B, H, W, C) -> (B, ceil(H/2), ceil(W/2), 4C), channel block k = dw*2 + dh, zero padded

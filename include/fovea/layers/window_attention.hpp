@@ -40,16 +40,18 @@ struct WindowAttention {
         return a;
     }
 
-    // x (windows*N, C) -> y (windows*N, C) through proj's epilogue `out` (a block adds into its
+    // x (windows, N, C) -> y (windows, N, C) through proj's epilogue `out` (a block adds into its
     // residual). labels (windows*N) give each token's shift region, or nullptr for unshifted windows.
     // probs (optional): [windows, heads, N, N], the softmax output (mask included).
-    void forward(const Context& ctx, const float* x, std::int64_t windows, const int* labels, float* y,
+    void forward(const Context& ctx, TensorView<const float, 3> x, const int* labels, TensorView<float, 3> y,
                  detail::Epilogue out = {}, float* probs = nullptr) const {
-        const std::int64_t C = qkv.in, H = num_heads, D = head_dim, N = wh * ww;
+        const std::int64_t windows = x.shape(0), C = qkv.in, H = num_heads, D = head_dim, N = wh * ww;
+        detail::check_shape("WindowAttention", "x", x.shape(), -1, N, C);
+        detail::check_shape("WindowAttention", "y", y.shape(), windows, N, C);
         const auto scope = ctx.arena->scope();
         float* qkv_buf = ctx.arena->alloc<float>(windows * N * 3 * C);  // (windows*N, 3*C)
         float* o = ctx.arena->alloc<float>(windows * N * C);
-        qkv.forward(ctx, x, windows * N, qkv_buf);
+        qkv.forward(ctx, x.reshape<2>({windows * N, C}), {qkv_buf, {windows * N, 3 * C}});
         // (window, head) pairs in chunks that the pool's threads claim as they finish: windows
         // on a shift boundary cost more (their mask)
         parallel_for(ctx, windows * H, 1, 8 * ctx.threads, [&](std::int64_t begin, std::int64_t end, Context& sub) {
@@ -63,7 +65,7 @@ struct WindowAttention {
                                        o + win * N * C + h * D, C, probs ? probs + (win * H + h) * N * N : nullptr);
             }
         });
-        proj.forward(ctx, o, windows * N, y, out);
+        proj.forward(ctx, TensorView<const float, 2>(o, {windows * N, C}), y.reshape<2>({windows * N, C}), out);
     }
 };
 

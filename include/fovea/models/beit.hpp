@@ -130,10 +130,10 @@ public:
         if (x.shape(2) != cfg_.embed_dim || x.shape(1) < 2)
             detail::fail("forward_head: expected [N,T,", cfg_.embed_dim, "] with T > 1, got ", detail::dims_str(x.shape()));
         Tensor<float, 2> pooled = detail::pool_tokens(x, cfg_.global_pool, 1);
-        if (fc_norm) fc_norm->forward(ctx, pooled.data(), pooled.shape(0), pooled.data());
+        if (fc_norm) fc_norm->forward(ctx, pooled, pooled);
         if (pre_logits || !head) return pooled;
         Tensor<float, 2> logits({pooled.shape(0), cfg_.num_classes});
-        head->forward(ctx, pooled.data(), pooled.shape(0), logits.data());
+        head->forward(ctx, pooled, logits);
         return logits;
     }
 
@@ -157,7 +157,7 @@ private:
         const std::int64_t gh = x.shape(2) / cfg_.patch_size, gw = x.shape(3) / cfg_.patch_size, L = gh * gw, T = L + 1;
         const auto scope = ctx.arena->scope();
         float* patches = ctx.arena->alloc<float>(B * L * C);
-        patch_embed.forward(ctx, x, patches);
+        patch_embed.forward(ctx, x, {patches, {B, L, C}});
         if (hooks.stage) hooks.stage("patch_embed", patches, {B, L, C});
         Features f{Tensor<float, 3>({B, T, C}), 1, gh, gw};
         float* out = f.tokens.data();
@@ -168,6 +168,8 @@ private:
                 for (std::int64_t c = 0; c < C; ++c) o[c] = src[c] + (pos_embed.empty() ? 0.0f : pos_embed.data()[t * C + c]);
             }
         if (hooks.stage) hooks.stage("pos_embed", out, {B, T, C});
+        const TensorView<float, 3> tokens = f.tokens.view();
+        const auto rows = tokens.reshape<2>({B * T, C});
         std::size_t next = 0;
         for (std::size_t i = 0; i < blocks.size(); ++i) {
             const std::string name = "blocks." + std::to_string(i);
@@ -176,14 +178,14 @@ private:
                 hooks.attention_out->push_back({name, Tensor<float, 5>({B, cfg_.num_heads, 1, T, T}), 0, 0, 0, 0, gh, gw});
                 map = &hooks.attention_out->back();
             }
-            blocks[i].forward(ctx, out, B, T, map ? map->probs.data() : nullptr);
+            blocks[i].forward(ctx, tokens, map ? map->probs.data() : nullptr);
             if (hooks.stage) hooks.stage(name, out, {B, T, C});
             if (next < take.size() && take[next] == static_cast<int>(i)) {
                 on_block(out, B, T, gh, gw);
                 while (next < take.size() && take[next] == static_cast<int>(i)) ++next;
             }
         }
-        if (norm) norm->forward(ctx, out, B * T, out);
+        if (norm) norm->forward(ctx, rows, rows);
         if (hooks.stage) hooks.stage("features", out, {B, T, C});
         return f;
     }

@@ -283,7 +283,7 @@ inline void add_token_intermediate(Intermediates& out, const IntermediateOptions
     Tensor<float, 3> normed;
     if (o.norm && norm) {
         normed = Tensor<float, 3>({B, T, C});
-        norm->forward(ctx, t, B * T, normed.data());
+        norm->forward(ctx, TensorView<const float, 2>(t, {B * T, C}), normed.view().reshape<2>({B * T, C}));
         t = normed.data();
     }
     if (P) out.prefix.push_back(token_range(t, B, T, C, 0, P));

@@ -139,8 +139,10 @@ struct SwinTransformerBlock {
     // fork-join per block instead of one per layer. With too few windows (one in Swin's last
     // stage at batch 1) the layers run over all windows in turn, each split over the pool.
     // probs (optional): [windows, heads, N, N] attention of every window, batch-major.
-    void forward(const Context& ctx, float* x, std::int64_t B, std::int64_t H, std::int64_t W, float* probs = nullptr) const {
-        const std::int64_t N = wh * ww;
+    void forward(const Context& ctx, TensorView<float, 4> map, float* probs = nullptr) const {
+        const std::int64_t B = map.shape(0), H = map.shape(1), W = map.shape(2), N = wh * ww;
+        detail::check_shape("SwinTransformerBlock", "x", map.shape(), -1, -1, -1, norm1.dim);
+        float* x = map.data();
         const Windows win = windows(B, H, W);
         const int* lab = win.labels.empty() ? nullptr : win.labels.data();
         const std::int64_t threads = ctx.threads;
@@ -180,8 +182,8 @@ private:
         });
         detail::Epilogue residual;
         residual.accumulate = true;
-        attn.forward(ctx, h, w1 - w0, labels ? labels + w0 * N : nullptr, xs, residual,
-                     probs ? probs + w0 * attn.num_heads * N * N : nullptr);
+        attn.forward(ctx, TensorView<const float, 3>(h, {w1 - w0, N, C}), labels ? labels + w0 * N : nullptr,
+                     TensorView<float, 3>(xs, {w1 - w0, N, C}), residual, probs ? probs + w0 * attn.num_heads * N * N : nullptr);
         // Padding stops here (the MLP is token-wise): the kept tokens move up, in order.
         std::int64_t kept = 0;
         for (std::int64_t r = 0; r < rows; ++r)
@@ -189,8 +191,9 @@ private:
                 if (kept != r) std::copy(xs + r * C, xs + (r + 1) * C, xs + kept * C);
                 ++kept;
             }
-        norm2.forward(ctx, xs, kept, h);
-        mlp.forward(ctx, h, kept, xs, residual);
+        const TensorView<float, 2> xk(xs, {kept, C}), hk(h, {kept, C});
+        norm2.forward(ctx, xk, hk);
+        mlp.forward(ctx, hk, xk, residual);
         for (std::int64_t r = 0, k = 0; r < rows; ++r)
             if (s[r] >= 0) std::copy(xs + k * C, xs + (k + 1) * C, x + s[r] * C), ++k;
     }
@@ -275,7 +278,7 @@ public:
             Tensor<float, 3> normed;
             if (o.norm && stage + 1 == static_cast<int>(layers.size())) {
                 normed = Tensor<float, 3>({B, H * W, C});
-                norm.forward(ctx, t, B * H * W, normed.data());
+                norm.forward(ctx, TensorView<const float, 2>(t, {B * H * W, C}), normed.view().reshape<2>({B * H * W, C}));
                 t = normed.data();
             }
             if (o.format == FeatureFormat::NCHW) out.maps.push_back(detail::tokens_to_nchw(t, B, H * W, C, 0, H, W));
@@ -293,7 +296,7 @@ public:
         Tensor<float, 2> pooled = detail::pool_tokens(x, Pool::Avg, 0);
         if (pre_logits || !head_fc) return pooled;
         Tensor<float, 2> logits({x.shape(0), cfg_.num_classes});
-        head_fc->forward(ctx, pooled.data(), x.shape(0), logits.data());
+        head_fc->forward(ctx, pooled, logits);
         return logits;
     }
 
@@ -311,8 +314,8 @@ private:
         const std::int64_t B = x.shape(0);
         std::int64_t H = x.shape(2) / cfg_.patch_size, W = x.shape(3) / cfg_.patch_size, C = cfg_.embed_dim;
         const auto& stage = hooks.stage;
-        std::vector<float> cur(static_cast<std::size_t>(B * H * W * C)), next;
-        patch_embed.forward(ctx, x, cur.data());
+        Tensor<float, 4> cur({B, H, W, C});
+        patch_embed.forward(ctx, x, cur.view().reshape<3>({B, H * W, C}));
         if (stage) stage("patch_embed", cur.data(), {B, H, W, C});
         std::size_t want = 0;
         for (std::size_t i = 0; i < layers.size(); ++i) {
@@ -320,9 +323,9 @@ private:
             const std::string p = "layers." + std::to_string(i);
             if (s.downsample) {
                 const std::int64_t Ho = (H + 1) / 2, Wo = (W + 1) / 2, Co = s.downsample->reduction.out;
-                next.assign(static_cast<std::size_t>(B * Ho * Wo * Co), 0.0f);
-                s.downsample->forward(ctx, cur.data(), B, H, W, next.data());
-                std::swap(cur, next);
+                Tensor<float, 4> next({B, Ho, Wo, Co});
+                s.downsample->forward(ctx, cur, next);
+                cur = std::move(next);
                 H = Ho, W = Wo, C = Co;
                 if (stage) stage(p + ".downsample", cur.data(), {B, H, W, C});
             }
@@ -333,7 +336,7 @@ private:
                     const auto win = blk.windows(B, H, W);
                     const std::int64_t N = blk.wh * blk.ww, heads = blk.attn.num_heads, per = win.nh * win.nw;
                     std::vector<float> probs(static_cast<std::size_t>(win.count * heads * N * N));
-                    blk.forward(ctx, cur.data(), B, H, W, probs.data());
+                    blk.forward(ctx, cur, probs.data());
                     AttentionMap m{name, Tensor<float, 5>({B, heads, per, N, N}), blk.wh, blk.ww, blk.sh, blk.sw, H, W, {}};
                     for (std::int64_t b = 0; b < B; ++b)  // [windows, heads, N, N] -> [B, heads, windows/B, N, N]
                         for (std::int64_t w = 0; w < per; ++w)
@@ -343,7 +346,7 @@ private:
                     m.token_pos.assign(win.src.begin(), win.src.begin() + per * N);  // image 0's: b * H * W is 0
                     hooks.attention_out->push_back(std::move(m));
                 } else {
-                    blk.forward(ctx, cur.data(), B, H, W);
+                    blk.forward(ctx, cur);
                 }
                 if (stage) stage(name, cur.data(), {B, H, W, C});
             }
@@ -353,7 +356,7 @@ private:
             }
         }
         Features f{Tensor<float, 3>({B, H * W, C}), 0, H, W};
-        norm.forward(ctx, cur.data(), B * H * W, f.tokens.data());
+        norm.forward(ctx, cur.view().reshape<2>({B * H * W, C}), f.tokens.view().reshape<2>({B * H * W, C}));
         if (stage) stage("features", f.tokens.data(), {B, H, W, C});
         return f;
     }

@@ -163,17 +163,17 @@ public:
             dist_pooled = Tensor<float, 2>({B, C});
             for (std::int64_t b = 0; b < B; ++b) std::copy(&x(b, 1, 0), &x(b, 1, 0) + C, &dist_pooled(b, 0));
         }
-        if (fc_norm) fc_norm->forward(ctx, pooled.data(), R, pooled.data());
+        if (fc_norm) fc_norm->forward(ctx, pooled, pooled);
         if (pre_logits || !head) {
             if (two_heads)
                 for (std::int64_t i = 0; i < B * C; ++i) pooled.data()[i] = (pooled.data()[i] + dist_pooled.data()[i]) / 2;
             return pooled;
         }
         Tensor<float, 2> logits({R, cfg_.num_classes});
-        head->forward(ctx, pooled.data(), R, logits.data());
+        head->forward(ctx, pooled, logits);
         if (two_heads) {
             Tensor<float, 2> ld({B, cfg_.num_classes});
-            head_dist->forward(ctx, dist_pooled.data(), B, ld.data());
+            head_dist->forward(ctx, dist_pooled, ld);
             for (std::int64_t i = 0; i < logits.size(); ++i) logits.data()[i] = (logits.data()[i] + ld.data()[i]) / 2;
         }
         return logits;
@@ -197,7 +197,7 @@ private:
         const auto& stage = hooks.stage;
         const auto scope = ctx.arena->scope();
         float* patches = ctx.arena->alloc<float>(B * L * C);
-        patch_embed.forward(ctx, x, patches);
+        patch_embed.forward(ctx, x, {patches, {B, L, C}});
         if (stage) stage("patch_embed", patches, {B, L, C});
 
         // prefix tokens in timm's order: cls, then dist (or reg), then patches
@@ -216,7 +216,9 @@ private:
                 const std::int64_t pt = cfg_.no_embed_class ? t - P : t;  // no_embed_class: prefix gets no pos
                 for (std::int64_t c = 0; c < C; ++c) o[c] = src[c] + (pt >= 0 ? pos[static_cast<std::size_t>(pt * C + c)] : 0.0f);
             }
-        if (norm_pre) norm_pre->forward(ctx, out, B * T, out);
+        const TensorView<float, 3> tokens = f.tokens.view();
+        const auto rows = tokens.reshape<2>({B * T, C});
+        if (norm_pre) norm_pre->forward(ctx, rows, rows);
         if (stage) stage("pos_embed", out, {B, T, C});
 
         std::size_t next = 0;
@@ -227,14 +229,14 @@ private:
                 hooks.attention_out->push_back({name, Tensor<float, 5>({B, cfg_.num_heads, 1, T, T}), 0, 0, 0, 0, gh, gw});
                 map = &hooks.attention_out->back();
             }
-            blocks[i].forward(ctx, out, B, T, map ? map->probs.data() : nullptr);
+            blocks[i].forward(ctx, tokens, map ? map->probs.data() : nullptr);
             if (stage) stage(name, out, {B, T, C});
             if (next < take.size() && take[next] == static_cast<int>(i)) {
                 on_block(out, B, T, gh, gw);
                 while (next < take.size() && take[next] == static_cast<int>(i)) ++next;
             }
         }
-        if (norm) norm->forward(ctx, out, B * T, out);
+        if (norm) norm->forward(ctx, rows, rows);
         if (stage) stage("features", out, {B, T, C});
         return f;
     }
