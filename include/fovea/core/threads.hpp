@@ -19,16 +19,12 @@
 #include <type_traits>
 #include <vector>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
-
 namespace fovea {
 namespace detail {
 
 inline void cpu_relax() {
 #if defined(__x86_64__)
-    _mm_pause();
+    __builtin_ia32_pause();
 #else
     std::this_thread::yield();
 #endif

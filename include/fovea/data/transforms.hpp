@@ -188,6 +188,25 @@ inline Image eval_resize_crop(const Image& img, const PretrainedCfg& cfg) {
     return resize_center_crop(img, static_cast<std::int64_t>(rw), static_cast<std::int64_t>(rh), rf, th, tw);
 }
 
+// 1 or 3 channels as the model takes them: RGB -> L with PIL's luma weights, L -> RGB replicated.
+inline Image convert_channels(const Image& img, std::int64_t channels) {
+    if (img.channels == channels) return img;
+    if ((channels != 1 && channels != 3) || (img.channels != 1 && img.channels != 3))
+        detail::fail("images have 1 or 3 channels; the model takes ", channels);
+    Image out;
+    out.width = img.width;
+    out.height = img.height;
+    out.channels = channels;
+    const std::int64_t n = img.width * img.height;
+    out.pixels.resize(static_cast<std::size_t>(n * channels));
+    for (std::int64_t i = 0; i < n; ++i) {
+        const std::uint8_t* p = img.pixels.data() + i * img.channels;
+        if (channels == 1) out.pixels[static_cast<std::size_t>(i)] = pil_luma(p[0], p[1], p[2]);
+        else std::fill_n(out.pixels.data() + 3 * i, 3, p[0]);
+    }
+    return out;
+}
+
 // ToTensor + Normalize, in float32 as torchvision: (v / 255 - mean) / std. Writes (C, H, W).
 inline void to_normalized_chw(const Image& img, const PretrainedCfg& cfg, float* out) {
     const std::int64_t C = img.channels, HW = img.width * img.height;

@@ -1,14 +1,15 @@
 #pragma once
-// NumPy .npy files: float32 (or float64, converted), C order, read and written whole.
+// NumPy .npy files: float32 (or float64, converted), C order, read and written whole. The header
+// is numpy's Python dict literal, parsed here ('descr', 'fortran_order', 'shape'; either quote).
 #include <cstdint>
 #include <cstring>
 #include <fstream>
-#include <regex>
 #include <string>
 #include <vector>
 
 #include "fovea/core/error.hpp"
 #include "fovea/core/tensor.hpp"
+#include "fovea/version.hpp"
 
 namespace fovea {
 
@@ -16,6 +17,85 @@ struct NpyArray {
     std::vector<std::int64_t> shape;
     std::vector<float> data;
 };
+
+namespace detail {
+
+// The fields of a .npy header dict: {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }
+struct NpyHeader {
+    std::string descr;
+    bool fortran_order = false;
+    std::vector<std::int64_t> shape;
+    bool has_descr = false, has_order = false, has_shape = false;
+};
+
+inline NpyHeader parse_npy_header(const std::string& h, const std::string& where) {
+    NpyHeader out;
+    std::size_t p = 0;
+    auto bad = [&](const char* what) { fail(where, ": .npy header: ", what); };
+    auto ws = [&] {
+        while (p < h.size() && (h[p] == ' ' || h[p] == '\t' || h[p] == '\n' || h[p] == '\r')) ++p;
+    };
+    auto expect = [&](char c) {
+        ws();
+        if (p >= h.size() || h[p] != c) bad("malformed dict");
+        ++p;
+    };
+    auto string = [&] {
+        ws();
+        if (p >= h.size() || (h[p] != '\'' && h[p] != '"')) bad("expected a quoted string");
+        const char q = h[p++];
+        const std::size_t e = h.find(q, p);
+        if (e == std::string::npos) bad("unterminated string");
+        std::string s = h.substr(p, e - p);
+        p = e + 1;
+        return s;
+    };
+    expect('{');
+    for (;;) {
+        ws();
+        if (p < h.size() && h[p] == '}') break;
+        const std::string key = string();
+        expect(':');
+        ws();
+        if (key == "descr") {
+            out.descr = string();
+            out.has_descr = true;
+        } else if (key == "fortran_order") {
+            if (h.compare(p, 4, "True") == 0) out.fortran_order = true, p += 4;
+            else if (h.compare(p, 5, "False") == 0) p += 5;
+            else bad("fortran_order must be True or False");
+            out.has_order = true;
+        } else if (key == "shape") {
+            expect('(');
+            for (;;) {
+                ws();
+                if (p < h.size() && h[p] == ')') break;
+                std::int64_t v = 0;
+                const std::size_t start = p;
+                for (; p < h.size() && h[p] >= '0' && h[p] <= '9'; ++p) {
+                    if (v > (std::int64_t{1} << 40)) bad("a dimension is too large");
+                    v = v * 10 + (h[p] - '0');
+                }
+                if (p == start) bad("shape must be a tuple of non-negative integers");
+                out.shape.push_back(v);
+                ws();
+                if (p < h.size() && h[p] == ',') ++p;
+                else if (p >= h.size() || h[p] != ')') bad("malformed shape tuple");
+            }
+            ++p;
+            out.has_shape = true;
+        } else {
+            bad("unknown key");
+        }
+        ws();
+        if (p < h.size() && h[p] == ',') ++p;
+        else if (p >= h.size() || h[p] != '}') bad("malformed dict");
+    }
+    if (!out.has_descr || !out.has_order || !out.has_shape) bad("needs descr, fortran_order and shape");
+    return out;
+}
+
+}  // namespace detail
 
 inline NpyArray read_npy(const std::string& path) {
     std::ifstream f(path, std::ios::binary);
@@ -25,41 +105,32 @@ inline NpyArray read_npy(const std::string& path) {
     if (!f || std::memcmp(magic, "\x93NUMPY", 6) != 0) detail::fail(path, ": not a .npy file");
     std::uint32_t hlen = 0;
     if (magic[6] == 1) {
-        unsigned char b[2];
+        unsigned char b[2] = {};
         f.read(reinterpret_cast<char*>(b), 2);
-        hlen = b[0] | (b[1] << 8);
+        hlen = static_cast<std::uint32_t>(b[0] | (b[1] << 8));
     } else if (magic[6] == 2 || magic[6] == 3) {
-        unsigned char b[4];
+        unsigned char b[4] = {};
         f.read(reinterpret_cast<char*>(b), 4);
         hlen = b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<std::uint32_t>(b[3]) << 24);
     } else {
         detail::fail(path, ": unsupported .npy version ", int(magic[6]));
     }
-    if (!f || hlen > (1u << 20)) detail::fail(path, ": bad .npy header length");
+    if (!f || hlen > 65536) detail::fail(path, ": bad .npy header length ", hlen, " (at most 65536)");
     std::string header(hlen, '\0');
     f.read(header.data(), hlen);
     if (!f) detail::fail(path, ": truncated .npy header");
-    std::smatch m;
-    if (!std::regex_search(header, m, std::regex("'descr'\\s*:\\s*'([<>|=]?)([fiu])(\\d+)'")))
-        detail::fail(path, ": .npy header has no dtype");
-    const std::string kind = m[2], bytes = m[3];
-    const bool f32 = kind == "f" && bytes == "4", f64 = kind == "f" && bytes == "8";
-    if (!f32 && !f64 || m[1] == ">") detail::fail(path, ": .npy dtype must be little-endian float32 or float64");
-    if (std::regex_search(header, std::regex("'fortran_order'\\s*:\\s*True")))
-        detail::fail(path, ": Fortran-ordered .npy arrays are not supported");
-    if (!std::regex_search(header, m, std::regex("'shape'\\s*:\\s*\\(([^)]*)\\)")))
-        detail::fail(path, ": .npy header has no shape");
+    const auto h = detail::parse_npy_header(header, path);
+    const bool f32 = h.descr == "<f4" || h.descr == "=f4", f64 = h.descr == "<f8" || h.descr == "=f8";
+    if (!f32 && !f64) detail::fail(path, ": .npy dtype '", h.descr.substr(0, 20), "': must be little-endian float32 or float64");
+    if (h.fortran_order) detail::fail(path, ": Fortran-ordered .npy arrays are not supported");
+    if (h.shape.size() > 8) detail::fail(path, ": .npy arrays of rank ", h.shape.size(), " are not supported (at most 8)");
     NpyArray a;
-    std::string dims = m[1];
     std::uint64_t count = 1;
-    const std::regex digits("\\d+");
-    for (std::sregex_iterator it(dims.begin(), dims.end(), digits), end; it != end; ++it) {
-        const auto d = std::stoll(it->str());
-        if (d > (1ll << 40) || (d && count > (1ull << 40) / static_cast<std::uint64_t>(d)))
-            detail::fail(path, ": .npy shape too large");
-        a.shape.push_back(d);
+    for (auto d : h.shape) {
+        if (d && count > (1ull << 40) / static_cast<std::uint64_t>(d)) detail::fail(path, ": .npy shape too large");
         count *= static_cast<std::uint64_t>(d);
     }
+    a.shape = h.shape;
     const std::size_t isz = f32 ? 4 : 8;
     const auto pos = f.tellg();
     f.seekg(0, std::ios::end);
@@ -67,11 +138,11 @@ inline NpyArray read_npy(const std::string& path) {
     f.seekg(pos);
     if (left != count * isz)
         detail::fail(path, ": .npy data is ", left, " bytes, shape ", detail::dims_str(a.shape), " needs ", count * isz);
-    a.data.resize(count);
+    a.data.resize(static_cast<std::size_t>(count));
     if (f32) {
         f.read(reinterpret_cast<char*>(a.data.data()), static_cast<std::streamsize>(count * 4));
     } else {
-        std::vector<double> d(count);
+        std::vector<double> d(static_cast<std::size_t>(count));
         f.read(reinterpret_cast<char*>(d.data()), static_cast<std::streamsize>(count * 8));
         for (std::size_t i = 0; i < count; ++i) a.data[i] = static_cast<float>(d[i]);
     }
@@ -79,6 +150,7 @@ inline NpyArray read_npy(const std::string& path) {
     return a;
 }
 
+// Writes float32 C-order .npy; every write is checked (a full disk is an error, not a short file).
 inline void write_npy(const std::string& path, const float* data, const std::vector<std::int64_t>& shape) {
     std::string dims;
     std::int64_t n = 1;
@@ -92,13 +164,15 @@ inline void write_npy(const std::string& path, const float* data, const std::vec
     header += '\n';
     std::ofstream f(path, std::ios::binary);
     if (!f) detail::fail(path, ": cannot write file");
-    const std::uint16_t hl = static_cast<std::uint16_t>(header.size());
+    const auto hl = static_cast<std::uint16_t>(header.size());
     f.write("\x93NUMPY\x01\x00", 8);
     f.put(static_cast<char>(hl & 0xff));
     f.put(static_cast<char>(hl >> 8));
     f << header;
-    f.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(n * sizeof(float)));
-    if (!f) detail::fail(path, ": write failed");
+    f.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(n * static_cast<std::int64_t>(sizeof(float))));
+    f.flush();
+    f.close();
+    if (!f) detail::fail(path, ": write failed (disk full?)");
 }
 
 template <std::size_t R>

@@ -1,16 +1,18 @@
 #pragma once
 // What every model family gives the Model handle: one interface over the forward passes, and the
-// types they return. Light: tensors and the standard library only.
+// types they return. Light: tensors and the standard library only (a public header).
 #include <array>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
-#include "fovea/core/context.hpp"
 #include "fovea/core/tensor.hpp"
+#include "fovea/version.hpp"
 
 namespace fovea {
+
+struct Context;  // core/context.hpp: what a forward pass runs with
 
 // forward_features' output: [N, T, C] tokens, the prefix tokens (class, distillation, registers)
 // first, then the patch grid row by row. Swin's final map is its grid, with no prefix tokens.

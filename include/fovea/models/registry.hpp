@@ -146,19 +146,69 @@ inline std::size_t edit_distance(const std::string& a, const std::string& b) {
 
 }  // namespace detail
 
-// Every preset name, sorted.
-inline std::vector<std::string> model_names() {
-    std::vector<std::string> n;
-    for (auto& f : detail::Registry::instance().families())
-        for (auto& p : f->presets) n.push_back(p.name);
-    std::sort(n.begin(), n.end());
-    return n;
-}
-
 namespace detail {
 
+// Fields of a config.json pretrained_cfg object over the defaults in d, then checked.
+inline void apply_pretrained_cfg(PretrainedCfg& d, const nlohmann::json& j, const std::string& where) {
+    if (!j.is_object()) fail(where, ": 'pretrained_cfg' must be an object");
+    try {
+        if (j.contains("input_size")) {
+            const auto& v = j["input_size"];
+            if (!v.is_array() || v.size() != 3) throw std::runtime_error("input_size must be [C, H, W]");
+            for (std::size_t i = 0; i < 3; ++i) {
+                if (!v[i].is_number_integer()) throw std::runtime_error("input_size must be [C, H, W] integers");
+                d.input_size[i] = v[i].get<std::int64_t>();
+            }
+        }
+        if (j.contains("interpolation")) d.interpolation = j["interpolation"].get<std::string>();
+        if (j.contains("crop_pct")) d.crop_pct = j["crop_pct"].get<double>();
+        if (j.contains("crop_mode")) d.crop_mode = j["crop_mode"].get<std::string>();
+        for (const char* key : {"mean", "std"}) {
+            if (!j.contains(key)) continue;
+            const auto& v = j[key];
+            if (!v.is_array() || v.empty() || v.size() > 4096) throw std::runtime_error(std::string(key) + " must be a list of numbers");
+            std::vector<float> out;
+            for (auto& e : v) {
+                if (!e.is_number()) throw std::runtime_error(std::string(key) + " must be a list of numbers");
+                out.push_back(e.get<float>());
+            }
+            (std::string(key) == "mean" ? d.mean : d.std) = out;
+        }
+    } catch (const nlohmann::json::exception& e) {
+        fail(where, ": pretrained_cfg has a field of the wrong type (", e.what(), ")");
+    } catch (const std::runtime_error& e) {
+        fail(where, ": pretrained_cfg: ", e.what());
+    }
+    validate_pretrained_cfg(d, where);
+}
+
+// transformers' preprocessor_config.json as timm's pretrained_cfg: a plain resize to the model
+// size (crop_mode squash), its resample filter, mean and std.
+inline nlohmann::json pretrained_cfg_from_processor(const nlohmann::json& p, std::int64_t channels) {
+    nlohmann::json c = nlohmann::json::object();
+    if (!p.is_object()) return c;
+    std::int64_t h = 0, w = 0;
+    if (p.contains("size") && p["size"].is_object() && p["size"].contains("height") && p["size"].contains("width") &&
+        p["size"]["height"].is_number_integer() && p["size"]["width"].is_number_integer()) {
+        h = p["size"]["height"].get<std::int64_t>();
+        w = p["size"]["width"].get<std::int64_t>();
+    } else if (p.contains("size") && p["size"].is_number_integer()) {
+        h = w = p["size"].get<std::int64_t>();
+    }
+    if (h != 0 || w != 0) c["input_size"] = {channels, h, w};
+    if (p.contains("resample") && p["resample"].is_number_integer())
+        c["interpolation"] = p["resample"].get<int>() == 3 ? "bicubic" : "bilinear";
+    c["crop_pct"] = 1.0;
+    c["crop_mode"] = "squash";
+    if (p.contains("image_mean")) c["mean"] = p["image_mean"];
+    if (p.contains("image_std")) c["std"] = p["image_std"];
+    return c;
+}
+
 [[noreturn]] inline void unknown_model(const std::string& name) {
-    auto names = model_names();
+    std::vector<std::string> names;
+    for (auto& f : Registry::instance().families())
+        for (auto& p : f->presets) names.push_back(p.name);
     const std::string base = strip_tag(name).substr(0, 200);
     std::stable_sort(names.begin(), names.end(), [&](auto& a, auto& b) { return edit_distance(base, a) < edit_distance(base, b); });
     std::string close;

@@ -1,0 +1,74 @@
+#pragma once
+// From files to predictions, the glue every program writes:
+//   fovea::Tensor<float, 4> x = fovea::preprocess(model, {"cat.jpg", "dog.png"});  // [N, C, H, W]
+//   for (auto& row : fovea::top_k(model, model.forward(x), 5))
+//       for (auto& p : row) std::printf("%5.1f%% %s\n", 100 * p.prob, p.label.c_str());
+// preprocess is timm's eval transform with the model's pretrained_cfg (channels, size, crop,
+// interpolation, mean, std); top_k is a softmax and the k most likely classes with their labels.
+// A public header: preprocess is defined in pipeline-inl.hpp (header-only) or compiled into
+// fovea::compiled (FOVEA_COMPILED); top_k is here.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "fovea/core/tensor.hpp"
+#include "fovea/io/image.hpp"
+#include "fovea/models/model.hpp"
+#include "fovea/version.hpp"
+
+namespace fovea {
+
+// Image files -> [N, C, H, W]: decoded with the model's channels, resized, cropped and normalised
+// as timm's eval transform. An unreadable file is a fovea::Error naming it.
+Tensor<float, 4> preprocess(const Model& model, const std::vector<std::string>& paths);
+// Decoded images -> [N, C, H, W] (images of the wrong channel count are converted as PIL does).
+Tensor<float, 4> preprocess(const Model& model, const std::vector<Image>& images);
+// Encoded files in memory -> [N, C, H, W]; names[i] (optional) names bytes[i] in errors.
+Tensor<float, 4> preprocess(const Model& model, const std::vector<std::vector<std::uint8_t>>& bytes,
+                            const std::vector<std::string>& names = {});
+
+struct Prediction {
+    std::int64_t index = 0;  // class index
+    double prob = 0;         // softmax probability
+    float logit = 0;
+    std::string label;       // the model's label name, or "class <index>"
+};
+
+// The k most likely classes of each row of logits [N, classes], most likely first.
+inline std::vector<std::vector<Prediction>> top_k(const Model& model, TensorView<const float, 2> logits, std::int64_t k,
+                                                  const std::vector<std::string>& labels = {}) {
+    const std::vector<std::string>& names = labels.empty() ? model.label_names() : labels;
+    const std::int64_t K = logits.shape(1);
+    if (K < 1) detail::fail("top_k: logits have no classes");
+    k = std::max<std::int64_t>(0, std::min(k, K));
+    std::vector<std::vector<Prediction>> out;
+    std::vector<std::int64_t> idx(static_cast<std::size_t>(K));
+    for (std::int64_t r = 0; r < logits.shape(0); ++r) {
+        const auto l = [&](std::int64_t c) { return logits(r, c); };
+        float mx = l(0);
+        for (std::int64_t c = 1; c < K; ++c) mx = std::max(mx, l(c));
+        double sum = 0;
+        for (std::int64_t c = 0; c < K; ++c) sum += std::exp(static_cast<double>(l(c) - mx));
+        std::iota(idx.begin(), idx.end(), 0);
+        std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](std::int64_t a, std::int64_t b) {
+            return l(a) > l(b) || (l(a) == l(b) && a < b);
+        });
+        std::vector<Prediction> row;
+        for (std::int64_t i = 0; i < k; ++i) {
+            const std::int64_t c = idx[static_cast<std::size_t>(i)];
+            row.push_back({c, std::exp(static_cast<double>(l(c) - mx)) / sum, l(c),
+                           c < static_cast<std::int64_t>(names.size()) ? names[static_cast<std::size_t>(c)] : "class " + std::to_string(c)});
+        }
+        out.push_back(std::move(row));
+    }
+    return out;
+}
+
+}  // namespace fovea
+
+#ifndef FOVEA_COMPILED
+#include "fovea/pipeline-inl.hpp"
+#endif
