@@ -114,7 +114,7 @@ inline CpuInfo detect_cpu() {
         for (unsigned i = 0; i < 3; ++i) {
             unsigned r[4] = {};
             __get_cpuid(0x80000002u + i, &r[0], &r[1], &r[2], &r[3]);
-            for (int j = 0; j < 16; ++j) brand[16 * i + j] = static_cast<char>(r[j / 4] >> (8 * (j % 4)));
+            for (unsigned j = 0; j < 16; ++j) brand[16 * i + j] = static_cast<char>(r[j / 4] >> (8 * (j % 4)));
         }
         std::string s = brand;
         while (!s.empty() && (s.back() == ' ' || s.back() == '\0')) s.pop_back();

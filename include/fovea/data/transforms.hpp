@@ -60,14 +60,15 @@ inline PilCoeffs pil_coeffs(std::int64_t in, std::int64_t out, Interpolation f, 
         if (xmax > in) xmax = in;
         xmax -= xmin;
         double ww = 0.0;
+        double* wx = w.data();
         for (std::int64_t x = 0; x < xmax; ++x) {
-            w[x] = pil_filter(f, (static_cast<double>(x + xmin) - center + 0.5) / filterscale);
-            ww += w[x];
+            wx[x] = pil_filter(f, (static_cast<double>(x + xmin) - center + 0.5) / filterscale);
+            ww += wx[x];
         }
         for (std::int64_t x = 0; x < xmax; ++x) {
-            const double v = ww != 0.0 ? w[x] / ww : w[x];
-            c.k[i * c.ksize + x] = static_cast<std::int32_t>(v < 0 ? -0.5 + v * (1 << kPrecisionBits)
-                                                                    : 0.5 + v * (1 << kPrecisionBits));
+            const double v = ww != 0.0 ? wx[x] / ww : wx[x];
+            c.k.data()[i * c.ksize + x] = static_cast<std::int32_t>(v < 0 ? -0.5 + v * (1 << kPrecisionBits)
+                                                                           : 0.5 + v * (1 << kPrecisionBits));
         }
         c.lo.push_back(xmin);
         c.n.push_back(xmax);
@@ -108,7 +109,7 @@ inline Image resize_like_pil(const Image& in, std::int64_t out_w, std::int64_t o
                 for (std::int64_t c = 0; c < C; ++c) {
                     std::int32_t ss = 1 << (detail::kPrecisionBits - 1);
                     const std::int32_t* k = ch.k.data() + x * ch.ksize;
-                    for (std::int64_t t = 0; t < ch.n[x]; ++t) ss += in.row(row0 + y)[(ch.lo[x] + t) * C + c] * k[t];
+                    for (std::int64_t t = 0; t < ch.n.data()[x]; ++t) ss += in.row(row0 + y)[(ch.lo.data()[x] + t) * C + c] * k[t];
                     tmp.row(y)[x * C + c] = detail::clip8(ss);
                 }
     }
@@ -122,7 +123,7 @@ inline Image resize_like_pil(const Image& in, std::int64_t out_w, std::int64_t o
         const std::int32_t* k = cv.k.data() + y * cv.ksize;
         for (std::int64_t i = 0; i < w * C; ++i) {
             std::int32_t ss = 1 << (detail::kPrecisionBits - 1);
-            for (std::int64_t t = 0; t < cv.n[y]; ++t) ss += tmp.row(cv.lo[y] - row0 + t)[i] * k[t];
+            for (std::int64_t t = 0; t < cv.n.data()[y]; ++t) ss += tmp.row(cv.lo.data()[y] - row0 + t)[i] * k[t];
             out.row(y)[i] = detail::clip8(ss);
         }
     }
@@ -214,7 +215,7 @@ inline void to_normalized_chw(const Image& img, const PretrainedCfg& cfg, float*
         detail::fail("pretrained_cfg mean/std have ", cfg.mean.size(), " channels, the image has ", C);
     for (std::int64_t c = 0; c < C; ++c)
         for (std::int64_t i = 0; i < HW; ++i)
-            out[c * HW + i] = (static_cast<float>(img.pixels[i * C + c]) / 255.0f - cfg.mean[c]) / cfg.std[c];
+            out[c * HW + i] = (static_cast<float>(img.pixels.data()[i * C + c]) / 255.0f - cfg.mean.data()[c]) / cfg.std.data()[c];
 }
 
 // A file to the model's input: decode, timm's eval resize + crop, normalise -> (C, H, W).

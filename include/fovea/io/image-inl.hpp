@@ -736,14 +736,15 @@ FOVEA_INLINE_ Image decode_image(const std::uint8_t* data, std::size_t size, int
     img.width = w;
     img.height = h;
     img.channels = channels;
-    img.pixels.resize(static_cast<std::size_t>(w) * h * channels);
+    img.pixels.resize(static_cast<std::size_t>(w) * static_cast<std::size_t>(h) * static_cast<std::size_t>(channels));
+    std::uint8_t* px = img.pixels.data();
     int dw = 0, dh = 0, dn = 0;
     if (grey && detail::stb::fovea_stbi_is_16_bit_from_memory(data, len)) {
         // PIL opens 16-bit greyscale as mode "I"; its convert() clips at 255 rather than scaling.
         detail::stb::stbi_us* p = detail::stb::fovea_stbi_load_16_from_memory(data, len, &dw, &dh, &dn, 1);
         if (!p) detail::fail(where, ": cannot decode image (", detail::stb_reason(), ")");
         for (std::int64_t i = 0; i < static_cast<std::int64_t>(w) * h; ++i)
-            for (int c = 0; c < channels; ++c) img.pixels[i * channels + c] = static_cast<std::uint8_t>(p[i] > 255 ? 255 : p[i]);
+            for (int c = 0; c < channels; ++c) px[i * channels + c] = static_cast<std::uint8_t>(p[i] > 255 ? 255 : p[i]);
         detail::stb::fovea_stbi_image_free(p);
     } else {
         const int want = grey ? 1 : 3;
@@ -753,9 +754,9 @@ FOVEA_INLINE_ Image decode_image(const std::uint8_t* data, std::size_t size, int
         if (want == channels) {
             std::memcpy(img.pixels.data(), p, img.pixels.size());
         } else if (want == 1) {  // grey to RGB: replicate
-            for (std::int64_t i = 0; i < npx; ++i) img.pixels[3 * i] = img.pixels[3 * i + 1] = img.pixels[3 * i + 2] = p[i];
+            for (std::int64_t i = 0; i < npx; ++i) px[3 * i] = px[3 * i + 1] = px[3 * i + 2] = p[i];
         } else {  // RGB to L
-            for (std::int64_t i = 0; i < npx; ++i) img.pixels[i] = pil_luma(p[3 * i], p[3 * i + 1], p[3 * i + 2]);
+            for (std::int64_t i = 0; i < npx; ++i) px[i] = pil_luma(p[3 * i], p[3 * i + 1], p[3 * i + 2]);
         }
         detail::stb::fovea_stbi_image_free(p);
     }

@@ -75,7 +75,7 @@ inline std::shared_ptr<const SafeTensorsFile> to_timm_names(std::shared_ptr<cons
         std::smatch m;
         if (l->fuse_qkv && std::regex_match(name, m, l->fuse_qkv->pattern)) {
             const char p = m[2].str().empty() ? 'q' : m[2].str()[0];
-            const int which = p == 'q' ? 0 : p == 'k' ? 1 : 2;
+            const std::size_t which = p == 'q' ? 0 : p == 'k' ? 1 : 2;
             const std::string prefix = apply_rules(l->fuse_qkv->prefix, m[1].str()).value_or(m[1].str());
             parts[prefix + ".attn.qkv." + m[3].str()][which] = &t;
             dropped.push_back(name);

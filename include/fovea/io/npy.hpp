@@ -111,7 +111,7 @@ inline NpyArray read_npy(const std::string& path) {
     } else if (magic[6] == 2 || magic[6] == 3) {
         unsigned char b[4] = {};
         f.read(reinterpret_cast<char*>(b), 4);
-        hlen = b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<std::uint32_t>(b[3]) << 24);
+        hlen = std::uint32_t{b[0]} | (std::uint32_t{b[1]} << 8) | (std::uint32_t{b[2]} << 16) | (std::uint32_t{b[3]} << 24);
     } else {
         detail::fail(path, ": unsupported .npy version ", int(magic[6]));
     }

@@ -226,7 +226,7 @@ private:
             const std::string name = "blocks." + std::to_string(i);
             AttentionMap* map = nullptr;
             if (hooks.wants_attention(name)) {
-                hooks.attention_out->push_back({name, Tensor<float, 5>({B, cfg_.num_heads, 1, T, T}), 0, 0, 0, 0, gh, gw});
+                hooks.attention_out->push_back({name, Tensor<float, 5>({B, cfg_.num_heads, 1, T, T}), 0, 0, 0, 0, gh, gw, {}});
                 map = &hooks.attention_out->back();
             }
             blocks[i].forward(ctx, tokens, map ? map->probs.data() : nullptr);
