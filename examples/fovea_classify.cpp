@@ -1,25 +1,24 @@
-// fovea-classify: classify images (or a preprocessed .npy batch) with a timm ViT / Swin model.
+// fovea-classify: classify images (or a preprocessed .npy batch) with a timm model.
 //   fovea-classify photo.jpg                                 # bundled Fashion-MNIST Swin
 //   fovea-classify --weights DIR *.jpg --top-k 5 --json      # a timm hub folder
 //   fovea-classify --weights DIR --input-npy x.npy --save-logits y.npy
-//   fovea-classify --weights DIR --bench 20 --threads 2
-#include <sys/resource.h>
+//   fovea-classify --weights DIR --bench 20 --threads 2 --precision bf16
+// Images stream through in batches: each batch is decoded, run, printed and written before the
+// next is read, so memory does not grow with the number of files.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <numeric>
 #include <random>
 #include <string>
 #include <vector>
 
 #include <fovea/data/transforms.hpp>
 #include <fovea/fovea.hpp>
-#include <fovea/io/image.hpp>
 
 #ifndef FOVEA_DEFAULT_WEIGHTS
 #define FOVEA_DEFAULT_WEIGHTS ""
@@ -28,17 +27,16 @@
 namespace {
 
 struct Options {
-    std::string model, weights, input_npy, save_logits, save_features, save_input, labels;
+    std::string model, weights, input_npy, save_logits, save_features, save_input, labels, precision = "f32";
     std::vector<std::string> images;
     int top_k = 5, threads = 0, bench = 0, batch_size = 0;  // batch_size 0: 8 images, 1 for --bench
-    std::string precision = "f32";
     bool json = false, list_models = false, version = false;
 };
 
 void usage() {
     std::puts(
         "usage: fovea-classify [options] [IMAGE...]\n"
-        "  IMAGE...              PNG, JPEG, BMP, TGA, PNM or GIF files, preprocessed as timm's eval transform\n"
+        "  IMAGE...              PNG, JPEG, BMP, PNM or GIF files, preprocessed as timm's eval transform\n"
         "  --weights PATH        model.safetensors, or a folder with model.safetensors + config.json\n"
         "                        (default: the bundled Fashion-MNIST Swin)\n"
         "  --model NAME          preset name (default: from config.json or the file's metadata)\n"
@@ -46,25 +44,25 @@ void usage() {
         "  --batch-size B        images per forward pass (default 8; --bench: batch of its random input, default 1)\n"
         "  --labels FILE         class names, one per line (default: config.json, ImageNet-1k for 1000 classes)\n"
         "  --top-k K             classes to print per input (default 5)\n"
-        "  --json                print results as JSON, one object per input\n"
+        "  --json                print results as JSON, one object per line\n"
         "  --save-logits FILE    write logits [N, classes] as float32 .npy\n"
         "  --save-features FILE  write pre-logit features [N, C] as float32 .npy\n"
         "  --save-input FILE     write the preprocessed batch [N, C, H, W] as float32 .npy\n"
-        "  --threads N           threads (default: all cores)\n"
+        "  --precision P         f32 (default), bf16 or int8\n"
+        "  --threads N           threads (default: all cores; at most the machine's hardware threads)\n"
         "  --bench N             time N forward passes after a warm-up (random input unless --input-npy)\n"
-        "  --precision P         f32 (default)\n"
         "  --list-models         print the preset names\n"
-        "  --version             print fovea's version, compiler, kernels and CPU");
+        "  --version             print fovea's version, compiler, kernels, CPU and image decoders");
 }
 
-int to_int(const std::string& flag, const std::string& v, int lo) {
+int to_int(const std::string& flag, const std::string& v, int lo, int hi) {
     try {
         std::size_t used = 0;
-        const int n = std::stoi(v, &used);
-        if (used == v.size() && n >= lo) return n;
+        const long n = std::stol(v, &used);
+        if (used == v.size() && n >= lo && n <= hi) return static_cast<int>(n);
     } catch (const std::exception&) {
     }
-    fovea::detail::fail(flag, " expects an integer >= ", lo, ", got '", v, "'");
+    fovea::detail::fail(flag, " expects an integer in [", lo, ", ", hi, "], got '", v.substr(0, 40), "'");
 }
 
 Options parse(int argc, char** argv) {
@@ -82,23 +80,61 @@ Options parse(int argc, char** argv) {
         else if (a == "--save-features") o.save_features = value();
         else if (a == "--save-input") o.save_input = value();
         else if (a == "--labels") o.labels = value();
-        else if (a == "--top-k") o.top_k = to_int(a, value(), 1);
-        else if (a == "--threads") o.threads = to_int(a, value(), 1);
-        else if (a == "--bench") o.bench = to_int(a, value(), 1);
-        else if (a == "--batch-size") o.batch_size = to_int(a, value(), 1);
+        else if (a == "--precision") o.precision = value();
+        else if (a == "--top-k") o.top_k = to_int(a, value(), 1, 1'000'000);
+        else if (a == "--threads") o.threads = to_int(a, value(), 1, 1'000'000);
+        else if (a == "--bench") o.bench = to_int(a, value(), 1, 1'000'000);
+        else if (a == "--batch-size") o.batch_size = to_int(a, value(), 1, 4096);
         else if (a == "--json") o.json = true;
         else if (a == "--list-models") o.list_models = true;
         else if (a == "--version") o.version = true;
-        else if (a == "--precision") o.precision = value();
         else if (a == "-h" || a == "--help") { usage(); std::exit(0); }
-        else if (a.rfind("--", 0) == 0) fovea::detail::fail("unknown argument '", a, "' (see --help)");
+        else if (a.rfind("--", 0) == 0) fovea::detail::fail("unknown argument '", a.substr(0, 80), "' (see --help)");
         else o.images.push_back(a);
     }
     if (!o.images.empty() && !o.input_npy.empty()) fovea::detail::fail("give images or --input-npy, not both");
     return o;
 }
 
-std::vector<std::string> read_labels(const std::string& path) {
+// A name as it may appear in one line of text: control bytes escaped.
+std::string printable(const std::string& s) {
+    std::string out;
+    for (unsigned char c : s) {
+        if (c == '\n') out += "\\n";
+        else if (c == '\r') out += "\\r";
+        else if (c < 0x20 || c == 0x7f) out += "\\x" + std::string(1, "0123456789abcdef"[c >> 4]) + "0123456789abcdef"[c & 15];
+        else out += static_cast<char>(c);
+    }
+    return out;
+}
+
+// Valid UTF-8 as it is; otherwise each byte that breaks it as \xNN (JSON needs UTF-8).
+std::string utf8_or_escaped(const std::string& s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        bool ok = n > 0 && i + n <= s.size();
+        for (std::size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(s[i + k]) >> 6) == 2;
+        if (ok) {
+            out.append(s, i, n);
+            i += n;
+        } else {
+            out += "\\x" + std::string(1, "0123456789abcdef"[c >> 4]) + "0123456789abcdef"[c & 15];
+            ++i;
+        }
+    }
+    return out;
+}
+
+// One error line on stderr, whatever the message holds.
+void report_error(const std::string& message) { std::fprintf(stderr, "error: %s\n", printable(message).c_str()); }
+
+std::vector<std::string> read_labels(const std::string& path, std::int64_t classes) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) fovea::detail::fail(path, ": cannot open labels file");
+    if (!S_ISREG(st.st_mode)) fovea::detail::fail(path, ": labels must be a regular file");
+    if (st.st_size > 64ll * 1024 * 1024) fovea::detail::fail(path, ": labels file over 64 MB");
     std::ifstream f(path);
     if (!f) fovea::detail::fail(path, ": cannot open labels file");
     std::vector<std::string> out;
@@ -106,63 +142,143 @@ std::vector<std::string> read_labels(const std::string& path) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
         out.push_back(line);
     }
+    if (out.empty()) fovea::detail::fail(path, ": no labels in the file");
+    if (classes > 0 && static_cast<std::int64_t>(out.size()) != classes)
+        fovea::detail::fail(path, ": ", out.size(), " labels for a model with ", classes, " classes");
     return out;
 }
 
-// Top-k of one row of logits as text or one JSON object; `id` names the input.
-void print_topk(const float* l, std::int64_t K, int k, const std::vector<std::string>& labels, const nlohmann::json& id,
-                bool json, bool last) {
-    const float mx = *std::max_element(l, l + K);
-    double sum = 0;
-    for (std::int64_t c = 0; c < K; ++c) sum += std::exp(static_cast<double>(l[c] - mx));
-    std::vector<std::int64_t> idx(static_cast<std::size_t>(K));
-    std::iota(idx.begin(), idx.end(), 0);
-    const auto kk = std::min<std::int64_t>(k, K);
-    std::partial_sort(idx.begin(), idx.begin() + kk, idx.end(), [&](auto a, auto b) { return l[a] > l[b]; });
-    nlohmann::json top = nlohmann::json::array();
-    if (!json) std::cout << (id.is_string() ? id.get<std::string>() : "input " + id.dump()) << "\n";
-    for (std::int64_t i = 0; i < kk; ++i) {
-        const auto c = idx[static_cast<std::size_t>(i)];
-        const double p = std::exp(static_cast<double>(l[c] - mx)) / sum;
-        const std::string label = c < static_cast<std::int64_t>(labels.size()) ? labels[c] : "class " + std::to_string(c);
-        if (json) top.push_back({{"class", c}, {"label", label}, {"prob", p}, {"logit", l[c]}});
-        else std::printf("  %6.2f%%  %-4lld %s\n", 100.0 * p, static_cast<long long>(c), label.c_str());
+// The process's own peak resident memory (VmHWM), not ru_maxrss: that one keeps a parent's peak
+// across exec (started from a Python process holding PyTorch, it reported gigabytes).
+double peak_rss_mb() {
+    std::ifstream f("/proc/self/status");
+    for (std::string line; std::getline(f, line);)
+        if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+    return 0;
+}
+
+// .npy written a batch at a time: rows are appended and the header's row count completed on close.
+class NpyStream {
+public:
+    NpyStream() = default;
+    NpyStream(const std::string& path, std::vector<std::int64_t> inner) : path_(path), inner_(std::move(inner)), f_(path, std::ios::binary) {
+        if (!f_) fovea::detail::fail(path, ": cannot write file");
+        write_header();
     }
-    if (json) {
-        nlohmann::json o = {{id.is_string() ? "path" : "index", id}, {"top", top}};
-        std::cout << "  " << o.dump() << (last ? "\n" : ",\n");
+    bool open() const { return f_.is_open(); }
+    void append(const float* data, std::int64_t rows) {
+        std::int64_t per = 1;
+        for (auto d : inner_) per *= d;
+        f_.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(rows * per * 4));
+        rows_ += rows;
+        if (!f_) fovea::detail::fail(path_, ": write failed (disk full?)");
     }
-    std::cout.flush();
+    void close() {
+        if (!f_.is_open()) return;
+        f_.seekp(0);
+        write_header();
+        f_.close();
+        if (!f_) fovea::detail::fail(path_, ": write failed (disk full?)");
+    }
+
+private:
+    void write_header() {  // always 128 bytes, so the final shape fits where the first one was
+        std::string dims = std::to_string(rows_) + ",";
+        for (auto d : inner_) dims += " " + std::to_string(d) + ",";
+        if (!inner_.empty()) dims.pop_back();
+        std::string h = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
+        h.append(128 - 10 - 1 - h.size(), ' ');
+        h += '\n';
+        f_.write("\x93NUMPY\x01\x00", 8);
+        f_.put(static_cast<char>(h.size() & 0xff));
+        f_.put(static_cast<char>(h.size() >> 8));
+        f_ << h;
+        if (!f_) fovea::detail::fail(path_, ": write failed (disk full?)");
+    }
+    std::string path_;
+    std::vector<std::int64_t> inner_;
+    std::int64_t rows_ = 0;
+    std::ofstream f_;
+};
+
+struct Output {
+    bool json = false;
+    int top_k = 5;
+    std::vector<std::string> labels;
+    NpyStream logits, features, input;
+};
+
+// Top-k of each row, as text or one JSON object per line; ids name the rows.
+void print_rows(const fovea::Model& model, const fovea::Tensor<float, 2>& logits, const std::vector<nlohmann::json>& ids,
+                const Output& out) {
+    const auto rows = fovea::top_k(model, logits, out.top_k, out.labels);
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        const auto& id = ids[r];
+        if (out.json) {
+            nlohmann::json top = nlohmann::json::array();
+            for (auto& p : rows[r])
+                top.push_back({{"class", p.index}, {"label", utf8_or_escaped(p.label)}, {"prob", p.prob}, {"logit", p.logit}});
+            nlohmann::json o = {{id.is_string() ? "path" : "index", id}, {"top", top}};
+            std::cout << o.dump() << "\n";
+        } else {
+            std::cout << (id.is_string() ? printable(id.get<std::string>()) : "input " + id.dump()) << "\n";
+            for (auto& p : rows[r])
+                std::printf("  %6.2f%%  %-4lld %s\n", 100.0 * p.prob, static_cast<long long>(p.index), printable(p.label).c_str());
+        }
+        std::cout.flush();
+        std::fflush(stdout);
+    }
+}
+
+void run_batch(const fovea::Model& model, const fovea::Tensor<float, 4>& x, const std::vector<nlohmann::json>& ids, Output& out) {
+    const fovea::Features features = model.forward_features(x);
+    const auto logits = model.forward_head(features);
+    if (out.features.open()) {
+        const auto pooled = model.forward_head(features, true);
+        out.features.append(pooled.data(), pooled.shape(0));
+    }
+    if (out.logits.open()) out.logits.append(logits.data(), logits.shape(0));
+    const std::int64_t per = logits.shape(0) / x.shape(0);  // global_pool '': a row per token
+    std::vector<nlohmann::json> rows;
+    for (std::int64_t r = 0; r < logits.shape(0); ++r) rows.push_back(per == 1 ? ids[static_cast<std::size_t>(r)] : nlohmann::json(r));
+    print_rows(model, logits, rows, out);
 }
 
 void progress(std::size_t done, std::size_t total) {
     static const bool tty = ::isatty(2);
     if (!tty || total < 16) return;
     const int width = 30, fill = static_cast<int>(width * done / total);
-    std::fprintf(stderr, "\r[%s%s] %zu/%zu", std::string(fill, '#').c_str(), std::string(width - fill, ' ').c_str(), done, total);
+    std::fprintf(stderr, "\r[%s%s] %zu/%zu", std::string(static_cast<std::size_t>(fill), '#').c_str(),
+                 std::string(static_cast<std::size_t>(width - fill), ' ').c_str(), done, total);
     if (done == total) std::fputc('\n', stderr);
 }
-
-void append(std::vector<float>& all, const fovea::Tensor<float, 2>& t) { all.insert(all.end(), t.data(), t.data() + t.size()); }
 
 int run(int argc, char** argv) {
     const Options o = parse(argc, argv);
     if (o.version) {
-        std::cout << "fovea-classify " << FOVEA_VERSION_MAJOR << "." << FOVEA_VERSION_MINOR << "." << FOVEA_VERSION_PATCH
-                  << "; " << fovea::compiler_name() << "; kernels " << fovea::detail::kernels().name << "; cpu "
-                  << fovea::cpu_info().model_name << "\n";
+        std::cout << "fovea-classify " << fovea::version_string << "; " << fovea::compiler_name() << "; kernels "
+                  << fovea::detail::kernels().name << "; cpu " << fovea::cpu_info().model_name << " ("
+                  << fovea::cpu_info().hardware_threads << " threads); images: " << fovea::image_decoders() << "\n";
         return 0;
     }
-    if (o.precision != "f32") fovea::detail::fail("--precision '", o.precision, "' is not supported (f32)");
     if (o.list_models) {
         for (auto& n : fovea::model_names()) std::cout << n << "\n";
         return 0;
     }
-    if (o.threads) fovea::set_num_threads(o.threads);
+    if (o.threads) {
+        const int set = fovea::set_num_threads(o.threads);
+        if (set < o.threads) std::fprintf(stderr, "note: --threads %d is more than this machine's %d hardware threads; using %d\n", o.threads, set, set);
+    }
     const std::string weights = o.weights.empty() ? FOVEA_DEFAULT_WEIGHTS : o.weights;
     if (weights.empty()) fovea::detail::fail("no --weights given (see --help)");
-    const fovea::Model model = o.model.empty() ? fovea::load_model(weights) : fovea::create_model(o.model, weights);
-    const auto labels = o.labels.empty() ? model.label_names() : read_labels(o.labels);
+    fovea::LoadOptions load;
+    load.precision = fovea::parse_precision(o.precision);
+    const fovea::Model model = o.model.empty() ? fovea::load_model(weights, load) : fovea::create_model(o.model, weights, load);
+    for (auto& w : model.warnings()) std::fprintf(stderr, "warning: %s\n", printable(w).c_str());
+    Output out;
+    out.json = o.json;
+    out.top_k = o.top_k;
+    out.labels = o.labels.empty() ? model.label_names() : read_labels(o.labels, model.num_classes());
     const auto& cfg = model.pretrained_cfg();
 
     if (o.bench) {
@@ -183,71 +299,57 @@ int run(int argc, char** argv) {
             ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
         }
         std::sort(ms.begin(), ms.end());
-        struct rusage ru {};
-        ::getrusage(RUSAGE_SELF, &ru);  // ru_maxrss: peak resident set in KiB, load included
         std::printf("bench: model=%s batch=%lld threads=%d precision=%s median_ms=%.3f min_ms=%.3f peak_rss_mb=%.1f "
                     "kernels='%s' compiler='%s' cpu='%s'\n",
                     model.architecture().c_str(), static_cast<long long>(x.shape(0)), fovea::num_threads(),
-                    o.precision.c_str(), ms[ms.size() / 2], ms[0], ru.ru_maxrss / 1024.0, fovea::detail::kernels().name,
-                    fovea::compiler_name().c_str(), fovea::cpu_info().model_name.c_str());
+                    fovea::precision_name(model.precision()), ms[ms.size() / 2], ms[0], peak_rss_mb(),
+                    fovea::detail::kernels().name, fovea::compiler_name().c_str(), fovea::cpu_info().model_name.c_str());
         return 0;
     }
 
-    std::vector<float> all_logits, all_features;
-    std::int64_t rows = 0;
-    if (o.json) std::cout << "[\n";
-    auto classify = [&](const fovea::Tensor<float, 4>& x, const std::vector<nlohmann::json>& ids, bool last_batch) {
-        const auto features = model.forward_features(x);
-        const auto logits = model.forward_head(features);
-        if (!o.save_features.empty()) append(all_features, model.forward_head(features, true));
-        append(all_logits, logits);
-        rows += logits.shape(0);
-        const std::int64_t K = logits.shape(1), per = logits.shape(0) / x.shape(0);
-        for (std::int64_t r = 0; r < logits.shape(0); ++r)
-            print_topk(logits.data() + r * K, K, o.top_k, labels, per == 1 ? ids[r] : nlohmann::json(r), o.json,
-                       last_batch && r + 1 == logits.shape(0));
-    };
-
+    const std::int64_t K = model.num_classes() ? model.num_classes() : model.num_features();
+    if (!o.save_logits.empty()) out.logits = NpyStream(o.save_logits, {K});
+    if (!o.save_features.empty()) out.features = NpyStream(o.save_features, {model.num_features()});
     int status = 0;
     if (!o.input_npy.empty()) {
         const auto x = fovea::to_tensor<4>(fovea::read_npy(o.input_npy), o.input_npy);
         std::vector<nlohmann::json> ids;
         for (std::int64_t n = 0; n < x.shape(0); ++n) ids.emplace_back(n);
-        classify(x, ids, true);
+        run_batch(model, x, ids, out);
     } else {
         if (o.images.empty()) fovea::detail::fail("no input: give image files, --input-npy FILE or --bench N");
         const std::int64_t C = cfg.input_size[0], H = cfg.input_size[1], W = cfg.input_size[2];
-        // Decode and preprocess all files first: a bad file is reported and skipped, nothing else is lost.
-        std::vector<std::string> good;
-        std::vector<float> inputs;
+        if (!o.save_input.empty()) out.input = NpyStream(o.save_input, {C, H, W});
+        const std::size_t batch = o.batch_size ? static_cast<std::size_t>(o.batch_size) : 8;
+        std::vector<fovea::Tensor<float, 3>> ready;  // at most one batch
+        std::vector<nlohmann::json> ids;
+        auto flush = [&] {
+            if (ready.empty()) return;
+            fovea::Tensor<float, 4> x({static_cast<std::int64_t>(ready.size()), C, H, W});
+            for (std::size_t i = 0; i < ready.size(); ++i)
+                std::copy(ready[i].data(), ready[i].data() + ready[i].size(), x.data() + static_cast<std::int64_t>(i) * C * H * W);
+            if (out.input.open()) out.input.append(x.data(), x.shape(0));
+            run_batch(model, x, ids, out);
+            ready.clear();
+            ids.clear();
+        };
         for (std::size_t i = 0; i < o.images.size(); ++i) {
-            try {
-                const auto img = fovea::load_image(o.images[i], static_cast<int>(C));
-                const auto t = fovea::preprocess_image(img, cfg);
-                inputs.insert(inputs.end(), t.data(), t.data() + t.size());
-                good.push_back(o.images[i]);
+            try {  // a file that cannot be read is reported and skipped; the others are still classified
+                const auto img = fovea::load_image(o.images[i], static_cast<int>(C == 1 ? 1 : 3));
+                ready.push_back(fovea::preprocess_image(fovea::convert_channels(img, C), cfg));
+                ids.emplace_back(out.json ? utf8_or_escaped(o.images[i]) : o.images[i]);
             } catch (const fovea::Error& e) {
-                std::fprintf(stderr, "error: %s\n", e.what());
+                report_error(e.what());
                 status = 1;
             }
+            if (ready.size() == batch) flush();
             progress(i + 1, o.images.size());
         }
-        const std::size_t batch = o.batch_size ? o.batch_size : 8;
-        for (std::size_t b = 0; b < good.size(); b += batch) {
-            const std::size_t n = std::min(batch, good.size() - b);
-            fovea::Tensor<float, 4> x({static_cast<std::int64_t>(n), C, H, W});
-            std::copy(inputs.begin() + b * C * H * W, inputs.begin() + (b + n) * C * H * W, x.data());
-            classify(x, std::vector<nlohmann::json>(good.begin() + b, good.begin() + b + n), b + n == good.size());
-        }
-        if (!o.save_input.empty())
-            fovea::write_npy(o.save_input, inputs.data(), {static_cast<std::int64_t>(good.size()), C, H, W});
+        flush();
     }
-    if (o.json) std::cout << "]\n";
-    const std::int64_t K = model.num_classes() ? model.num_classes() : model.num_features();
-    if (!o.save_logits.empty()) fovea::write_npy(o.save_logits, all_logits.data(), {rows, K});
-    if (!o.save_features.empty())
-        fovea::write_npy(o.save_features, all_features.data(),
-                         {static_cast<std::int64_t>(all_features.size()) / model.num_features(), model.num_features()});
+    out.logits.close();
+    out.features.close();
+    out.input.close();
     return status;
 }
 
@@ -256,8 +358,10 @@ int run(int argc, char** argv) {
 int main(int argc, char** argv) {
     try {
         return run(argc, argv);
+    } catch (const std::bad_alloc&) {
+        report_error("out of memory");
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
-        return 1;
+        report_error(e.what());
     }
+    return 1;
 }

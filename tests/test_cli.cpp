@@ -32,6 +32,15 @@ CliResult run_cli(const std::string& args) {
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(d + "/out"), slurp(d + "/err")};
 }
 
+// --json prints one object per line.
+std::vector<nlohmann::json> json_lines(const std::string& out) {
+    std::vector<nlohmann::json> v;
+    std::istringstream s(out);
+    for (std::string line; std::getline(s, line);)
+        if (!line.empty()) v.push_back(nlohmann::json::parse(line));
+    return v;
+}
+
 }  // namespace
 
 TEST(Cli, SavesTimmLogitsAndFeatures) {
@@ -48,7 +57,7 @@ TEST(Cli, SavesTimmLogitsAndFeatures) {
         EXPECT_TRUE(compare(y.data.data(), ref.data("logits"), ref.numel("logits")).ok()) << name;
         const auto f = fovea::read_npy(d + "/f.npy");
         EXPECT_TRUE(compare(f.data.data(), ref.data("pre_logits"), ref.numel("pre_logits")).ok()) << name;
-        const auto j = nlohmann::json::parse(r.out);
+        const auto j = json_lines(r.out);
         ASSERT_EQ(j.size(), 1u);
         EXPECT_EQ(j[0]["top"].size(), 3u);
     }
@@ -104,7 +113,7 @@ TEST(Cli, DefaultModelClassifiesBundledImages) {
     ASSERT_EQ(files.size(), 10u);
     const CliResult r = run_cli(join(files) + " --json --top-k 1");
     ASSERT_EQ(r.code, 0) << r.err;
-    const auto j = nlohmann::json::parse(r.out);
+    const auto j = json_lines(r.out);
     ASSERT_EQ(j.size(), files.size());
     int right = 0;
     for (std::size_t i = 0; i < files.size(); ++i) {
@@ -127,7 +136,7 @@ TEST(Cli, BadFileAmongGoodOnesLosesNothing) {
     EXPECT_NE(r.err.find("error: " + d + "/broken.png: "), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("error: " + d + "/absent.png: "), std::string::npos) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 2) << r.err;
-    const auto j = nlohmann::json::parse(r.out);
+    const auto j = json_lines(r.out);
     ASSERT_EQ(j.size(), 2u);
     EXPECT_EQ(j[0]["path"], files[0]);
     EXPECT_EQ(j[1]["path"], files[1]);

@@ -17,6 +17,7 @@
 
 #include "fovea/data/pretrained_cfg.hpp"
 #include "fovea/io/layouts.hpp"
+#include "fovea/models/common.hpp"
 #include "fovea/io/safetensors.hpp"
 #include "fovea/models/network.hpp"
 #include "fovea/models/options.hpp"
