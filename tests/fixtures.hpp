@@ -52,7 +52,12 @@ struct Reference {
     std::shared_ptr<const fovea::SafeTensorsFile> file;
     explicit Reference(const std::string& name) : file(fovea::SafeTensorsFile::open(data_dir() + "/" + name + "/ref.safetensors")) {}
     const fovea::TensorInfo* find(const std::string& k) const { return file->find(k); }
-    const float* data(const std::string& k) const { return file->f32(*file->find(k)); }
+    const float* data(const std::string& k) const {
+        auto it = cache.find(k);
+        if (it == cache.end()) it = cache.emplace(k, file->read(*file->find(k))).first;
+        return it->second.data();
+    }
+    mutable std::map<std::string, std::vector<float>> cache;
     std::int64_t numel(const std::string& k) const {
         std::int64_t n = 1;
         for (auto d : file->find(k)->shape) n *= d;
@@ -117,9 +122,8 @@ inline std::map<std::string, Entry> read_entries(const std::string& path) {
     auto f = fovea::SafeTensorsFile::open(path);
     std::map<std::string, Entry> out;
     for (auto& [name, t] : f->tensors()) {
-        std::int64_t n = 1;
-        for (auto d : t.shape) n *= d;
-        out[name] = {"F32", t.shape, std::string(reinterpret_cast<const char*>(f->f32(t)), n * 4)};
+        const std::vector<float> v = f->read(t);
+        out[name] = {"F32", t.shape, std::string(reinterpret_cast<const char*>(v.data()), v.size() * 4)};
     }
     return out;
 }

@@ -99,9 +99,10 @@ inline std::shared_ptr<const SafeTensorsFile> to_timm_names(std::shared_ptr<cons
         d.name = name;
         d.shape = s;
         d.shape[0] *= 3;
-        std::int64_t n = 1;
-        for (auto v : s) n *= v;
-        for (auto* t : p) d.values.insert(d.values.end(), f->f32(*t), f->f32(*t) + n);
+        for (auto* t : p) {
+            const std::vector<float> v = f->read(*t);
+            d.values.insert(d.values.end(), v.begin(), v.end());
+        }
         derived.push_back(std::move(d));
     }
     return f->relabelled(renames, std::move(derived), dropped);

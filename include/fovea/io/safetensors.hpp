@@ -1,10 +1,11 @@
 #pragma once
-// Memory-mapped safetensors (the format timm publishes): 8-byte little-endian header
-// length, a JSON header, then one contiguous byte buffer. Every field is validated before
-// it sizes or addresses anything. Float tensors are exposed as F32: aligned F32 data is a
-// view into the mapping (no copy); F16/BF16/F64 and misaligned F32 are converted once.
+// safetensors (the format timm publishes): 8-byte little-endian header length, a JSON header, then
+// one contiguous byte buffer. Every field is validated before it sizes or addresses anything; the
+// JSON is bounded (depth, array lengths, entries, name lengths) while it is parsed. The file is read
+// with pread, never mapped: a tensor is read (and F16 / BF16 / F64 converted to F32) when a layer
+// binds it, so a file that shrinks or changes while it is read gives an error naming it, never a
+// SIGBUS, and memory holds one tensor beyond what the model keeps.
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,6 +26,7 @@
 #include "fovea/core/error.hpp"
 #include "fovea/core/precision.hpp"
 #include "fovea/core/tensor.hpp"
+#include "fovea/io/json.hpp"
 
 namespace fovea {
 
@@ -82,60 +85,55 @@ inline float bf16_to_float(std::uint16_t h) {
     return f;
 }
 
-// Read-only mapping of a whole file; unmapped when the last owner goes.
-class MappedFile {
+// Where a safetensors file's bytes come from: an open file read with pread, or bytes in memory.
+class ByteSource {
 public:
-    explicit MappedFile(const std::string& path) {
+    explicit ByteSource(const std::string& path) : path_(path) {
         struct stat st {};
         if (::stat(path.c_str(), &st) != 0) fail(path, ": cannot open file (", std::strerror(errno), ")");
         if (S_ISDIR(st.st_mode)) fail(path, ": is a directory, expected a file");
-        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) fail(path, ": cannot open file (", std::strerror(errno), ")");
-        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-            ::close(fd);
+        fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd_ < 0) fail(path, ": cannot open file (", std::strerror(errno), ")");
+        if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+            ::close(fd_);
             fail(path, ": not a regular file");
         }
-        size_ = static_cast<std::size_t>(st.st_size);
-        if (size_ > 0) {
-            void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-            if (p == MAP_FAILED) {
-                ::close(fd);
-                fail(path, ": cannot map file (", std::strerror(errno), ")");
-            }
-            data_ = static_cast<const std::uint8_t*>(p);
+        size_ = static_cast<std::uint64_t>(st.st_size);
+    }
+    // An owned copy of bytes already in memory (downloads, fuzzing).
+    ByteSource(const std::uint8_t* bytes, std::size_t size, const std::string& name)
+        : path_(name), size_(size), owned_(bytes, bytes + size) {}
+    ~ByteSource() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    ByteSource(const ByteSource&) = delete;
+    ByteSource& operator=(const ByteSource&) = delete;
+
+    std::uint64_t size() const { return size_; }
+
+    // Bytes [offset, offset + n) into dst; a file that no longer has them is an error.
+    void read(std::uint64_t offset, void* dst, std::size_t n) const {
+        if (fd_ < 0) {
+            if (offset > owned_.size() || n > owned_.size() - offset) fail(path_, ": read past the end of the data");
+            std::memcpy(dst, owned_.data() + offset, n);
+            return;
         }
-        ::close(fd);
-    }
-    // An owned copy of bytes already in memory (downloads, fuzzing): same interface as a mapping.
-    MappedFile(const std::uint8_t* bytes, std::size_t size) : size_(size), owned_(bytes, bytes + size) {
-        data_ = owned_.data();
-    }
-    ~MappedFile() {
-        if (data_ && owned_.empty() && size_) ::munmap(const_cast<std::uint8_t*>(data_), size_);
-    }
-    MappedFile(const MappedFile&) = delete;
-    MappedFile& operator=(const MappedFile&) = delete;
-
-    const std::uint8_t* data() const { return data_; }
-    std::size_t size() const { return size_; }
-
-    // Gives back the resident pages that lie wholly inside [p, p + n) of the mapping (a weight
-    // that was copied into its packed layout): they stop counting toward the process's memory
-    // and would be read from the file again if touched. Anything outside the mapping is ignored.
-    void release(const void* p, std::size_t n) const {
-        if (!owned_.empty() || !data_) return;
-        auto b = reinterpret_cast<std::uintptr_t>(p), e = b + n;
-        const auto lo = reinterpret_cast<std::uintptr_t>(data_), hi = lo + size_;
-        if (b < lo || e > hi) return;
-        const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-        b = (b + page - 1) / page * page;
-        e = e / page * page;
-        if (e > b) ::madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
+        auto* out = static_cast<std::uint8_t*>(dst);
+        while (n > 0) {
+            const ::ssize_t got = ::pread(fd_, out, std::min<std::size_t>(n, std::size_t{1} << 30), static_cast<::off_t>(offset));
+            if (got < 0 && errno == EINTR) continue;
+            if (got < 0) fail(path_, ": read failed (", std::strerror(errno), ")");
+            if (got == 0) fail(path_, ": the file ended at byte ", offset, " of ", size_, ": it changed while it was read");
+            out += got;
+            offset += static_cast<std::uint64_t>(got);
+            n -= static_cast<std::size_t>(got);
+        }
     }
 
 private:
-    const std::uint8_t* data_ = nullptr;
-    std::size_t size_ = 0;
+    std::string path_;
+    int fd_ = -1;
+    std::uint64_t size_ = 0;
     std::vector<std::uint8_t> owned_;
 };
 
@@ -151,14 +149,17 @@ struct TensorInfo {
 class SafeTensorsFile {
 public:
     static constexpr std::uint64_t kMaxHeader = 100u * 1024u * 1024u;
+    static constexpr std::size_t kMaxTensors = 1'000'000;
+    static constexpr std::size_t kMaxName = 1024;  // bytes of a tensor name or metadata key
+    static constexpr std::size_t kMaxRank = 16;
 
     static std::shared_ptr<const SafeTensorsFile> open(const std::string& path) {
-        return std::shared_ptr<const SafeTensorsFile>(new SafeTensorsFile(path, std::make_shared<detail::MappedFile>(path)));
+        return std::shared_ptr<const SafeTensorsFile>(new SafeTensorsFile(path, std::make_shared<detail::ByteSource>(path)));
     }
     // The same checks on bytes in memory (copied); `name` stands for the path in messages.
     static std::shared_ptr<const SafeTensorsFile> from_memory(const std::uint8_t* data, std::size_t size,
                                                               const std::string& name = "<memory>") {
-        return std::shared_ptr<const SafeTensorsFile>(new SafeTensorsFile(name, std::make_shared<detail::MappedFile>(data, size)));
+        return std::shared_ptr<const SafeTensorsFile>(new SafeTensorsFile(name, std::make_shared<detail::ByteSource>(data, size, name)));
     }
 
     const std::string& path() const { return path_; }
@@ -169,16 +170,36 @@ public:
         return it == tensors_.end() ? nullptr : &it->second;
     }
 
-    // The tensor as F32 values: a view into the mapping where the stored bytes already are
-    // aligned F32, otherwise the buffer converted at open.
-    const float* f32(const TensorInfo& t) const {
-        auto it = converted_.find(t.name);
-        if (it != converted_.end()) return it->second.get();
-        return reinterpret_cast<const float*>(data_begin() + t.begin);
+    // A floating-point tensor's values as float32, read now (F16 / BF16 / F64 converted).
+    std::vector<float> read(const TensorInfo& t) const {
+        if (!detail::is_float(t.dtype)) detail::fail(path_, ": tensor '", t.name, "' is not a floating-point tensor");
+        auto d = derived_.find(t.name);
+        if (d != derived_.end()) return *d->second;
+        const std::size_t isz = detail::dtype_size(t.dtype), n = static_cast<std::size_t>((t.end - t.begin) / isz);
+        std::vector<float> out(n);
+        if (t.dtype == DType::F32) {
+            source_->read(data_offset_ + t.begin, out.data(), n * 4);
+            return out;
+        }
+        std::vector<std::uint8_t> raw(n * isz);
+        source_->read(data_offset_ + t.begin, raw.data(), raw.size());
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::uint8_t* src = raw.data() + isz * i;
+            if (t.dtype == DType::F64) {
+                double v;
+                std::memcpy(&v, src, 8);
+                out[i] = static_cast<float>(v);
+            } else {
+                std::uint16_t h;
+                std::memcpy(&h, src, 2);
+                out[i] = t.dtype == DType::F16 ? detail::half_to_float(h) : detail::bf16_to_float(h);
+            }
+        }
+        return out;
     }
 
     // Another checkpoint layout presented under other names (see io/layouts.hpp): a copy of the
-    // table over the same mapping. `renames` maps old to new names; `derived` adds F32 tensors
+    // table over the same bytes. `renames` maps old to new names; `derived` adds F32 tensors
     // (fused q/k/v, say); `dropped` removes entries (stored buffers fovea recomputes).
     struct Derived {
         std::string name;
@@ -191,43 +212,37 @@ public:
         auto out = std::shared_ptr<SafeTensorsFile>(new SafeTensorsFile(*this));
         for (auto& d : dropped) {
             out->tensors_.erase(d);
-            out->converted_.erase(d);
+            out->derived_.erase(d);
         }
         std::map<std::string, TensorInfo> tensors;
-        std::map<std::string, std::shared_ptr<const float>> converted;
+        std::map<std::string, std::shared_ptr<const std::vector<float>>> kept;
         for (auto& [name, t] : out->tensors_) {
             auto it = renames.find(name);
             const std::string to = it == renames.end() ? name : it->second;
             TensorInfo nt = t;
             nt.name = to;
             if (!tensors.emplace(to, nt).second) detail::fail(path_, ": two tensors map to '", to, "'");
-            auto c = out->converted_.find(name);
-            if (c != out->converted_.end()) converted[to] = c->second;
-            else if (detail::is_float(t.dtype)) converted[to] = std::shared_ptr<const float>(out->file_, f32(t));  // aliases the mapping
+            auto d = out->derived_.find(name);
+            if (d != out->derived_.end()) kept[to] = d->second;
         }
         for (auto& d : derived) {
             TensorInfo t;
             t.name = d.name;
             t.dtype = DType::F32;
             t.shape = d.shape;
-            auto buf = std::shared_ptr<float>(detail::aligned_array<float>(d.values.size()).release(), detail::AlignedFree());
-            std::copy(d.values.begin(), d.values.end(), buf.get());
+            t.end = d.values.size() * 4;
             if (!tensors.emplace(d.name, t).second) detail::fail(path_, ": two tensors map to '", d.name, "'");
-            converted[d.name] = buf;
+            kept[d.name] = std::make_shared<const std::vector<float>>(std::move(d.values));
         }
         out->tensors_ = std::move(tensors);
-        out->converted_ = std::move(converted);
+        out->derived_ = std::move(kept);
         return out;
     }
-    const std::uint8_t* raw(const TensorInfo& t) const { return data_begin() + t.begin; }
-    // See MappedFile::release: for tensors the model has copied (packed weights).
-    void release(const float* p, std::size_t count) const { file_->release(p, count * sizeof(float)); }
 
 private:
     SafeTensorsFile(const SafeTensorsFile&) = default;
-    SafeTensorsFile(const std::string& path, std::shared_ptr<detail::MappedFile> file) : path_(path), file_(std::move(file)) {
+    SafeTensorsFile(const std::string& path, std::shared_ptr<detail::ByteSource> source) : path_(path), source_(std::move(source)) {
         parse();
-        convert();
     }
 
     template <typename... A>
@@ -235,40 +250,42 @@ private:
         detail::fail(path_, ": invalid safetensors: ", a...);
     }
 
-    const std::uint8_t* data_begin() const { return file_->data() + 8 + header_len_; }
-
     void parse() {
-        const std::size_t size = file_->size();
+        const std::uint64_t size = source_->size();
         if (size < 8) bad("file is ", size, " bytes, shorter than the 8-byte header length");
+        std::uint8_t len[8];
+        source_->read(0, len, 8);
         std::uint64_t n = 0;
-        for (int i = 7; i >= 0; --i) n = (n << 8) | file_->data()[i];
+        for (int i = 7; i >= 0; --i) n = (n << 8) | len[i];
         if (n > kMaxHeader) bad("header length ", n, " exceeds the 100 MB limit");
         if (n > size - 8) bad("header length ", n, " runs past the end of the file (", size, " bytes)");
-        header_len_ = n;
+        data_offset_ = 8 + n;
         const std::uint64_t data_len = size - 8 - n;
+        std::string text(static_cast<std::size_t>(n), '\0');
+        source_->read(8, text.data(), text.size());
 
-        const char* hb = reinterpret_cast<const char*>(file_->data() + 8);
+        // Bounded while parsed: 3 levels ({name: {shape: [...]}}), short arrays, so many entries,
+        // short names; and duplicate names are an error (nlohmann would keep the last one).
         std::set<std::string> seen;
-        bool duplicate = false;
-        std::string dup_name;
-        // Duplicate top-level keys are an error; nlohmann would silently keep the last one.
+        std::string duplicate;
+        std::vector<std::size_t> items(8, 0);
         nlohmann::json::parser_callback_t cb = [&](int depth, nlohmann::json::parse_event_t ev, nlohmann::json& j) {
-            if (depth == 1 && ev == nlohmann::json::parse_event_t::key) {
-                auto k = j.get<std::string>();
-                if (!seen.insert(k).second && !duplicate) {
-                    duplicate = true;
-                    dup_name = k;
-                }
+            using E = nlohmann::json::parse_event_t;
+            const auto d = static_cast<std::size_t>(depth);
+            if (ev == E::object_start || ev == E::array_start) items[d + 1] = 0;
+            if ((ev == E::key || ev == E::value) && d < items.size() && ++items[d] > (d <= 1 ? kMaxTensors : d == 2 ? 64 : kMaxRank))
+                bad(d <= 1 ? "more than 1000000 entries" : "an entry or array with too many items");
+            if (ev == E::key) {
+                const auto& k = j.get_ref<const std::string&>();
+                if (k.size() > kMaxName) bad("a name of ", k.size(), " bytes (at most ", kMaxName, ")");
+                if (depth == 1 && !seen.insert(k).second && duplicate.empty()) duplicate = k;
             }
+            if (ev == E::value && j.is_string() && j.get_ref<const std::string&>().size() > 65536)
+                bad("a string of ", j.get_ref<const std::string&>().size(), " bytes in the header (at most 65536)");
             return true;
         };
-        nlohmann::json h;
-        try {
-            h = nlohmann::json::parse(hb, hb + n, cb);
-        } catch (const nlohmann::json::exception& e) {
-            bad("header is not valid UTF-8 JSON (", e.what(), ")");
-        }
-        if (duplicate) bad("duplicate tensor name '", dup_name, "'");
+        const nlohmann::json h = detail::parse_json(text, path_ + ": safetensors header", 3, cb);
+        if (!duplicate.empty()) bad("duplicate tensor name '", duplicate, "'");
         if (!h.is_object()) bad("header is not a JSON object");
 
         for (auto& [key, val] : h.items()) {
@@ -286,7 +303,7 @@ private:
             auto dt = val.find("dtype");
             if (dt == val.end() || !dt->is_string()) bad("tensor '", key, "': missing or non-string dtype");
             auto parsed = detail::parse_dtype(dt->get<std::string>());
-            if (!parsed) bad("tensor '", key, "': unknown dtype '", dt->get<std::string>(), "'");
+            if (!parsed) bad("tensor '", key, "': unknown dtype '", dt->get<std::string>().substr(0, 20), "'");
             t.dtype = *parsed;
             auto sh = val.find("shape");
             if (sh == val.end() || !sh->is_array()) bad("tensor '", key, "': missing or non-array shape");
@@ -312,8 +329,7 @@ private:
                 bad("tensor '", key, "': ", count * isz, " bytes expected for shape ", detail::dims_str(t.shape),
                     ", offsets span ", t.end - t.begin);
             if (t.end > data_len)
-                bad("tensor '", key, "': data_offsets [", t.begin, ", ", t.end, "] run past the data (", data_len,
-                    " bytes)");
+                bad("tensor '", key, "': data_offsets [", t.begin, ", ", t.end, "] run past the data (", data_len, " bytes)");
             tensors_.emplace(key, std::move(t));
         }
 
@@ -332,33 +348,12 @@ private:
         if (pos != data_len) bad(data_len - pos, " trailing bytes after the last tensor");
     }
 
-    void convert() {
-        for (auto& [name, t] : tensors_) {
-            if (!detail::is_float(t.dtype)) continue;
-            const std::uint8_t* src = raw(t);
-            const std::size_t n = static_cast<std::size_t>((t.end - t.begin) / detail::dtype_size(t.dtype));
-            if (t.dtype == DType::F32 && reinterpret_cast<std::uintptr_t>(src) % alignof(float) == 0) continue;
-            auto buf = detail::aligned_array<float>(n);
-            float* dst = buf.get();
-            for (std::size_t i = 0; i < n; ++i) {  // memcpy per element: src may be misaligned
-                switch (t.dtype) {
-                    case DType::F32: std::memcpy(dst + i, src + 4 * i, 4); break;
-                    case DType::F64: { double d; std::memcpy(&d, src + 8 * i, 8); dst[i] = static_cast<float>(d); break; }
-                    case DType::F16: { std::uint16_t h; std::memcpy(&h, src + 2 * i, 2); dst[i] = detail::half_to_float(h); break; }
-                    case DType::BF16: { std::uint16_t h; std::memcpy(&h, src + 2 * i, 2); dst[i] = detail::bf16_to_float(h); break; }
-                    default: break;
-                }
-            }
-            converted_.emplace(name, std::shared_ptr<const float>(buf.release(), detail::AlignedFree()));
-        }
-    }
-
     std::string path_;
-    std::shared_ptr<detail::MappedFile> file_;
-    std::uint64_t header_len_ = 0;
+    std::shared_ptr<detail::ByteSource> source_;
+    std::uint64_t data_offset_ = 0;
     std::map<std::string, std::string> metadata_;
     std::map<std::string, TensorInfo> tensors_;
-    std::map<std::string, std::shared_ptr<const float>> converted_;  // by name; shared by relabelled copies
+    std::map<std::string, std::shared_ptr<const std::vector<float>>> derived_;  // tensors made in memory (fused q/k/v)
 };
 
 // Binds model parameters by name and shape. Every check names the file and the tensor;
@@ -375,43 +370,26 @@ public:
 
     Precision precision() const { return opt_.precision; }
 
-    // A tensor the model keeps as stored (a bias, a norm, an embedding): checked, then copied out of
-    // the file and the file's pages of it dropped. Mapped pages the model kept touching could keep a
-    // whole large folio of their neighbours resident.
+    // A tensor the model keeps as stored (a bias, a norm, an embedding): checked, read, kept.
     template <std::size_t R>
     TensorView<const float, R> get(const std::string& name, const std::array<std::int64_t, R>& shape) {
-        const auto v = borrow<R>(name, shape);
-        if (v.size() == 0) return v;
-        auto buf = detail::aligned_array<float>(static_cast<std::size_t>(v.size()));
-        std::memcpy(buf.get(), v.data(), static_cast<std::size_t>(v.size()) * sizeof(float));
-        release(v);
+        const std::vector<float> v = read_checked(name, shape);
+        auto buf = detail::aligned_array<float>(std::max<std::size_t>(v.size(), 1));
+        std::copy(v.begin(), v.end(), buf.get());
         kept_->push_back(std::move(buf));
         return TensorView<const float, R>(kept_->back().get(), shape);
     }
 
-    // A tensor the model converts at load (a weight it packs): checked, a view into the file that
-    // lives as long as this binder. release() it once converted.
+    // A tensor the model converts at load (a weight it packs): checked and read into a buffer the
+    // binder holds until release() (or until the binder goes), so loading holds one such tensor
+    // beyond what the model keeps.
     template <std::size_t R>
     TensorView<const float, R> borrow(const std::string& name, const std::array<std::int64_t, R>& shape) {
-        const TensorInfo* t = file_->find(name);
-        if (!t) detail::fail(file_->path(), ": missing tensor '", name, "' (expected ", detail::dims_str(shape), ")");
-        if (t->shape.size() != R || !std::equal(shape.begin(), shape.end(), t->shape.begin()))
-            detail::fail(file_->path(), ": tensor '", name, "': expected ", detail::dims_str(shape), " got ",
-                         detail::dims_str(t->shape));
-        if (!detail::is_float(t->dtype))
-            detail::fail(file_->path(), ": tensor '", name, "' is not a floating-point tensor");
-        used_.insert(name);
-        const float* p = file_->f32(*t);
-        if (opt_.non_finite) {  // now, while its pages are in memory for the copy that follows
-            std::int64_t n = 1;
-            for (auto d : shape) n *= d;
-            bool finite = true;
-            for (std::int64_t i = 0; i < n; ++i) finite &= std::isfinite(p[i]);
-            if (!finite) opt_.non_finite->push_back(name);
-        }
+        std::vector<float> v = read_checked(name, shape);
+        const float* p = v.data();
+        borrowed_.push_back(std::move(v));
         return TensorView<const float, R>(p, shape);
     }
-
     // A tensor the model computes at load (a fused bias, a gathered position table), kept with
     // its parameters.
     template <std::size_t R>
@@ -426,9 +404,11 @@ public:
     }
 
     bool has(const std::string& name) const { return file_->find(name) != nullptr; }
-    // Drops the file's resident pages of a borrowed tensor.
+    // Frees a borrowed tensor's buffer.
     template <std::size_t R>
-    void release(const TensorView<const float, R>& t) const { file_->release(t.data(), static_cast<std::size_t>(t.size())); }
+    void release(const TensorView<const float, R>& t) {
+        borrowed_.remove_if([&](const std::vector<float>& v) { return v.data() == t.data(); });
+    }
     // Owner of every tensor get() returned: the model holds it.
     std::shared_ptr<const void> kept() const { return kept_; }
     // Stored buffers that fovea recomputes (for example relative_position_index).
@@ -449,9 +429,26 @@ public:
     const std::shared_ptr<const SafeTensorsFile>& file() const { return file_; }
 
 private:
+    template <std::size_t R>
+    std::vector<float> read_checked(const std::string& name, const std::array<std::int64_t, R>& shape) {
+        const TensorInfo* t = file_->find(name);
+        if (!t) detail::fail(file_->path(), ": missing tensor '", name, "' (expected ", detail::dims_str(shape), ")");
+        if (t->shape.size() != R || !std::equal(shape.begin(), shape.end(), t->shape.begin()))
+            detail::fail(file_->path(), ": tensor '", name, "': expected ", detail::dims_str(shape), " got ",
+                         detail::dims_str(t->shape));
+        if (!detail::is_float(t->dtype))
+            detail::fail(file_->path(), ": tensor '", name, "' is not a floating-point tensor");
+        used_.insert(name);
+        std::vector<float> v = file_->read(*t);
+        if (opt_.non_finite && !std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); }))
+            opt_.non_finite->push_back(name);
+        return v;
+    }
+
     std::shared_ptr<const SafeTensorsFile> file_;
     Options opt_;
     std::set<std::string> used_;
+    std::list<std::vector<float>> borrowed_;
     std::shared_ptr<std::vector<std::unique_ptr<float[], detail::AlignedFree>>> kept_ =
         std::make_shared<std::vector<std::unique_ptr<float[], detail::AlignedFree>>>();
 };

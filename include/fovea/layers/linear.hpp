@@ -39,6 +39,7 @@ struct Linear {
             if (bias) {
                 const auto bv = w.borrow<1>(p + ".bias", {each});
                 b.insert(b.end(), bv.data(), bv.data() + bv.size());
+                w.release(bv);
             }
         }
         l.weight = detail::PackedMatrix::from_nk(wt.data(), l.out, in, in);
