@@ -266,8 +266,11 @@ int run(int argc, char** argv) {
         return 0;
     }
     if (o.threads) {
-        const int set = fovea::set_num_threads(o.threads);
-        if (set < o.threads) std::fprintf(stderr, "note: --threads %d is more than this machine's %d hardware threads; using %d\n", o.threads, set, set);
+        const int set = fovea::set_num_threads(o.threads), hw = fovea::cpu_info().hardware_threads;
+        if (set < o.threads && o.threads > hw)
+            std::fprintf(stderr, "note: --threads %d is more than this machine's %d hardware threads; using %d\n", o.threads, hw, set);
+        else if (set < o.threads)
+            std::fprintf(stderr, "note: the system gave %d of the %d threads asked for (a process or memory limit); using %d\n", set, o.threads, set);
     }
     const std::string weights = o.weights.empty() ? FOVEA_DEFAULT_WEIGHTS : o.weights;
     if (weights.empty()) fovea::detail::fail("no --weights given (see --help)");
@@ -359,7 +362,7 @@ int main(int argc, char** argv) {
     try {
         return run(argc, argv);
     } catch (const std::bad_alloc&) {
-        report_error("out of memory");
+        report_error("out of memory (a smaller --batch-size needs less)");
     } catch (const std::exception& e) {
         report_error(e.what());
     }

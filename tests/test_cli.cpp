@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include <cstdlib>
+#include <functional>
 #include <sstream>
 
 #include <fovea/io/image.hpp>
@@ -17,11 +18,12 @@ struct CliResult {
     std::string out, err;
 };
 
-CliResult run_cli(const std::string& args) {
+// `shell` runs first in the same shell (ulimit ...).
+CliResult run_cli(const std::string& args, const std::string& shell = "") {
     // ctest runs tests in parallel processes: each run gets its own folder
     std::string tmpl = (std::filesystem::temp_directory_path() / "fovea_cli_XXXXXX").string();
     const std::string d = ::mkdtemp(tmpl.data());
-    const std::string cmd = std::string(FOVEA_CLI) + " " + args + " >" + d + "/out 2>" + d + "/err";
+    const std::string cmd = shell + std::string(FOVEA_CLI) + " " + args + " >" + d + "/out 2>" + d + "/err";
     const int status = std::system(cmd.c_str());
     auto slurp = [](const std::string& p) {
         std::ifstream f(p);
@@ -176,4 +178,132 @@ TEST(Cli, LabelsFileOverridesConfigNames) {
     const CliResult r = run_cli(files[0] + " --labels " + d + "/labels.txt --top-k 1");
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_NE(r.out.find("name9"), std::string::npos) << r.out;  // an ankle boot
+}
+
+// Inputs as a hostile user would write them (issue 17's kinds): each ends in exactly one
+// "error: ..." line and exit code 1 (or, for --threads, a note and a normal run), never a signal,
+// and quickly: nothing is allocated or recursed into before its size is checked.
+TEST(Cli, HostileInputsAreOneErrorLine) {
+    const std::string d = temp_dir("cli_hostile");
+    const std::string fixture = data_dir() + "/vit_base_patch16_224";
+    const std::string image = kImages + "/tiny_13x9.png";
+    // A copy of the fixture folder whose config.json `edit` changes (text in, text out).
+    auto variant = [&](const std::string& name, const std::function<std::string(nlohmann::json)>& edit) {
+        const std::string dir = d + "/" + name;
+        std::filesystem::create_directories(dir);
+        std::filesystem::copy_file(fixture + "/model.safetensors", dir + "/model.safetensors");
+        std::ifstream f(fixture + "/config.json");
+        write_file(dir + "/config.json", edit(nlohmann::json::parse(f)));
+        return dir;
+    };
+    const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+    auto set = [](const std::string& where, const std::string& key, nlohmann::json v) {
+        return [=](nlohmann::json j) {
+            (where.empty() ? j : j[where])[key] = v;
+            return j.dump();
+        };
+    };
+    auto with_deep = [&](const std::string& where) {
+        return [&, where](nlohmann::json j) {
+            (where.empty() ? j : j[where])["deep"] = 0;
+            std::string t = j.dump();
+            const auto at = t.find("\"deep\":0");
+            return t.replace(at, 8, "\"deep\":" + deep);
+        };
+    };
+    // safetensors with a 300,000-character tensor name; a .npy with a 1 MB header; a .npy that
+    // declares a batch of 100,000 images; a 3 GB sparse config.json.
+    write_file(d + "/long_name.safetensors",
+               safetensors_bytes("{\"" + std::string(300000, 'n') + "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", floats({1})));
+    std::string npy = std::string("\x93NUMPY\x01\x00", 8);
+    write_file(d + "/big_header.npy", npy + std::string("\xff\xff", 2) + std::string(65535, ' '));
+    const std::string hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 3, 224, 224), }";
+    write_file(d + "/huge_shape.npy", npy + static_cast<char>(hdr.size() + 1) + '\0' + hdr + "\n" + std::string(64, '\0'));
+    const std::string sparse = variant("sparse", [](nlohmann::json j) { return j.dump(); });
+    std::filesystem::resize_file(sparse + "/config.json", 3ull << 30);
+    write_file(d + "/empty_labels.txt", "");
+    write_file(d + "/two_labels.txt", "a\nb\n");
+
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"--weights " + variant("deep_model_args", with_deep("model_args")) + " " + image, "nested deeper than"},
+        {"--weights " + variant("deep_pretrained_cfg", with_deep("pretrained_cfg")) + " " + image, "nested deeper than"},
+        {"--weights " + sparse + " " + image, "MB limit for a JSON file"},
+        {"--weights " + d + "/long_name.safetensors --model vit_base_patch16_224 " + image, "a name of 300000 bytes"},
+        {"--weights " + fixture + " --input-npy " + d + "/big_header.npy", "big_header.npy"},
+        {"--weights " + fixture + " --input-npy " + d + "/huge_shape.npy", "huge_shape.npy"},
+        {"--weights " + variant("input_size", set("pretrained_cfg", "input_size", {3, 65536, 65536})) + " " + image, "input_size"},
+        {"--weights " + variant("std0", set("pretrained_cfg", "std", {0, 0, 0})) + " " + image, "std[0] must be a positive number"},
+        {"--weights " + variant("img_size", set("model_args", "img_size", 1ll << 40)) + " " + image, "img_size"},
+        {"--weights " + variant("mlp0", set("model_args", "mlp_ratio", 0)) + " " + image, "mlp_ratio"},
+        {"--weights " + variant("labels3", set("", "label_names", {"a", "b", "c"})) + " " + image, "3 label names for 5 classes"},
+        {"--weights " + fixture + " --labels /dev/zero " + image, "labels must be a regular file"},
+        {"--weights " + fixture + " --labels " + d + " " + image, "labels must be a regular file"},
+        {"--weights " + fixture + " --labels " + d + "/empty_labels.txt " + image, "empty_labels.txt"},
+        {"--weights " + fixture + " --labels " + d + "/two_labels.txt " + image, "two_labels.txt"},
+        {"--weights " + fixture + " --save-logits /dev/full " + image, "/dev/full: write failed"},
+        {"--weights " + fixture + " --batch-size 100000000 " + image, "--batch-size"},
+        {"--weights " + fixture + " --threads -1 " + image, "--threads"},
+        {"--weights " + fixture + " --top-k 99999999999 " + image, "--top-k"},
+        {"--weights " + fixture + " '" + d + "/a\nb.png'", "a\\nb.png"},
+    };
+    for (const auto& [args, fragment] : cases) {
+        const CliResult r = run_cli(args);
+        EXPECT_EQ(r.code, 1) << args.substr(0, 300) << " -> " << r.err;
+        EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << args.substr(0, 300) << " -> " << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args.substr(0, 300) << " -> " << r.err;
+        EXPECT_NE(r.err.find(fragment), std::string::npos) << args.substr(0, 300) << " -> " << r.err;
+    }
+    // More threads than the machine has: one note, then a normal run.
+    const CliResult r = run_cli("--weights " + fixture + " --threads 100000 " + image);
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.err.rfind("note: --threads 100000 is more than this machine's", 0), 0u) << r.err;
+}
+
+// Under resource limits: an input too large for the address space is one error line (not an
+// uncaught std::bad_alloc), and a system that refuses threads gets a single-threaded run with
+// the same outputs.
+TEST(Cli, ResourceLimitsGiveCleanErrorsOrSmallerRuns) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    GTEST_SKIP() << "sanitizers reserve address space beyond any ulimit -v";
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+    GTEST_SKIP() << "sanitizers reserve address space beyond any ulimit -v";
+#endif
+#endif
+    const std::string fixture = data_dir() + "/vit_base_patch16_224";
+    // 1 GB of address space; the batch of 4096 random images alone would take 2.4 GB
+    CliResult r = run_cli("--weights " + fixture + " --bench 1 --batch-size 4096 --threads 1", "ulimit -v 1000000 && ");
+    EXPECT_EQ(r.code, 1) << r.err;
+    EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find("out of memory"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+
+    // Thread stacks of 3 GB in 2 GB of address space: no thread can start; the run goes on alone.
+    const auto files = fashion_images();
+    const std::string d = temp_dir("cli_limits");
+    r = run_cli(join(files) + " --threads 2 --save-logits " + d + "/limited.npy", "ulimit -v 2000000 && ulimit -s 3000000 && ");
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.err.find("note: "), std::string::npos) << r.err;  // fewer threads than asked
+    r = run_cli(join(files) + " --threads 1 --save-logits " + d + "/plain.npy");
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(fovea::read_npy(d + "/limited.npy").data, fovea::read_npy(d + "/plain.npy").data);
+}
+
+// Images are streamed a batch at a time: 1,000 images need no more memory than 10.
+TEST(Cli, ThousandImagesTakeTheMemoryOfTen) {
+    const auto files = fashion_images();
+    auto peak_kb = [&](int n) {
+        std::string args;
+        for (int i = 0; i < n; ++i) args += " " + files[static_cast<std::size_t>(i) % files.size()];
+        const CliResult r = run_cli(args + " --json --threads 1", "/usr/bin/time -f 'peak_kb=%M' -o /dev/stderr ");
+        EXPECT_EQ(r.code, 0) << r.err;
+        EXPECT_EQ(json_lines(r.out).size(), static_cast<std::size_t>(n));
+        const auto at = r.err.rfind("peak_kb=");
+        return at == std::string::npos ? -1.0 : std::stod(r.err.substr(at + 8));
+    };
+    if (!std::filesystem::exists("/usr/bin/time")) GTEST_SKIP() << "needs /usr/bin/time (Debian: time)";
+    const double ten = peak_kb(10), thousand = peak_kb(1000);
+    std::printf("peak RSS: 10 images %.1f MB, 1000 images %.1f MB\n", ten / 1024, thousand / 1024);
+    ASSERT_GT(ten, 0);
+    EXPECT_LE(thousand, ten * 1.1 + 4096);
 }

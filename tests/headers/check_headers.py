@@ -3,7 +3,8 @@
 
 1. every header under include/fovea compiles on its own (it includes what it uses);
 2. including them defines no macro but FOVEA_VERSION*: compared with a file that includes the same
-   dependencies alone (the C and C++ standard libraries, Eigen, nlohmann_json, stb_image, intrinsics), every
+   dependencies alone (the C and C++ standard libraries, Eigen, nlohmann_json, stb_image, libjpeg, libpng,
+   intrinsics), every
    other macro fovea defines must be undefined again. Names that begin with '_' belong to the
    compiler and library (include guards) and are left out.
 
@@ -20,7 +21,16 @@ import tempfile
 DEPENDENCIES = """
 #include <Eigen/Core>
 #include <nlohmann/json.hpp>
+#if __has_include(<stb/stb_image.h>)
 #include <stb/stb_image.h>
+#endif
+#include <csetjmp>
+#ifdef FOVEA_WITH_LIBJPEG
+#include <jpeglib.h>
+#endif
+#ifdef FOVEA_WITH_LIBPNG
+#include <png.h>
+#endif
 #include <immintrin.h>
 #include <cpuid.h>
 #include <limits.h>
@@ -85,8 +95,9 @@ def main():
     ap.add_argument("--compiler", required=True)
     ap.add_argument("--include", required=True, help="fovea's include folder")
     ap.add_argument("-I", dest="extra", action="append", default=[])
+    ap.add_argument("-D", dest="defines", action="append", default=[], help="as the fovea target defines (FOVEA_WITH_LIBJPEG)")
     a = ap.parse_args()
-    flags = [f"-I{a.include}", *[f"-I{i}" for i in a.extra]]
+    flags = [f"-I{a.include}", *[f"-I{i}" for i in a.extra], *[f"-D{d}" for d in a.defines]]
     root = pathlib.Path(a.include)
     headers = sorted(str(p.relative_to(root)) for p in root.rglob("*.hpp"))
 

@@ -1,6 +1,7 @@
 #pragma once
 // One exception type for everything fovea rejects: bad files, bad shapes, bad arguments.
 #include <cstdint>
+#include <new>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -20,6 +21,21 @@ template <typename... Args>
     std::ostringstream os;
     (os << ... << args);
     throw Error(os.str());
+}
+
+// Public entry points run their body through this: whatever escapes (std::bad_alloc from an input
+// too large for memory, an exception from a caller's hook) leaves as fovea::Error naming `what`.
+template <typename F>
+decltype(auto) api_boundary(const std::string& what, F&& body) {
+    try {
+        return body();
+    } catch (const Error&) {
+        throw;
+    } catch (const std::bad_alloc&) {
+        fail(what, ": out of memory");
+    } catch (const std::exception& e) {
+        fail(what, ": ", e.what());
+    }
 }
 
 template <typename Range>

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <exception>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -42,6 +43,7 @@ public:
     static int hardware_threads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
     // n threads (the caller counts as one), at most the machine's hardware threads; n <= 0: all.
+    // Where the system refuses a thread (a process or memory limit), the pool keeps those it got.
     // Returns the size set. Not from inside a chunk.
     int resize(int n) {
         const int hw = hardware_threads();
@@ -49,9 +51,16 @@ public:
         if (in_chunk()) return size();
         std::lock_guard<std::mutex> resizing(resize_);
         stop_workers();
-        for (int i = 1; i < n; ++i) workers_.emplace_back([this] { work(); });
-        size_.store(n, std::memory_order_relaxed);
-        return n;
+        int made = 1;
+        for (; made < n; ++made) {
+            try {
+                workers_.emplace_back([this] { work(); });
+            } catch (const std::system_error&) {
+                break;
+            }
+        }
+        size_.store(made, std::memory_order_relaxed);
+        return made;
     }
 
     // True on a thread that is running a chunk of some loop.

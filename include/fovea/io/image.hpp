@@ -1,13 +1,17 @@
 #pragma once
-// Image files to 8-bit RGB (or one channel) the way PIL's Image.open(p).convert("RGB") / ("L")
-// sees them: PNG, JPEG, BMP, PNM and GIF's first frame. Dimensions are read and checked against a
-// pixel budget before anything is decoded. A public header: the decoders are in image-inl.hpp,
-// included at the end (header-only) or compiled once into fovea::compiled (FOVEA_COMPILED).
+// Image files to 8-bit RGB (or one channel) exactly as Pillow's Image.open(p).convert("RGB") /
+// ("L") gives them, which is how timm reads images: JPEG through libjpeg(-turbo) and PNG through
+// libpng (the libraries Pillow uses; stb_image where they are absent), BMP, GIF's first frame and
+// PNM by fovea's own decoders following Pillow 12. A file Pillow refuses (truncated, corrupt) is
+// an error. Dimensions are checked against kMaxImagePixels before anything is decoded. A public
+// header: the decoders are in io/codecs/ and image-inl.hpp, included at the end (header-only) or
+// compiled once into fovea::compiled (FOVEA_COMPILED).
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "fovea/core/error.hpp"
+#include "fovea/io/codecs/common.hpp"  // kMaxImagePixels
 #include "fovea/version.hpp"
 
 namespace fovea {
@@ -20,7 +24,6 @@ struct Image {
     const std::uint8_t* row(std::int64_t y) const { return pixels.data() + y * width * channels; }
 };
 
-inline constexpr std::int64_t kMaxImagePixels = 64ll * 1024 * 1024;  // 64 megapixels
 inline constexpr std::int64_t kMaxImageFileBytes = 512ll * 1024 * 1024;
 
 // PIL's RGB -> L: L = (19595 R + 38470 G + 7471 B + 2^15) >> 16
@@ -32,7 +35,8 @@ inline std::uint8_t pil_luma(std::uint8_t r, std::uint8_t g, std::uint8_t b) {
 Image decode_image(const std::uint8_t* data, std::size_t size, int channels, const std::string& where);
 // A file -> pixels with 1 or 3 channels.
 Image load_image(const std::string& path, int channels = 3);
-// Which decoder reads which format, for --version: "stb_image 2.27 (PNG, JPEG, BMP, PNM, GIF)".
+// Which decoder reads which format, for --version:
+// "JPEG: libjpeg-turbo 2.1.5, PNG: libpng 1.6.39, BMP, GIF, PNM: fovea".
 std::string image_decoders();
 
 }  // namespace fovea

@@ -250,6 +250,167 @@ private:
         detail::fail(path_, ": invalid safetensors: ", a...);
     }
 
+    // One header entry as read, checked once the whole header is read.
+    struct RawEntry {
+        std::string name;
+        bool dtype_seen = false, dtype_string = false;
+        std::string dtype;
+        bool shape_seen = false, shape_array = false, shape_ok = true;
+        std::vector<std::uint64_t> shape;
+        bool offsets_seen = false, offsets_array = false, offsets_ok = true;
+        std::vector<std::uint64_t> offsets;
+    };
+
+    // SAX handler over the header: entries and metadata straight into the table, limits applied
+    // as each event arrives.
+    struct HeaderReader {
+        enum class In { Top, Entry, Metadata, Shape, Offsets, Other };
+        SafeTensorsFile& f;
+        std::vector<In> stack;               // container at each depth
+        std::vector<std::size_t> items;      // members / elements so far at each depth
+        std::vector<RawEntry> entries;
+        std::set<std::string> names;
+        std::string last_key, error;         // the last key read; a parse error
+        bool top_object = false;
+
+        explicit HeaderReader(SafeTensorsFile& file) : f(file) {}
+        In in() const { return stack.empty() ? In::Top : stack.back(); }
+        void count() {
+            if (stack.empty()) return;
+            const std::size_t limit = stack.size() == 1 ? kMaxTensors : stack.size() == 2 ? 64 : kMaxRank;
+            if (++items.back() > limit) f.bad(stack.size() == 1 ? "more than 1000000 entries" : "an entry or array with too many items");
+        }
+        bool open(bool object) {
+            if (stack.empty() && !object) f.bad("header is not a JSON object");
+            if (stack.size() >= 3) f.bad("JSON nested deeper than 3 levels");
+            In next = In::Other;
+            if (stack.empty()) {
+                top_object = true;
+                next = In::Top;
+            } else if (in() == In::Top) {
+                if (last_key == "__metadata__" && !object) f.bad("__metadata__ is not an object");
+                if (!object) f.bad("entry '", last_key, "' is not an object");
+                if (last_key == "__metadata__") {
+                    next = In::Metadata;
+                } else {
+                    entries.emplace_back();
+                    entries.back().name = last_key;
+                    next = In::Entry;
+                }
+            } else if (in() == In::Entry) {
+                RawEntry& e = entries.back();
+                if (last_key == "shape") e.shape_array = !object, next = object ? In::Other : In::Shape;
+                if (last_key == "data_offsets") e.offsets_array = !object, next = object ? In::Other : In::Offsets;
+            } else if (in() == In::Metadata) {
+                f.bad("__metadata__ value for '", last_key, "' is not a string");
+            }
+            stack.push_back(next);
+            items.push_back(0);
+            return true;
+        }
+        bool close() {
+            stack.pop_back();
+            items.pop_back();
+            return true;
+        }
+        // A scalar at the current depth (number: v, when it is a non-negative integer).
+        bool scalar(const std::string* text, std::optional<std::uint64_t> v) {
+            if (stack.empty()) f.bad("header is not a JSON object");
+            count();
+            switch (in()) {
+                case In::Top:
+                    if (last_key == "__metadata__") f.bad("__metadata__ is not an object");
+                    f.bad("entry '", last_key, "' is not an object");
+                case In::Metadata:
+                    if (!text) f.bad("__metadata__ value for '", last_key, "' is not a string");
+                    f.metadata_[last_key] = *text;
+                    break;
+                case In::Entry:
+                    if (last_key == "dtype") entries.back().dtype_string = text != nullptr, entries.back().dtype = text ? *text : "";
+                    break;
+                case In::Shape:
+                    if (v) entries.back().shape.push_back(*v);
+                    else entries.back().shape_ok = false;
+                    break;
+                case In::Offsets:
+                    if (v) entries.back().offsets.push_back(*v);
+                    else entries.back().offsets_ok = false;
+                    break;
+                case In::Other: break;
+            }
+            return true;
+        }
+
+        bool null() { return scalar(nullptr, std::nullopt); }
+        bool boolean(bool) { return scalar(nullptr, std::nullopt); }
+        bool number_integer(std::int64_t v) { return scalar(nullptr, v >= 0 ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(v)) : std::nullopt); }
+        bool number_unsigned(std::uint64_t v) { return scalar(nullptr, v); }
+        bool number_float(double, const std::string&) { return scalar(nullptr, std::nullopt); }
+        bool string(std::string& v) {
+            if (v.size() > 65536) f.bad("a string of ", v.size(), " bytes in the header (at most 65536)");
+            return scalar(&v, std::nullopt);
+        }
+        bool binary(nlohmann::json::binary_t&) { return scalar(nullptr, std::nullopt); }
+        bool start_object(std::size_t) {
+            if (!stack.empty()) count();
+            return open(true);
+        }
+        bool start_array(std::size_t) {
+            if (!stack.empty()) count();
+            return open(false);
+        }
+        bool end_object() { return close(); }
+        bool end_array() { return close(); }
+        bool key(std::string& k) {
+            if (k.size() > kMaxName) f.bad("a name of ", k.size(), " bytes (at most ", kMaxName, ")");
+            if (in() == In::Top && !names.insert(k).second) f.bad("duplicate tensor name '", k, "'");
+            if (in() == In::Entry) {
+                RawEntry& e = entries.back();
+                if (k == "dtype") e.dtype_seen = true;
+                if (k == "shape") e.shape_seen = true;
+                if (k == "data_offsets") e.offsets_seen = true;
+            }
+            last_key = k;
+            return true;
+        }
+        bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) {
+            error = e.what();
+            return false;
+        }
+    };
+
+    void check_entry(const RawEntry& e, std::uint64_t data_len) {
+        const std::string& key = e.name;
+        TensorInfo t;
+        t.name = key;
+        if (!e.dtype_seen || !e.dtype_string) bad("tensor '", key, "': missing or non-string dtype");
+        auto parsed = detail::parse_dtype(e.dtype);
+        if (!parsed) bad("tensor '", key, "': unknown dtype '", e.dtype.substr(0, 20), "'");
+        t.dtype = *parsed;
+        if (!e.shape_seen || !e.shape_array) bad("tensor '", key, "': missing or non-array shape");
+        if (!e.shape_ok) bad("tensor '", key, "': shape entries must be non-negative integers");
+        std::uint64_t count = 1;
+        for (const std::uint64_t v : e.shape) {
+            if (v > static_cast<std::uint64_t>(INT64_MAX)) bad("tensor '", key, "': dimension too large");
+            if (v != 0 && count > UINT64_MAX / v) bad("tensor '", key, "': shape overflows 64 bits");
+            count *= v;
+            t.shape.push_back(static_cast<std::int64_t>(v));
+        }
+        const std::uint64_t isz = detail::dtype_size(t.dtype);
+        if (count > UINT64_MAX / isz) bad("tensor '", key, "': byte size overflows 64 bits");
+        if (!e.offsets_seen || !e.offsets_array || !e.offsets_ok || e.offsets.size() != 2)
+            bad("tensor '", key, "': data_offsets must be two non-negative integers");
+        t.begin = e.offsets[0];
+        t.end = e.offsets[1];
+        if (t.end < t.begin) bad("tensor '", key, "': data_offsets end before they begin");
+        if (t.end - t.begin != count * isz)
+            bad("tensor '", key, "': ", count * isz, " bytes expected for shape ", detail::dims_str(t.shape), ", offsets span ",
+                t.end - t.begin);
+        if (t.end > data_len)
+            bad("tensor '", key, "': data_offsets [", t.begin, ", ", t.end, "] run past the data (", data_len, " bytes)");
+        tensors_.emplace(key, std::move(t));
+    }
+
     void parse() {
         const std::uint64_t size = source_->size();
         if (size < 8) bad("file is ", size, " bytes, shorter than the 8-byte header length");
@@ -264,74 +425,19 @@ private:
         std::string text(static_cast<std::size_t>(n), '\0');
         source_->read(8, text.data(), text.size());
 
-        // Bounded while parsed: 3 levels ({name: {shape: [...]}}), short arrays, so many entries,
-        // short names; and duplicate names are an error (nlohmann would keep the last one).
-        std::set<std::string> seen;
-        std::string duplicate;
-        std::vector<std::size_t> items(8, 0);
-        nlohmann::json::parser_callback_t cb = [&](int depth, nlohmann::json::parse_event_t ev, nlohmann::json& j) {
-            using E = nlohmann::json::parse_event_t;
-            const auto d = static_cast<std::size_t>(depth);
-            if (ev == E::object_start || ev == E::array_start) items[d + 1] = 0;
-            if ((ev == E::key || ev == E::value) && d < items.size() && ++items[d] > (d <= 1 ? kMaxTensors : d == 2 ? 64 : kMaxRank))
-                bad(d <= 1 ? "more than 1000000 entries" : "an entry or array with too many items");
-            if (ev == E::key) {
-                const auto& k = j.get_ref<const std::string&>();
-                if (k.size() > kMaxName) bad("a name of ", k.size(), " bytes (at most ", kMaxName, ")");
-                if (depth == 1 && !seen.insert(k).second && duplicate.empty()) duplicate = k;
-            }
-            if (ev == E::value && j.is_string() && j.get_ref<const std::string&>().size() > 65536)
-                bad("a string of ", j.get_ref<const std::string&>().size(), " bytes in the header (at most 65536)");
-            return true;
-        };
-        const nlohmann::json h = detail::parse_json(text, path_ + ": safetensors header", 3, cb);
-        if (!duplicate.empty()) bad("duplicate tensor name '", duplicate, "'");
-        if (!h.is_object()) bad("header is not a JSON object");
-
-        for (auto& [key, val] : h.items()) {
-            if (key == "__metadata__") {
-                if (!val.is_object()) bad("__metadata__ is not an object");
-                for (auto& [mk, mv] : val.items()) {
-                    if (!mv.is_string()) bad("__metadata__ value for '", mk, "' is not a string");
-                    metadata_[mk] = mv.get<std::string>();
-                }
-                continue;
-            }
-            if (!val.is_object()) bad("entry '", key, "' is not an object");
-            TensorInfo t;
-            t.name = key;
-            auto dt = val.find("dtype");
-            if (dt == val.end() || !dt->is_string()) bad("tensor '", key, "': missing or non-string dtype");
-            auto parsed = detail::parse_dtype(dt->get<std::string>());
-            if (!parsed) bad("tensor '", key, "': unknown dtype '", dt->get<std::string>().substr(0, 20), "'");
-            t.dtype = *parsed;
-            auto sh = val.find("shape");
-            if (sh == val.end() || !sh->is_array()) bad("tensor '", key, "': missing or non-array shape");
-            std::uint64_t count = 1;
-            for (auto& d : *sh) {
-                if (!d.is_number_unsigned()) bad("tensor '", key, "': shape entries must be non-negative integers");
-                const std::uint64_t v = d.get<std::uint64_t>();
-                if (v > static_cast<std::uint64_t>(INT64_MAX)) bad("tensor '", key, "': dimension too large");
-                if (v != 0 && count > UINT64_MAX / v) bad("tensor '", key, "': shape overflows 64 bits");
-                count *= v;
-                t.shape.push_back(static_cast<std::int64_t>(v));
-            }
-            const std::uint64_t isz = detail::dtype_size(t.dtype);
-            if (count > UINT64_MAX / isz) bad("tensor '", key, "': byte size overflows 64 bits");
-            auto off = val.find("data_offsets");
-            if (off == val.end() || !off->is_array() || off->size() != 2 || !(*off)[0].is_number_unsigned() ||
-                !(*off)[1].is_number_unsigned())
-                bad("tensor '", key, "': data_offsets must be two non-negative integers");
-            t.begin = (*off)[0].get<std::uint64_t>();
-            t.end = (*off)[1].get<std::uint64_t>();
-            if (t.end < t.begin) bad("tensor '", key, "': data_offsets end before they begin");
-            if (t.end - t.begin != count * isz)
-                bad("tensor '", key, "': ", count * isz, " bytes expected for shape ", detail::dims_str(t.shape),
-                    ", offsets span ", t.end - t.begin);
-            if (t.end > data_len)
-                bad("tensor '", key, "': data_offsets [", t.begin, ", ", t.end, "] run past the data (", data_len, " bytes)");
-            tensors_.emplace(key, std::move(t));
+        // Read as SAX events into the table directly (no JSON tree), bounded as it goes: 3 levels
+        // ({name: {shape: [...]}}), so many entries, short names, arrays and strings; a duplicate
+        // name is an error (a JSON object would keep the last one).
+        HeaderReader reader(*this);
+        bool ok = false;
+        try {
+            ok = nlohmann::json::sax_parse(text, &reader);
+        } catch (const nlohmann::json::exception& e) {
+            bad("the header is not valid JSON (", e.what(), ")");
         }
+        if (!ok) bad("the header is not valid JSON (", reader.error, ")");
+        if (!reader.top_object) bad("header is not a JSON object");
+        for (auto& e : reader.entries) check_entry(e, data_len);
 
         // The buffer must be tiled exactly: no overlap, no hole, no trailing bytes.
         std::vector<const TensorInfo*> order;

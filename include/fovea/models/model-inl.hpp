@@ -34,20 +34,23 @@ inline Context model_context(int threads) {
 }  // namespace detail
 
 FOVEA_INLINE_ Tensor<float, 2> Model::forward(TensorView<const float, 4> x) const {
-    const Context ctx = detail::model_context(threads_);
-    return net_->forward_head(ctx, net_->forward_features(ctx, x, {}), false);
+    return detail::api_boundary("forward", [&] {
+        const Context ctx = detail::model_context(threads_);
+        return net_->forward_head(ctx, net_->forward_features(ctx, x, {}), false);
+    });
 }
 
 FOVEA_INLINE_ Features Model::forward_features(TensorView<const float, 4> x, const ForwardHooks& hooks) const {
-    return net_->forward_features(detail::model_context(threads_), x, hooks);
+    return detail::api_boundary("forward_features", [&] { return net_->forward_features(detail::model_context(threads_), x, hooks); });
 }
 
 FOVEA_INLINE_ Tensor<float, 2> Model::forward_head(const Features& features, bool pre_logits) const {
-    return net_->forward_head(detail::model_context(threads_), features, pre_logits);
+    return detail::api_boundary("forward_head", [&] { return net_->forward_head(detail::model_context(threads_), features, pre_logits); });
 }
 
 FOVEA_INLINE_ Intermediates Model::forward_intermediates(TensorView<const float, 4> x, const IntermediateOptions& options) const {
-    return net_->forward_intermediates(detail::model_context(threads_), x, options);
+    return detail::api_boundary("forward_intermediates",
+                                [&] { return net_->forward_intermediates(detail::model_context(threads_), x, options); });
 }
 
 FOVEA_INLINE_ std::vector<std::string> model_names() {
@@ -122,32 +125,34 @@ inline ModelSpec spec_from_metadata(const SafeTensorsFile& file) {
 }  // namespace detail
 
 FOVEA_INLINE_ Model build_model(const ModelSpec& spec, std::shared_ptr<const SafeTensorsFile> file, const LoadOptions& options) {
-    auto [family, preset] = detail::find_preset(spec.architecture);
-    if (!family) detail::unknown_model(spec.architecture);
-    if (options.threads < 0) detail::fail("LoadOptions::threads must be >= 0, got ", options.threads);
-    if (options.precision != Precision::f32)
-        detail::fail("precision ", precision_name(options.precision), " is not available yet (f32)");
-    std::vector<std::string> non_finite;
-    detail::BuildArgs args{*preset, spec, file, options, {options.precision, options.allow_non_finite ? nullptr : &non_finite}};
-    detail::Built built = family->build(args);
-    Model m(std::move(built.network), preset->name);
-    m.data_ = built.data;
-    detail::apply_pretrained_cfg(m.data_, spec.pretrained_cfg, file->path());
-    m.precision_ = options.precision;
-    m.threads_ = options.threads;
-    m.labels_ = spec.label_names;
-    if (m.labels_.empty() && m.num_classes() == 1000) m.labels_.assign(kImagenet1kLabels.begin(), kImagenet1kLabels.end());
-    if (!m.labels_.empty() && m.num_classes() > 0 && static_cast<std::int64_t>(m.labels_.size()) != m.num_classes())
-        detail::fail(file->path(), ": ", m.labels_.size(), " label names for ", m.num_classes(), " classes");
-    if (!non_finite.empty()) {
-        std::string names;
-        for (std::size_t i = 0; i < non_finite.size() && i < 3; ++i) names += (i ? ", '" : "'") + non_finite[i] + "'";
-        if (non_finite.size() > 3) names += ", ...";
-        m.warnings_.push_back(file->path() + ": " + std::to_string(non_finite.size()) + " tensor" +
-                              (non_finite.size() > 1 ? "s hold" : " holds") + " NaN or Inf (" + names +
-                              "): every output will be NaN (LoadOptions::allow_non_finite silences this)");
-    }
-    return m;
+    return detail::api_boundary(file ? file->path() : "build_model", [&]() -> Model {
+        auto [family, preset] = detail::find_preset(spec.architecture);
+        if (!family) detail::unknown_model(spec.architecture);
+        if (options.threads < 0) detail::fail("LoadOptions::threads must be >= 0, got ", options.threads);
+        if (options.precision != Precision::f32)
+            detail::fail("precision ", precision_name(options.precision), " is not available yet (f32)");
+        std::vector<std::string> non_finite;
+        detail::BuildArgs args{*preset, spec, file, options, {options.precision, options.allow_non_finite ? nullptr : &non_finite}};
+        detail::Built built = family->build(args);
+        Model m(std::move(built.network), preset->name);
+        m.data_ = built.data;
+        detail::apply_pretrained_cfg(m.data_, spec.pretrained_cfg, file->path());
+        m.precision_ = options.precision;
+        m.threads_ = options.threads;
+        m.labels_ = spec.label_names;
+        if (m.labels_.empty() && m.num_classes() == 1000) m.labels_.assign(kImagenet1kLabels.begin(), kImagenet1kLabels.end());
+        if (!m.labels_.empty() && m.num_classes() > 0 && static_cast<std::int64_t>(m.labels_.size()) != m.num_classes())
+            detail::fail(file->path(), ": ", m.labels_.size(), " label names for ", m.num_classes(), " classes");
+        if (!non_finite.empty()) {
+            std::string names;
+            for (std::size_t i = 0; i < non_finite.size() && i < 3; ++i) names += (i ? ", '" : "'") + non_finite[i] + "'";
+            if (non_finite.size() > 3) names += ", ...";
+            m.warnings_.push_back(file->path() + ": " + std::to_string(non_finite.size()) + " tensor" +
+                                  (non_finite.size() > 1 ? "s hold" : " holds") + " NaN or Inf (" + names +
+                                  "): every output will be NaN (LoadOptions::allow_non_finite silences this)");
+        }
+        return m;
+    });
 }
 
 FOVEA_INLINE_ std::shared_ptr<const SafeTensorsFile> to_timm_names(std::shared_ptr<const SafeTensorsFile> file) {
@@ -167,36 +172,40 @@ FOVEA_INLINE_ const PretrainedCfg& pretrained_cfg(const std::string& name) {
 }
 
 FOVEA_INLINE_ Model load_model(const std::string& path, const LoadOptions& options) {
-    const auto paths = detail::resolve_weights(path);
-    auto file = detail::to_timm_names(SafeTensorsFile::open(paths.weights), detail::registered_layouts());
-    const ModelSpec spec = paths.config.empty() ? detail::spec_from_metadata(*file) : detail::read_model_spec(paths.config);
-    if (spec.architecture.empty())
-        detail::fail(path, ": cannot tell the architecture (no config.json with 'architecture', no __metadata__ "
-                           "'architecture'); name a preset with create_model / --model");
-    return build_model(spec, file, options);
+    return detail::api_boundary(path, [&]() -> Model {
+        const auto paths = detail::resolve_weights(path);
+        auto file = detail::to_timm_names(SafeTensorsFile::open(paths.weights), detail::registered_layouts());
+        const ModelSpec spec = paths.config.empty() ? detail::spec_from_metadata(*file) : detail::read_model_spec(paths.config);
+        if (spec.architecture.empty())
+            detail::fail(path, ": cannot tell the architecture (no config.json with 'architecture', no __metadata__ "
+                               "'architecture'); name a preset with create_model / --model");
+        return build_model(spec, file, options);
+    });
 }
 
 FOVEA_INLINE_ Model create_model(const std::string& name, const std::string& weights, const LoadOptions& options) {
-    auto [family, preset] = detail::find_preset(name);
-    if (!family) detail::unknown_model(name);
-    const auto paths = detail::resolve_weights(weights);
-    auto file = detail::to_timm_names(SafeTensorsFile::open(paths.weights), detail::registered_layouts());
-    ModelSpec spec;
-    if (!paths.config.empty()) {
-        spec = detail::read_model_spec(paths.config);
-        const std::string described = detail::strip_tag(spec.architecture);
-        if (!described.empty() && described != preset->name)
-            detail::fail(paths.config, " describes '", described.substr(0, 200), "', not '", preset->name,
-                         "': load it with load_model, or name the preset it describes");
-    } else if (family->recognizes && !family->recognizes(*file)) {
-        std::string other;
-        for (auto& f : detail::Registry::instance().families())
-            if (f != family && f->recognizes && f->recognizes(*file) && other.empty()) other = f->name;
-        detail::fail(paths.weights, ": holds ", other.empty() ? "no " + family->name : "a " + other, " checkpoint, not the ",
-                     family->name, " that '", preset->name, "' is");
-    }
-    spec.architecture = preset->name;
-    return build_model(spec, file, options);
+    return detail::api_boundary(weights, [&]() -> Model {
+        auto [family, preset] = detail::find_preset(name);
+        if (!family) detail::unknown_model(name);
+        const auto paths = detail::resolve_weights(weights);
+        auto file = detail::to_timm_names(SafeTensorsFile::open(paths.weights), detail::registered_layouts());
+        ModelSpec spec;
+        if (!paths.config.empty()) {
+            spec = detail::read_model_spec(paths.config);
+            const std::string described = detail::strip_tag(spec.architecture);
+            if (!described.empty() && described != preset->name)
+                detail::fail(paths.config, " describes '", described.substr(0, 200), "', not '", preset->name,
+                             "': load it with load_model, or name the preset it describes");
+        } else if (family->recognizes && !family->recognizes(*file)) {
+            std::string other;
+            for (auto& f : detail::Registry::instance().families())
+                if (f != family && f->recognizes && f->recognizes(*file) && other.empty()) other = f->name;
+            detail::fail(paths.weights, ": holds ", other.empty() ? "no " + family->name : "a " + other, " checkpoint, not the ",
+                         family->name, " that '", preset->name, "' is");
+        }
+        spec.architecture = preset->name;
+        return build_model(spec, file, options);
+    });
 }
 
 }  // namespace fovea
