@@ -110,3 +110,25 @@ TEST(Registry, WrongInputShapeIsRejectedInOnnxRuntimeStyle) {
     fovea::Tensor<float, 4> odd({1, 3, 33, 32});
     EXPECT_NE(error_of([&] { m.forward(odd); }).find("multiples of 8"), std::string::npos);
 }
+
+// An MLP of width 0 (weights [0, C] and a config whose mlp_ratio floors to 0) once divided by
+// zero in the GEMM's blocking: refused at load, by the config and by the layer alike.
+TEST(Registry, ZeroWidthMlpIsRefused) {
+    const std::string d = temp_dir("registry_zero_width");
+    auto entries = read_entries(data_dir() + "/" + kVit + "/model.safetensors");
+    for (auto& [name, e] : entries) {
+        if (name.find("mlp.fc1.") != std::string::npos) e = {"F32", name.find("weight") != std::string::npos ? std::vector<std::int64_t>{0, 16} : std::vector<std::int64_t>{0}, ""};
+        if (name.find("mlp.fc2.weight") != std::string::npos) e = {"F32", {16, 0}, ""};
+    }
+    write_safetensors(d + "/model.safetensors", entries);
+    std::ifstream f(data_dir() + "/" + kVit + "/config.json");
+    auto cfg = nlohmann::json::parse(f);
+    cfg["model_args"]["mlp_ratio"] = 0.01;
+    write_file(d + "/config.json", cfg.dump());
+    std::string e = error_of([&] { fovea::load_model(d); });
+    EXPECT_NE(e.find("mlp_ratio 0.01 gives an MLP of width 0 for embed_dim 16"), std::string::npos) << e;
+    // the layer's own check, as a family that computes its width otherwise would meet it
+    fovea::WeightBinder w(fovea::SafeTensorsFile::open(d + "/model.safetensors"));
+    e = error_of([&] { fovea::Linear::load(w, "blocks.0.mlp.fc1", 16, 0); });
+    EXPECT_NE(e.find("'blocks.0.mlp.fc1' is a layer of width 0 (0 x 16)"), std::string::npos) << e;
+}

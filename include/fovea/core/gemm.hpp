@@ -183,6 +183,7 @@ inline void gemm_block(const KernelConfig& cfg, std::int64_t m0, std::int64_t m1
 inline void gemm(const Context& ctx, std::int64_t M, const float* A, std::int64_t lda, const PackedMatrix& B, float* C,
                  std::int64_t ldc, const Epilogue& ep = {}) {
     if (M <= 0 || B.N <= 0) return;
+    if (B.K <= 0) fail("internal: a GEMM with K = ", B.K, " (layers of width 0 are refused at load)");
     const KernelConfig& cfg = kernel_config(B.isa);
     const std::int64_t panels = B.panels(), flops = 2 * M * B.N * B.K;
     if (ctx.counters) ctx.counters->gemm_flops.fetch_add(flops, std::memory_order_relaxed);

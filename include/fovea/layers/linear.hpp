@@ -15,6 +15,7 @@ struct Linear {
     std::int64_t in = 0, out = 0;
 
     static Linear load(WeightBinder& w, const std::string& prefix, std::int64_t in, std::int64_t out, bool bias = true) {
+        if (in < 1 || out < 1) detail::fail(w.file()->path(), ": '", prefix, "' is a layer of width 0 (", out, " x ", in, ")");
         Linear l;
         l.in = in;
         l.out = out;
@@ -28,6 +29,7 @@ struct Linear {
     // Several Linears of the same input as one (their outputs side by side): SwiGLU's fc1_g and fc1_x.
     static Linear load_fused(WeightBinder& w, const std::vector<std::string>& prefixes, std::int64_t in, std::int64_t each,
                              bool bias = true) {
+        if (in < 1 || each < 1) detail::fail(w.file()->path(), ": '", prefixes.front(), "' is a layer of width 0 (", each, " x ", in, ")");
         Linear l;
         l.in = in;
         l.out = each * static_cast<std::int64_t>(prefixes.size());

@@ -63,6 +63,8 @@ struct BeitConfig {
 
     void validate(const std::string& where) const {
         if (!(mlp_ratio > 0 && mlp_ratio <= 64)) detail::fail(where, ": BEiT mlp_ratio ", mlp_ratio, " is out of range (0, 64]");
+        if (static_cast<std::int64_t>(static_cast<double>(embed_dim) * mlp_ratio) < 1)
+            detail::fail(where, ": BEiT mlp_ratio ", mlp_ratio, " gives an MLP of width 0 for embed_dim ", embed_dim);
         if (img_h % patch_size || img_w % patch_size)
             detail::fail(where, ": img_size ", img_h, "x", img_w, " is not a multiple of patch_size ", patch_size);
         if ((img_h / patch_size) * (img_w / patch_size) > 16384)

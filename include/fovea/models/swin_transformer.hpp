@@ -60,12 +60,19 @@ struct SwinConfig {
 
     void validate(const std::string& where) const {
         if (!(mlp_ratio > 0 && mlp_ratio <= 64)) detail::fail(where, ": Swin mlp_ratio ", mlp_ratio, " is out of range (0, 64]");
+        if (static_cast<std::int64_t>(static_cast<double>(embed_dim) * mlp_ratio) < 1)
+            detail::fail(where, ": Swin mlp_ratio ", mlp_ratio, " gives an MLP of width 0 for embed_dim ", embed_dim);
         if (depths.size() != num_heads.size())
             detail::fail(where, ": depths has ", depths.size(), " stages but num_heads has ", num_heads.size());
         for (std::size_t i = 0; i < depths.size(); ++i)
             if (stage_dim(static_cast<std::int64_t>(i)) % num_heads[i] || stage_dim(static_cast<std::int64_t>(i)) > 65536)
                 detail::fail(where, ": stage ", i, " dim ", stage_dim(static_cast<std::int64_t>(i)),
                              " is not divisible by num_heads ", num_heads[i], " (or over 65536)");
+        // each stage halves the grid (rounding down, as timm sizes its stages): none may be empty
+        const std::int64_t last = num_stages() - 1, gh = img_h / patch_size, gw = img_w / patch_size;
+        if (last >= 0 && ((gh >> last) < 1 || (gw >> last) < 1))
+            detail::fail(where, ": img_size ", img_h, "x", img_w, " with patch_size ", patch_size, " leaves stage ", last,
+                         " no tokens (a ", gh, "x", gw, " grid halved ", last, " times)");
     }
 };
 

@@ -80,6 +80,7 @@ struct VitConfig {
 
     void validate(const std::string& where) const {
         if (!(mlp_ratio > 0 && mlp_ratio <= 64)) detail::fail(where, ": ViT mlp_ratio ", mlp_ratio, " is out of range (0, 64]");
+        if (hidden() < 1) detail::fail(where, ": ViT mlp_ratio ", mlp_ratio, " gives an MLP of width 0 for embed_dim ", embed_dim);
         if (num_heads > embed_dim) detail::fail(where, ": ViT num_heads ", num_heads, " exceeds embed_dim ", embed_dim);
         if (img_h % patch_size || img_w % patch_size)
             detail::fail(where, ": img_size ", img_h, "x", img_w, " is not a multiple of patch_size ", patch_size);
