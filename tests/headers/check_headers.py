@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Two promises of fovea's headers, checked with a compiler:
 
-1. every header under include/fovea compiles on its own (it includes what it uses);
+1. every header under include/fovea compiles on its own (it includes what it uses), without a
+   warning under the strict set a downstream program may use (tests/consumers: -Wconversion ...);
 2. including them defines no macro but FOVEA_VERSION*: compared with a file that includes the same
    dependencies alone (the C and C++ standard libraries, Eigen, nlohmann_json, stb_image, libjpeg, libpng,
    intrinsics), every
@@ -82,11 +83,15 @@ def macros(compiler, flags, text):
         return {re.split(r"[ (]", line, maxsplit=2)[1] for line in r.stdout.splitlines() if line.startswith("#define ")}
 
 
+# What tests/consumers/CMakeLists.txt builds its strict program with.
+STRICT = ["-Wall", "-Wextra", "-Wpedantic", "-Wshadow", "-Wconversion", "-Wsign-conversion", "-Werror"]
+
+
 def compiles_alone(compiler, flags, header):
     with tempfile.NamedTemporaryFile("w", suffix=".cpp") as f:
         f.write(f"#include <{header}>\n")
         f.flush()
-        r = subprocess.run([compiler, "-std=c++20", "-fsyntax-only", *flags, f.name], capture_output=True, text=True)
+        r = subprocess.run([compiler, "-std=c++20", "-fsyntax-only", *STRICT, *flags, f.name], capture_output=True, text=True)
         return header, r.returncode, r.stderr
 
 
@@ -97,7 +102,7 @@ def main():
     ap.add_argument("-I", dest="extra", action="append", default=[])
     ap.add_argument("-D", dest="defines", action="append", default=[], help="as the fovea target defines (FOVEA_WITH_LIBJPEG)")
     a = ap.parse_args()
-    flags = [f"-I{a.include}", *[f"-I{i}" for i in a.extra], *[f"-D{d}" for d in a.defines]]
+    flags = [f"-I{a.include}", *[f"-isystem{i}" for i in a.extra if i.rstrip("/") != "/usr/include"], *[f"-D{d}" for d in a.defines]]
     root = pathlib.Path(a.include)
     headers = sorted(str(p.relative_to(root)) for p in root.rglob("*.hpp"))
 
@@ -105,7 +110,7 @@ def main():
     with concurrent.futures.ThreadPoolExecutor(2) as ex:
         for header, rc, err in ex.map(lambda h: compiles_alone(a.compiler, flags, h), headers):
             if rc:
-                failed.append(f"{header} does not compile on its own:\n{err[-1500:]}")
+                failed.append(f"{header} does not compile on its own without warnings:\n{err[-1500:]}")
     every = "".join(f"#include <{h}>\n" for h in headers if not h.endswith("-inl.hpp"))
     leaked = sorted(m for m in macros(a.compiler, flags, DEPENDENCIES + every) - macros(a.compiler, flags, DEPENDENCIES)
                     if not m.startswith("_") and not m.startswith("FOVEA_VERSION"))

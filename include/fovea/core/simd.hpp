@@ -124,7 +124,12 @@ struct V {
     static R max(R a, R b) { return _mm512_max_ps(a, b); }
     static R min(R a, R b) { return _mm512_min_ps(a, b); }
     static R abs(R a) { return _mm512_abs_ps(a); }
+// Without optimisation GCC's _mm512_roundscale_ps is a macro whose all-ones mask converts to a
+// signed short in the caller's code: a -Wsign-conversion warning in a downstream Debug build.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-conversion"
     static R round(R a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+#pragma GCC diagnostic pop
     // the 14-bit reciprocal estimate and one Newton step (relative error about 1e-8)
     static R recip(R d) {
         const R t = _mm512_rcp14_ps(d);

@@ -172,7 +172,7 @@ inline Decoded decode_bmp(const std::uint8_t* d, std::size_t n, const std::strin
             palette.apply(index.data(), width, out.channels, o);
         } else if (bpp == 16) {
             for (std::size_t x = 0; x < width; ++x, o += 3) {
-                const unsigned v = src[2 * x] | (src[2 * x + 1] << 8);
+                const unsigned v = src[2 * x] | (unsigned{src[2 * x + 1]} << 8);
                 o[0] = static_cast<std::uint8_t>(((v >> (five_six_five ? 11 : 10)) & 31) * 255 / 31);
                 o[1] = static_cast<std::uint8_t>(five_six_five ? ((v >> 5) & 63) * 255 / 63 : ((v >> 5) & 31) * 255 / 31);
                 o[2] = static_cast<std::uint8_t>((v & 31) * 255 / 31);
