@@ -2,11 +2,14 @@
 // counted at the GEMM seam) and the share of this machine's FMA peak, measured in the same run.
 // The models are hub folders with random weights, written by bench/compare_onnxruntime.py:
 //   PYTHONPATH=<timm> python3 bench/compare_onnxruntime.py --ort <dir> --rounds 0 <names...>
-//   build/bench/fovea_bench_models /tmp/fovea_vs_ort
+//   build/bench/fovea_bench_models /tmp/fovea_vs_ort [--precision f32,bf16,int8]
+// Each row names its precision (vit_base_patch16_224/bf16/...) and the kernels that ran it; peak
+// memory per precision is a process's figure: fovea-classify --bench prints it.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
 #include <map>
+#include <string>
 #include <vector>
 #include <random>
 #include <sys/stat.h>
@@ -24,6 +27,7 @@ const char* kPresets[] = {"vit_tiny_patch16_224",         "vit_small_patch16_224
                           "swin_small_patch4_window7_224", "swin_base_patch4_window7_224", "swin_base_patch4_window12_384"};
 
 void BM_Model(benchmark::State& s, const fovea::Model* model) {
+    const fovea::Precision p = model->precision();
     const int batch = static_cast<int>(s.range(0)), threads = static_cast<int>(s.range(1));
     fovea::set_num_threads(threads);
     const auto& in = model->pretrained_cfg().input_size;
@@ -42,7 +46,7 @@ void BM_Model(benchmark::State& s, const fovea::Model* model) {
     s.counters["GFLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
     s.counters["peak_GFLOP/s"] = g_peak[threads];
     s.counters["GFLOP/image"] = flops / batch / 1e9;
-    s.SetLabel(fovea::compiler_name() + ", " + fovea::detail::kernels().name);
+    s.SetLabel(fovea::compiler_name() + ", " + fovea::detail::kernel_name(p));
 }
 
 }  // namespace
@@ -53,8 +57,21 @@ int main(int argc, char** argv) {
     benchmark::AddCustomContext("compiler", fovea::compiler_name());
     benchmark::AddCustomContext("kernels", fovea::detail::kernels().name);
     benchmark::Initialize(&argc, argv);
+    std::vector<fovea::Precision> precisions;
+    for (int i = 2; i + 1 < argc; ++i)
+        if (std::string(argv[i]) == "--precision") {
+            for (std::string list = argv[i + 1]; !list.empty();) {
+                const auto comma = list.find(',');
+                precisions.push_back(fovea::parse_precision(list.substr(0, comma)));
+                list = comma == std::string::npos ? "" : list.substr(comma + 1);
+            }
+            for (int j = i; j + 2 <= argc; ++j) argv[j] = argv[j + 2];
+            argc -= 2;
+            break;
+        }
+    if (precisions.empty()) precisions.push_back(fovea::Precision::f32);
     if (argc < 2) {
-        std::fprintf(stderr, "usage: fovea_bench_models MODELS_DIR [benchmark flags]\n");
+        std::fprintf(stderr, "usage: fovea_bench_models MODELS_DIR [--precision f32,bf16,int8] [benchmark flags]\n");
         return 1;
     }
     // 1, 2, 4, 8, ... threads up to this machine's hardware threads (and all of them).
@@ -74,13 +91,17 @@ int main(int argc, char** argv) {
             std::printf("skipping %s: no %s\n", name, dir.c_str());
             continue;
         }
-        models.push_back(std::make_unique<fovea::Model>(fovea::load_model(dir)));
-        benchmark::RegisterBenchmark(name, BM_Model, models.back().get())
-            ->ArgsProduct({{1, 8}, threads})
-            ->ArgNames({"batch", "threads"})
-            ->Unit(benchmark::kMillisecond)
-            ->UseRealTime()
-            ->MinTime(1.0);
+        for (const fovea::Precision p : precisions) {
+            fovea::LoadOptions options;
+            options.precision = p;
+            models.push_back(std::make_unique<fovea::Model>(fovea::load_model(dir, options)));
+            benchmark::RegisterBenchmark((std::string(name) + "/" + fovea::precision_name(p)).c_str(), BM_Model, models.back().get())
+                ->ArgsProduct({{1, 8}, threads})
+                ->ArgNames({"batch", "threads"})
+                ->Unit(benchmark::kMillisecond)
+                ->UseRealTime()
+                ->MinTime(1.0);
+        }
     }
     benchmark::RunSpecifiedBenchmarks();
     return 0;

@@ -306,7 +306,7 @@ int run(int argc, char** argv) {
                     "kernels='%s' compiler='%s' cpu='%s'\n",
                     model.architecture().c_str(), static_cast<long long>(x.shape(0)), fovea::num_threads(),
                     fovea::precision_name(model.precision()), ms[ms.size() / 2], ms[0], peak_rss_mb(),
-                    fovea::detail::kernels().name, fovea::compiler_name().c_str(), fovea::cpu_info().model_name.c_str());
+                    fovea::detail::kernel_name(model.precision()), fovea::compiler_name().c_str(), fovea::cpu_info().model_name.c_str());
         return 0;
     }
 

@@ -1,11 +1,14 @@
 // Fashion-MNIST accuracy of a bundled model in fovea, next to the PyTorch accuracy the training
 // script measured, and how many of the 10,000 test predictions agree with PyTorch's.
 //   fovea-fmnist-eval --weights examples/fashion_mnist/models/swin_fashion_mnist \
-//                     [--data /usr/share/datasets/fashion-mnist]
-// Exit code 1 when fewer than 99.9% of the predictions agree.
+//                     [--data /usr/share/datasets/fashion-mnist] [--precision bf16|int8]
+// Exit code 1 when fewer than 99.9% of the predictions agree; with --precision bf16 or int8, the
+// model is also run at that precision, and exit code 1 when its top-1 accuracy is more than 0.3
+// points from fp32's or fewer than 99% of its predictions are fp32's.
 #include <zlib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -39,15 +42,20 @@ std::vector<std::uint8_t> read_idx(const std::string& path, std::vector<std::int
 }
 
 int run(int argc, char** argv) {
-    std::string weights, data = "/usr/share/datasets/fashion-mnist";
+    std::string weights, data = "/usr/share/datasets/fashion-mnist", precision = "f32";
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
         if (a == "--weights") weights = argv[i + 1];
         else if (a == "--data") data = argv[i + 1];
+        else if (a == "--precision") precision = argv[i + 1];
         else fovea::detail::fail("unknown argument '", a, "'");
     }
-    if (weights.empty()) fovea::detail::fail("usage: fovea-fmnist-eval --weights DIR [--data DIR]");
+    if (weights.empty()) fovea::detail::fail("usage: fovea-fmnist-eval --weights DIR [--data DIR] [--precision P]");
     const fovea::Model model = fovea::load_model(weights);
+    fovea::LoadOptions lowp_options;
+    lowp_options.precision = fovea::parse_precision(precision);
+    const bool lowp = lowp_options.precision != fovea::Precision::f32;
+    const fovea::Model lowp_model = fovea::load_model(weights, lowp_options);  // f32: the same model again
     std::vector<std::int64_t> idims, ldims;
     const auto images = read_idx(data + "/t10k-images-idx3-ubyte.gz", idims);
     const auto labels = read_idx(data + "/t10k-labels-idx1-ubyte.gz", ldims);
@@ -61,7 +69,7 @@ int run(int argc, char** argv) {
     const auto& cfg = model.pretrained_cfg();
     if (cfg.input_size[0] != 1 || cfg.input_size[1] != H || cfg.input_size[2] != W)
         fovea::detail::fail(weights, ": expected a 1x", H, "x", W, " model");
-    std::int64_t correct = 0, torch_correct = 0, agree = 0;
+    std::int64_t correct = 0, torch_correct = 0, agree = 0, lowp_correct = 0, lowp_same = 0;
     const std::int64_t B = 500;
     for (std::int64_t s = 0; s < N; s += B) {
         const std::int64_t n = std::min(B, N - s);
@@ -70,9 +78,16 @@ int run(int argc, char** argv) {
             x.data()[i] = (static_cast<float>(images[s * H * W + i]) / 255.0f - cfg.mean[0]) / cfg.std[0];
         const auto logits = model.forward(x);
         const std::int64_t K = logits.shape(1);
+        const auto lowp_logits = lowp ? lowp_model.forward(x) : fovea::Tensor<float, 2>();
         for (std::int64_t i = 0; i < n; ++i) {
             const float* l = logits.data() + i * K;
             const auto pred = std::max_element(l, l + K) - l;
+            if (lowp) {
+                const float* q = lowp_logits.data() + i * K;
+                const auto qpred = std::max_element(q, q + K) - q;
+                lowp_correct += qpred == labels[s + i];
+                lowp_same += qpred == pred;
+            }
             const auto tp = static_cast<std::uint8_t>(torch_pred[s + i]);
             correct += pred == labels[s + i];
             torch_correct += tp == labels[s + i];
@@ -82,7 +97,15 @@ int run(int argc, char** argv) {
     std::printf("fashion-mnist: model=%s images=%lld fovea_top1=%.2f%% pytorch_top1=%.2f%% agreement=%.2f%% (%lld differ)\n",
                 weights.c_str(), static_cast<long long>(N), 100.0 * correct / N, 100.0 * torch_correct / N,
                 100.0 * agree / N, static_cast<long long>(N - agree));
-    return agree * 1000 >= N * 999 ? 0 : 1;
+    bool ok = agree * 1000 >= N * 999;
+    if (lowp) {
+        const double drop = 100.0 * static_cast<double>(correct - lowp_correct) / static_cast<double>(N);
+        std::printf("fashion-mnist: precision=%s top1=%.2f%% (f32 %.2f%%, %+.2f points) unchanged=%.2f%% (%lld differ from f32)\n",
+                    precision.c_str(), 100.0 * lowp_correct / N, 100.0 * correct / N, -drop, 100.0 * lowp_same / N,
+                    static_cast<long long>(N - lowp_same));
+        ok = ok && std::abs(drop) <= 0.3 && lowp_same * 100 >= N * 99;
+    }
+    return ok ? 0 : 1;
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 #pragma once
 // The kernel table (as XNNPACK's gemm-config): one entry per instruction set, holding the tile
 // shape, the micro-kernels by tile height, the epilogue and row kernels, and the cache blocking
-// derived from this CPU's caches. kernels() is chosen once, at first use, from cpu_info();
-// FOVEA_MAX_ISA=avx2 or =generic in the environment caps it (to compare paths on one machine).
+// derived from this CPU's caches, and the bf16 and int8 kernels (core/lowp_kernels.hpp) that go
+// with it. kernels() is chosen once, at first use, from cpu_info(); FOVEA_MAX_ISA=avx512 (no AMX),
+// =avx2 or =generic in the environment caps it (to compare paths on one machine).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -11,6 +12,8 @@
 
 #include "fovea/core/cpu.hpp"
 #include "fovea/core/epilogue.hpp"
+#include "fovea/core/lowp_kernels.hpp"
+#include "fovea/core/precision.hpp"
 #include "fovea/core/simd.hpp"
 
 namespace fovea::detail {
@@ -31,6 +34,19 @@ using SiluGateRowFn = void (*)(const float* gate, const float* value, std::int64
 
 inline constexpr int kMaxMr = 14;
 
+// The reduced-precision kernels of one entry: tile height, micro-kernels by height, the row
+// converter of A. Tiles are always kLowpNr (32) columns wide.
+enum class LowpIsa { Generic, Avx512, Amx };
+inline const char* lowp_isa_name(LowpIsa i) { return i == LowpIsa::Amx ? "amx" : i == LowpIsa::Avx512 ? "avx512" : "generic"; }
+
+struct LowpConfig {
+    LowpIsa isa = LowpIsa::Generic;
+    const char* name = "generic";
+    int mr = 1;
+    UKernelLowp ukernel[kLowpMaxMr + 1] = {};
+    ConvertRowsFn convert = nullptr;
+};
+
 struct KernelConfig {
     Isa isa = Isa::Generic;
     const char* name = "generic";
@@ -42,6 +58,9 @@ struct KernelConfig {
     LayerNormRowFn layer_norm_row = nullptr;
     SoftmaxRowFn softmax_row = nullptr;
     SiluGateRowFn silu_gate_row = nullptr;
+    const LowpConfig* bf16 = nullptr;  // what Precision::bf16 and ::int8 weights run on
+    const LowpConfig* int8 = nullptr;
+    const LowpConfig& lowp(Precision p) const { return p == Precision::int8 ? *int8 : *bf16; }
 };
 
 // ---- portable row kernels (the generic entry) -----------------------------------------------
@@ -106,6 +125,80 @@ inline void set_blocking(KernelConfig& k, const CpuInfo& cpu) {
     k.kc = std::max<std::int64_t>(64, k.a_block / (kMinRows * 4) / 16 * 16);
 }
 
+template <int MR, class Fn>
+constexpr void fill_lowp(UKernelLowp* out, Fn make) {
+    if constexpr (MR > 0) {
+        out[MR] = make(std::integral_constant<int, MR>{});
+        fill_lowp<MR - 1>(out, make);
+    }
+}
+
+inline LowpConfig make_lowp(Precision p, LowpIsa isa) {
+    LowpConfig c;
+    c.isa = isa;
+    const bool i8 = p == Precision::int8;
+    if (isa == LowpIsa::Generic) {
+        c.name = i8 ? "generic int8 12x32" : "generic bf16 12x32";
+        c.mr = 12;
+        for (int m = 1; m <= c.mr; ++m) c.ukernel[m] = i8 ? ukernel_int8_generic : ukernel_bf16_generic;
+        c.convert = i8 ? quantize_rows_u8_generic : convert_rows_bf16_generic;
+        return c;
+    }
+#if defined(__x86_64__)
+    c.convert = i8 ? avx512_lowp::quantize_rows_u8 : avx512_lowp::convert_rows_bf16;
+    if (isa == LowpIsa::Avx512) {
+        c.name = i8 ? "avx512_vnni int8 12x32" : "avx512_bf16 bf16 12x32";
+        c.mr = 12;
+        if (i8)
+            fill_lowp<12>(c.ukernel, [](auto MR) -> UKernelLowp { return &avx512_lowp::ukernel<avx512_lowp::Int8, decltype(MR)::value>; });
+        else
+            fill_lowp<12>(c.ukernel, [](auto MR) -> UKernelLowp { return &avx512_lowp::ukernel<avx512_lowp::Bf16, decltype(MR)::value>; });
+    } else {
+        c.name = i8 ? "amx int8 32x32" : "amx bf16 32x32";
+        c.mr = 32;
+        for (int m = 1; m <= c.mr; ++m) c.ukernel[m] = i8 ? &amx::ukernel<true> : &amx::ukernel<false>;
+    }
+#endif
+    return c;
+}
+
+inline bool amx_capped() {
+    const char* cap = std::getenv("FOVEA_MAX_ISA");
+    return cap && std::string(cap) != "amx";
+}
+
+}  // namespace kernels_impl
+
+// Whether this CPU can run a reduced-precision entry (AMX: also granted by the OS, see request_amx).
+inline bool can_run_lowp(Precision p, LowpIsa l) {
+    const CpuInfo& cpu = cpu_info();
+    const bool i8 = p == Precision::int8;
+    if (l == LowpIsa::Generic) return true;
+    if (!cpu.has_avx512()) return false;
+    if (l == LowpIsa::Avx512) return i8 ? cpu.avx512_vnni : cpu.avx512_bf16;
+    return (i8 ? cpu.amx_int8 : cpu.amx_bf16) && request_amx();
+}
+
+// A given reduced-precision entry (tests compare them); only for one can_run_lowp() accepts.
+inline const LowpConfig& lowp_config(Precision p, LowpIsa l) {
+    static const LowpConfig table[2][3] = {
+        {kernels_impl::make_lowp(Precision::bf16, LowpIsa::Generic), kernels_impl::make_lowp(Precision::bf16, LowpIsa::Avx512),
+         kernels_impl::make_lowp(Precision::bf16, LowpIsa::Amx)},
+        {kernels_impl::make_lowp(Precision::int8, LowpIsa::Generic), kernels_impl::make_lowp(Precision::int8, LowpIsa::Avx512),
+         kernels_impl::make_lowp(Precision::int8, LowpIsa::Amx)}};
+    return table[p == Precision::int8][static_cast<int>(l)];
+}
+
+namespace kernels_impl {
+// The best reduced-precision kernels for an f32 entry: AMX, else AVX-512's dot products, else the
+// portable ones (on AVX2-only CPUs too: weights stay small, the products are emulated).
+inline const LowpConfig* best_lowp(Precision p, Isa isa) {
+    if (isa != Isa::Avx512) return &lowp_config(p, LowpIsa::Generic);
+    if (!amx_capped() && can_run_lowp(p, LowpIsa::Amx)) return &lowp_config(p, LowpIsa::Amx);
+    if (can_run_lowp(p, LowpIsa::Avx512)) return &lowp_config(p, LowpIsa::Avx512);
+    return &lowp_config(p, LowpIsa::Generic);
+}
+
 inline KernelConfig make(Isa isa, const CpuInfo& cpu) {
     KernelConfig k;
     k.isa = isa;
@@ -135,6 +228,8 @@ inline KernelConfig make(Isa isa, const CpuInfo& cpu) {
     }
 #endif
     if (isa != Isa::Generic) set_blocking(k, cpu);
+    k.bf16 = best_lowp(Precision::bf16, isa);
+    k.int8 = best_lowp(Precision::int8, isa);
     return k;
 }
 
@@ -173,4 +268,9 @@ inline const KernelConfig& kernels() {
     return k;
 }
 
+}  // namespace fovea::detail
+
+namespace fovea::detail {
+// What runs a model's Linear layers at precision p on this CPU (benchmarks print it).
+inline const char* kernel_name(Precision p) { return p == Precision::f32 ? kernels().name : kernels().lowp(p).name; }
 }  // namespace fovea::detail

@@ -1,16 +1,19 @@
 #pragma once
-// nn.Linear: y = x W^T + b, weight [out, in] as stored by PyTorch, packed once for the GEMM kernel.
+// nn.Linear: y = x W^T + b, weight [out, in] as stored by PyTorch, packed once for the GEMM kernel:
+// as fp32, or as bf16 / int8 when the model is loaded with that precision (core/lowp.hpp).
 #include <string>
 #include <vector>
 
 #include "fovea/core/context.hpp"
 #include "fovea/core/gemm.hpp"
+#include "fovea/core/lowp.hpp"
 #include "fovea/io/safetensors.hpp"
 
 namespace fovea {
 
 struct Linear {
-    detail::PackedMatrix weight;      // W^T [in, out] in kernel panels
+    detail::PackedMatrix weight;      // W^T [in, out] in kernel panels (f32), or
+    detail::LowpMatrix lowp;          // the same as bf16 / int8 (the other one empty)
     TensorView<const float, 1> bias;  // [out] or empty
     std::int64_t in = 0, out = 0;
 
@@ -20,7 +23,7 @@ struct Linear {
         l.in = in;
         l.out = out;
         const auto wt = w.borrow<2>(prefix + ".weight", {out, in});
-        l.weight = detail::PackedMatrix::from_nk(wt.data(), out, in, in);
+        l.pack(wt.data(), w.precision());
         w.release(wt);
         if (bias) l.bias = w.get<1>(prefix + ".bias", {out});
         return l;
@@ -44,7 +47,7 @@ struct Linear {
                 w.release(bv);
             }
         }
-        l.weight = detail::PackedMatrix::from_nk(wt.data(), l.out, in, in);
+        l.pack(wt.data(), w.precision());
         if (bias) l.bias = w.keep<1>(std::move(b), {l.out});
         return l;
     }
@@ -56,7 +59,14 @@ struct Linear {
         detail::check_shape("Linear", "y", y.shape(), x.shape(0), out);
         if (x.stride(1) != 1 || y.stride(1) != 1) detail::fail("Linear: rows must be contiguous");
         ep.bias = bias.empty() ? nullptr : bias.data();
+        if (!lowp.empty()) return detail::gemm(ctx, x.shape(0), x.data(), x.stride(0), lowp, y.data(), y.stride(0), ep);
         detail::gemm(ctx, x.shape(0), x.data(), x.stride(0), weight, y.data(), y.stride(0), ep);
+    }
+
+private:
+    void pack(const float* w, Precision p) {
+        if (p == Precision::f32) weight = detail::PackedMatrix::from_nk(w, out, in, in);
+        else lowp = detail::LowpMatrix::from_nk(w, out, in, in, p);
     }
 };
 

@@ -129,8 +129,6 @@ FOVEA_INLINE_ Model build_model(const ModelSpec& spec, std::shared_ptr<const Saf
         auto [family, preset] = detail::find_preset(spec.architecture);
         if (!family) detail::unknown_model(spec.architecture);
         if (options.threads < 0) detail::fail("LoadOptions::threads must be >= 0, got ", options.threads);
-        if (options.precision != Precision::f32)
-            detail::fail("precision ", precision_name(options.precision), " is not available yet (f32)");
         std::vector<std::string> non_finite;
         detail::BuildArgs args{*preset, spec, file, options, {options.precision, options.allow_non_finite ? nullptr : &non_finite}};
         detail::Built built = family->build(args);

@@ -23,7 +23,8 @@ struct VitConfig {
     double mlp_ratio = 4.0;
     bool qkv_bias = true, class_token = true, no_embed_class = false, pre_norm = false, final_norm = true;
     bool layer_scale = false;        // timm: init_values is not None
-    std::optional<bool> fc_norm;     // None: on when global_pool is avg / avgmax / max
+    int fc_norm = -1;                // timm's None (-1): on when global_pool is avg / avgmax / max; else 0 / 1
+                                     // (not std::optional<bool>: libstdc++ copies its unset payload, which UBSan reports)
     Pool global_pool = Pool::Token;
     MlpKind mlp = MlpKind::Gelu;     // timm's mlp_layer (fovea names: mlp, swiglu_packed, swiglu)
     bool distilled = false;          // DeiT: dist_token + head_dist, logits averaged
@@ -31,7 +32,9 @@ struct VitConfig {
     float eps = 1e-6f;
 
     std::int64_t num_prefix_tokens() const { return (class_token ? 1 : 0) + reg_tokens + (distilled ? 1 : 0); }
-    bool use_fc_norm() const { return fc_norm.value_or(global_pool == Pool::Avg || global_pool == Pool::Max || global_pool == Pool::AvgMax); }
+    bool use_fc_norm() const {
+        return fc_norm >= 0 ? fc_norm == 1 : global_pool == Pool::Avg || global_pool == Pool::Max || global_pool == Pool::AvgMax;
+    }
     std::int64_t hidden() const { return static_cast<std::int64_t>(static_cast<double>(embed_dim) * mlp_ratio); }
 
     void apply(const nlohmann::json& args, const std::string& where) {
@@ -65,7 +68,7 @@ struct VitConfig {
             mlp = parse_mlp_kind(m, where);
         }
         if (args.contains("fc_norm")) {
-            if (args["fc_norm"].is_null()) fc_norm.reset();
+            if (args["fc_norm"].is_null()) fc_norm = -1;
             else { bool v = false; r.read("fc_norm", v); fc_norm = v; }
         }
         if (args.contains("init_values")) {

@@ -1,0 +1,174 @@
+#pragma once
+// The reduced-precision GEMM: C[M,N] = epilogue(A[M,K] * B[K,N]) with B held as bf16 or int8
+// (packed once at load, see LowpMatrix) and A converted from fp32 once per call:
+//   bf16: A rounded to bf16; products summed in fp32.
+//   int8: B per output channel symmetric (scale = max|w| / 127), A per row asymmetric onto 0..255
+//         (dynamic: each call measures its rows); exact int32 sums, dequantized in the kernel's
+//         write-back; then the fp32 epilogue (bias, GELU, LayerScale, residual) as for f32.
+// Layout and kernels: core/lowp_kernels.hpp; which kernels run: the kernel table's bf16 / int8
+// entries (AMX, AVX512_BF16 / VNNI, portable). Only Linear layers use it: the attention products
+// (QK^T, AV) have operands made in the same forward pass and stay fp32 (see layers/attention.hpp).
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+
+#include "fovea/core/context.hpp"
+#include "fovea/core/epilogue.hpp"
+#include "fovea/core/kernels.hpp"
+#include "fovea/core/tensor.hpp"
+
+namespace fovea::detail {
+
+class LowpMatrix {
+public:
+    Precision type = Precision::bf16;
+    std::int64_t K = 0, N = 0;
+    std::int64_t groups = 0;  // K in groups of 4 bytes, padded to kLowpGroupAlign
+    Isa isa = Isa::Generic;   // the f32 entry whose epilogue finishes the tiles
+    const LowpConfig* cfg = nullptr;
+
+    bool empty() const { return N == 0; }
+    std::int64_t panels() const { return (N + kLowpNr - 1) / kLowpNr; }
+    const std::uint8_t* data() const { return data_.get(); }
+    const float* col_scale() const { return col_scale_.get(); }      // int8: [panels * 32], 0 beyond N
+    const std::int32_t* col_sum() const { return col_sum_.get(); }   // int8: [panels * 32]
+    std::int64_t bytes() const { return panels() * (groups * kLowpNr * kLowpGroupBytes + (type == Precision::int8 ? 8 * kLowpNr : 0)); }
+
+    // From W[N,K] row-major (nn.Linear weight), for `entry`'s kernels of precision p.
+    static LowpMatrix from_nk(const float* w, std::int64_t N, std::int64_t K, std::int64_t ldw, Precision p,
+                              const KernelConfig& entry = kernels(), const LowpConfig* cfg = nullptr) {
+        if (p == Precision::f32) fail("internal: LowpMatrix of precision f32");
+        LowpMatrix m;
+        m.type = p;
+        m.K = K;
+        m.N = N;
+        m.isa = entry.isa;
+        m.cfg = cfg ? cfg : &entry.lowp(p);
+        const std::int64_t per_group = p == Precision::int8 ? 4 : 2;
+        m.groups = ((K + per_group - 1) / per_group + kLowpGroupAlign - 1) / kLowpGroupAlign * kLowpGroupAlign;
+        // int8 sums are exact in int32 while groups x 4 x 255 x 127 < 2^31
+        if (p == Precision::int8 && m.groups * 4 > 60000) fail("int8: a layer of K = ", K, " inputs is beyond int32 sums (at most 60000)");
+        const std::int64_t panel = m.groups * kLowpNr * kLowpGroupBytes, P = m.panels();
+        m.data_ = std::shared_ptr<std::uint8_t[]>(aligned_array<std::uint8_t>(static_cast<std::size_t>(P * panel)).release(), AlignedFree{});
+        std::uint8_t* d = m.data_.get();
+        std::memset(d, 0, static_cast<std::size_t>(P * panel));
+        if (p == Precision::bf16) {
+            for (std::int64_t n = 0; n < N; ++n) {
+                std::uint8_t* col = d + n / kLowpNr * panel + n % kLowpNr * 4;
+                for (std::int64_t k = 0; k < K; ++k) {
+                    const std::uint16_t h = to_bf16(w[n * ldw + k]);
+                    std::memcpy(col + k / 2 * 128 + k % 2 * 2, &h, 2);
+                }
+            }
+            return m;
+        }
+        m.col_scale_ = std::shared_ptr<float[]>(new float[static_cast<std::size_t>(P * kLowpNr)]());
+        m.col_sum_ = std::shared_ptr<std::int32_t[]>(new std::int32_t[static_cast<std::size_t>(P * kLowpNr)]());
+        for (std::int64_t n = 0; n < N; ++n) {
+            const float* row = w + n * ldw;
+            float amax = 0.0f;
+            bool finite = true;
+            for (std::int64_t k = 0; k < K; ++k) {
+                finite = finite && std::isfinite(row[k]);
+                amax = std::max(amax, std::fabs(row[k]));
+            }
+            // A column holding Inf or NaN (loaded with allow_non_finite) gives NaN, as in fp32.
+            const float scale = !finite ? std::numeric_limits<float>::quiet_NaN() : amax > 0.0f ? amax / 127.0f : 1.0f;
+            m.col_scale_[static_cast<std::size_t>(n)] = scale;
+            std::int32_t sum = 0;
+            auto* col = reinterpret_cast<std::int8_t*>(d + n / kLowpNr * panel + n % kLowpNr * 4);
+            if (finite)
+                for (std::int64_t k = 0; k < K; ++k) {
+                    const float q = std::min(127.0f, std::max(-127.0f, std::nearbyint(row[k] / scale)));
+                    col[k / 4 * 128 + k % 4] = static_cast<std::int8_t>(q);
+                    sum += static_cast<std::int32_t>(q);
+                }
+            m.col_sum_[static_cast<std::size_t>(n)] = sum;
+        }
+        return m;
+    }
+
+private:
+    std::shared_ptr<std::uint8_t[]> data_;
+    std::shared_ptr<float[]> col_scale_;
+    std::shared_ptr<std::int32_t[]> col_sum_;
+};
+
+// A converted to the kernels' rows, with kLowpMaxMr rows of zero padding after the last (an AMX
+// tile reads 16 or 32 rows whatever the tile's height).
+struct LowpRows {
+    std::uint8_t* data = nullptr;
+    std::int64_t ld = 0;  // bytes
+    float* scale = nullptr;
+    std::int32_t* zero = nullptr;
+};
+
+// Rows [m0, m1) x panels [p0, p1) of C on the calling thread.
+inline void lowp_block(const LowpMatrix& B, const LowpRows& a, std::int64_t m0, std::int64_t m1, std::int64_t p0,
+                       std::int64_t p1, float* C, std::int64_t ldc, const Epilogue& ep, Arena& arena) {
+    if (m0 >= m1 || p0 >= p1) return;
+    const auto scope = arena.scope();
+    const LowpConfig& cfg = *B.cfg;
+    const KernelConfig& f32 = kernel_config(B.isa);
+    const std::int64_t mr = cfg.mr, panel = B.groups * kLowpNr * kLowpGroupBytes;
+    float* acc = arena.alloc<float>(kLowpMaxMr * kLowpNr);
+    // Row blocks whose A stays in half of L2 while the panels pass (f32 entry's a_block; generic: 512 KiB)
+    const std::int64_t a_block = f32.a_block > 0 ? f32.a_block : 512 * 1024;
+    const std::int64_t mc = std::max(mr, a_block / a.ld / mr * mr);
+    for (std::int64_t ic = m0; ic < m1; ic += mc) {
+        const std::int64_t rows = std::min(mc, m1 - ic), tiles = (rows + mr - 1) / mr;
+        const std::int64_t base = rows / tiles, extra = rows % tiles;
+        for (std::int64_t p = p0; p < p1; ++p) {
+            const std::int64_t col = p * kLowpNr, n = std::min(kLowpNr, B.N - col);
+            Dequant dq;
+            if (B.type == Precision::int8) dq = {nullptr, nullptr, B.col_scale() + col, B.col_sum() + col};
+            for (std::int64_t t = 0, i = ic, m; t < tiles; ++t, i += m) {
+                m = base + (t < extra);
+                if (B.type == Precision::int8) {
+                    dq.row_scale = a.scale + i;
+                    dq.row_zero = a.zero + i;
+                }
+                cfg.ukernel[m](m, B.groups, a.data + i * a.ld, a.ld, B.data() + p * panel, acc, kLowpNr, dq);
+                f32.epilogue(acc, kLowpNr, m, n, C + i * ldc + col, ldc, i, col, ep);
+            }
+        }
+    }
+}
+
+// C[M,N] = epilogue(A[M,K] * B), split over ctx.threads as the f32 gemm is (core/gemm.hpp): each
+// output element by one thread in one order, so the thread count never changes a bit of C.
+inline void gemm(const Context& ctx, std::int64_t M, const float* A, std::int64_t lda, const LowpMatrix& B, float* C,
+                 std::int64_t ldc, const Epilogue& ep = {}) {
+    if (M <= 0 || B.N <= 0) return;
+    const LowpConfig& cfg = *B.cfg;
+    const std::int64_t K = B.K, flops = 2 * M * B.N * K;
+    if (ctx.counters) ctx.counters->gemm_flops.fetch_add(flops, std::memory_order_relaxed);
+    const auto scope = ctx.arena->scope();
+    LowpRows a;
+    a.ld = B.groups * kLowpGroupBytes;
+    a.data = ctx.arena->alloc<std::uint8_t>((M + kLowpMaxMr) * a.ld);
+    a.scale = ctx.arena->alloc<float>(M + kLowpMaxMr);
+    a.zero = ctx.arena->alloc<std::int32_t>(M + kLowpMaxMr);
+    std::memset(a.data + M * a.ld, 0, static_cast<std::size_t>(kLowpMaxMr * a.ld));
+    std::fill_n(a.scale + M, kLowpMaxMr, 0.0f);
+    std::fill_n(a.zero + M, kLowpMaxMr, 0);
+    const std::int64_t convert_parts = std::min<std::int64_t>(ctx.threads, std::max<std::int64_t>(1, M * K / 65536));
+    parallel_for(ctx, M, 1, convert_parts, [&](std::int64_t b, std::int64_t e, Context&) {
+        cfg.convert(A + b * lda, e - b, K, lda, a.data + b * a.ld, a.ld, a.scale + b, a.zero + b);
+    });
+    const std::int64_t panels = B.panels(), mr = cfg.mr;
+    const std::int64_t parts = std::min<std::int64_t>(ctx.threads, std::max<std::int64_t>(1, flops / 2'000'000));
+    if (parts <= 1) return lowp_block(B, a, 0, M, 0, panels, C, ldc, ep, *ctx.arena);
+    if (split_imbalance(panels, parts) <= split_imbalance((M + mr - 1) / mr, parts))
+        parallel_for(ctx, panels, 1, parts, [&](std::int64_t b, std::int64_t e, Context& sub) {
+            lowp_block(B, a, 0, M, b, e, C, ldc, ep, *sub.arena);
+        });
+    else
+        parallel_for(ctx, M, mr, parts, [&](std::int64_t b, std::int64_t e, Context& sub) {
+            lowp_block(B, a, b, e, 0, panels, C, ldc, ep, *sub.arena);
+        });
+}
+
+}  // namespace fovea::detail

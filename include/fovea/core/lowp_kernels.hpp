@@ -1,0 +1,378 @@
+#pragma once
+// Reduced-precision micro-kernels: bf16 and int8 products with fp32 results, for core/lowp.hpp.
+//
+// Both types share one packed layout in bytes. K is cut into groups of 4 bytes (2 bf16 or 4 int8
+// values), the unit one vdpbf16ps / vpdpbusd lane and one AMX tile row element consume:
+//   A: rows of `groups` x 4 bytes at stride lda (bytes): converted from fp32 once per GEMM;
+//   B: a panel of 32 columns holds, per group g, 32 x 4 bytes (column j's values of that group at
+//      g * 128 + 4 j): one 128-byte line pair, or one AMX B tile row pair at stride 128.
+// groups is a multiple of 16 (an AMX tile's depth); padding is zero in B, so it adds nothing.
+//
+//   out[m, 32] = A[m, groups] . B[groups, 32]                 (bf16: fp32 sums)
+//   out[i, j]  = float(acc[i, j] - zero[i] colsum[j]) * scale[i] * col_scale[j]   (int8)
+// int8: A is unsigned (x / scale[i] + zero[i], rounded, in 0..255), B signed (w / col_scale[j],
+// in -127..127), acc the exact int32 sum of products; colsum[j] the sum of column j's weights.
+// The GEMM epilogue (bias, GELU, residual) then runs on out as on an fp32 tile.
+//
+// Kernels: AMX tiles (32 x 32 per call), AVX512_BF16 / AVX512_VNNI (up to 12 x 32, accumulators
+// named as in gemm_ukernel.inl), and portable C++ (exact for int8, fp32 sums of bf16 products
+// for bf16) on every other CPU.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#include "fovea/core/simd.hpp"
+
+namespace fovea::detail {
+
+inline constexpr std::int64_t kLowpNr = 32;          // panel width (columns)
+inline constexpr std::int64_t kLowpGroupBytes = 4;   // one group of K
+inline constexpr std::int64_t kLowpGroupAlign = 16;  // groups padded to this (AMX tile depth)
+inline constexpr int kLowpMaxMr = 32;
+
+// Per-row and per-column factors of an int8 tile (pointers at the tile's first row and column).
+struct Dequant {
+    const float* row_scale = nullptr;
+    const std::int32_t* row_zero = nullptr;
+    const float* col_scale = nullptr;
+    const std::int32_t* col_sum = nullptr;
+};
+
+// out[m, 32] (ldo floats) from A rows (lda bytes) and one B panel; m <= the entry's mr.
+using UKernelLowp = void (*)(std::int64_t m, std::int64_t groups, const std::uint8_t* a, std::int64_t lda,
+                             const std::uint8_t* b, float* out, std::int64_t ldo, const Dequant& dq);
+// fp32 rows -> packed A rows of `groups` x 4 bytes at stride ldd (padding zero); int8 also writes
+// each row's scale and zero point.
+using ConvertRowsFn = void (*)(const float* x, std::int64_t rows, std::int64_t K, std::int64_t ldx, std::uint8_t* dst,
+                               std::int64_t ldd, float* scale, std::int32_t* zero);
+
+// ---- scalar conversions, shared by packing and the portable kernels ------------------------
+
+// fp32 -> bf16, rounding to nearest even (as vcvtneps2bf16 does for normal numbers); NaN stays NaN.
+inline std::uint16_t to_bf16(float f) {
+    std::uint32_t u;
+    std::memcpy(&u, &f, 4);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<std::uint16_t>((u >> 16) | 0x40u);
+    u += 0x7FFFu + ((u >> 16) & 1u);
+    return static_cast<std::uint16_t>(u >> 16);
+}
+inline float from_bf16(std::uint16_t h) {
+    const std::uint32_t u = std::uint32_t{h} << 16;
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+}
+
+// A row's asymmetric quantization: [min(0, lo), max(0, hi)] onto 0..255 with an integral zero
+// point (so 0 is exact). A row holding Inf or NaN gets scale NaN: its outputs are NaN, as in fp32.
+struct RowQuant {
+    float scale, inv;
+    std::int32_t zero;
+};
+inline RowQuant row_quant(float lo, float hi, bool finite) {
+    if (!finite) return {std::numeric_limits<float>::quiet_NaN(), 0.0f, 0};
+    lo = std::min(lo, 0.0f);
+    hi = std::max(hi, 0.0f);
+    if (hi - lo == 0.0f) return {1.0f, 1.0f, 0};
+    const float scale = (hi - lo) / 255.0f, inv = 255.0f / (hi - lo);
+    const float z = std::nearbyint(-lo * inv);
+    return {scale, inv, static_cast<std::int32_t>(std::min(255.0f, std::max(0.0f, z)))};
+}
+inline std::uint8_t quantize_u8(float x, const RowQuant& q) {
+    const float v = std::nearbyint(x * q.inv) + static_cast<float>(q.zero);  // |x inv| <= 255: exact
+    return static_cast<std::uint8_t>(v > 0.0f ? (v < 255.0f ? v : 255.0f) : 0.0f);
+}
+
+// ---- portable kernels ---------------------------------------------------------------------
+
+inline void convert_rows_bf16_generic(const float* x, std::int64_t rows, std::int64_t K, std::int64_t ldx, std::uint8_t* dst,
+                                      std::int64_t ldd, float*, std::int32_t*) {
+    for (std::int64_t i = 0; i < rows; ++i) {
+        std::uint8_t* d = dst + i * ldd;
+        std::memset(d, 0, static_cast<std::size_t>(ldd));
+        for (std::int64_t k = 0; k < K; ++k) {
+            const std::uint16_t h = to_bf16(x[i * ldx + k]);
+            std::memcpy(d + 2 * k, &h, 2);
+        }
+    }
+}
+
+inline void quantize_rows_u8_generic(const float* x, std::int64_t rows, std::int64_t K, std::int64_t ldx, std::uint8_t* dst,
+                                     std::int64_t ldd, float* scale, std::int32_t* zero) {
+    for (std::int64_t i = 0; i < rows; ++i) {
+        const float* r = x + i * ldx;
+        float lo = r[0], hi = r[0];
+        bool finite = true;
+        for (std::int64_t k = 0; k < K; ++k) {
+            finite = finite && std::isfinite(r[k]);
+            lo = std::min(lo, r[k]);
+            hi = std::max(hi, r[k]);
+        }
+        const RowQuant q = row_quant(lo, hi, finite);
+        scale[i] = q.scale;
+        zero[i] = q.zero;
+        std::uint8_t* d = dst + i * ldd;
+        std::memset(d, 0, static_cast<std::size_t>(ldd));
+        if (finite)
+            for (std::int64_t k = 0; k < K; ++k) d[k] = quantize_u8(r[k], q);
+    }
+}
+
+inline void ukernel_bf16_generic(std::int64_t m, std::int64_t groups, const std::uint8_t* a, std::int64_t lda,
+                                 const std::uint8_t* b, float* out, std::int64_t ldo, const Dequant&) {
+    for (std::int64_t i = 0; i < m; ++i) {
+        float acc[kLowpNr] = {};
+        for (std::int64_t g = 0; g < groups; ++g) {
+            std::uint16_t ah[2];
+            std::memcpy(ah, a + i * lda + 4 * g, 4);
+            const float a0 = from_bf16(ah[0]), a1 = from_bf16(ah[1]);
+            const std::uint8_t* bg = b + g * kLowpNr * 4;
+            for (std::int64_t j = 0; j < kLowpNr; ++j) {
+                std::uint16_t bh[2];
+                std::memcpy(bh, bg + 4 * j, 4);
+                acc[j] += a0 * from_bf16(bh[0]) + a1 * from_bf16(bh[1]);
+            }
+        }
+        std::memcpy(out + i * ldo, acc, sizeof acc);
+    }
+}
+
+// The int8 write-back, identical in every kernel: exact integers, then two products in one order.
+inline float dequant(std::int32_t acc, std::int64_t i, std::int64_t j, const Dequant& dq) {
+    return static_cast<float>(acc - dq.row_zero[i] * dq.col_sum[j]) * dq.row_scale[i] * dq.col_scale[j];
+}
+
+inline void ukernel_int8_generic(std::int64_t m, std::int64_t groups, const std::uint8_t* a, std::int64_t lda,
+                                 const std::uint8_t* b, float* out, std::int64_t ldo, const Dequant& dq) {
+    for (std::int64_t i = 0; i < m; ++i) {
+        std::int32_t acc[kLowpNr] = {};
+        for (std::int64_t g = 0; g < groups; ++g) {
+            const std::uint8_t* ag = a + i * lda + 4 * g;
+            const auto* bg = reinterpret_cast<const std::int8_t*>(b + g * kLowpNr * 4);
+            for (std::int64_t j = 0; j < kLowpNr; ++j)
+                acc[j] += ag[0] * bg[4 * j] + ag[1] * bg[4 * j + 1] + ag[2] * bg[4 * j + 2] + ag[3] * bg[4 * j + 3];
+        }
+        for (std::int64_t j = 0; j < kLowpNr; ++j) out[i * ldo + j] = dequant(acc[j], i, j, dq);
+    }
+}
+
+}  // namespace fovea::detail
+
+#if defined(__x86_64__)
+// ---- AVX-512 with BF16 and VNNI ------------------------------------------------------------
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx512vnni,avx2,fma"))), \
+                             apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx512vnni,avx2,fma")
+#endif
+namespace fovea::detail::avx512_lowp {
+
+inline __m512i broadcast_group(const std::uint8_t* p) {
+    std::int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
+
+// One template for both types: T::dot adds one group's products into an accumulator pair, T::store
+// writes a row (int8: dequantized).
+struct Bf16 {
+    using Acc = __m512;
+    static Acc zero() { return _mm512_setzero_ps(); }
+    static Acc dot(Acc c, __m512i a, __m512i b) { return _mm512_dpbf16_ps(c, (__m512bh)a, (__m512bh)b); }
+    static void store(float* out, std::int64_t, Acc lo, Acc hi, const Dequant&) {
+        _mm512_storeu_ps(out, lo);
+        _mm512_storeu_ps(out + 16, hi);
+    }
+};
+struct Int8 {
+    using Acc = __m512i;
+    static Acc zero() { return _mm512_setzero_si512(); }
+    static Acc dot(Acc c, __m512i a, __m512i b) { return _mm512_dpbusd_epi32(c, a, b); }
+    static void store(float* out, std::int64_t i, Acc lo, Acc hi, const Dequant& dq) {
+        const __m512i z = _mm512_set1_epi32(dq.row_zero[i]);
+        const __m512 s = _mm512_set1_ps(dq.row_scale[i]);
+        const __m512i s0 = _mm512_loadu_si512(dq.col_sum), s1 = _mm512_loadu_si512(dq.col_sum + 16);
+        const __m512 f0 = _mm512_loadu_ps(dq.col_scale), f1 = _mm512_loadu_ps(dq.col_scale + 16);
+        _mm512_storeu_ps(out, _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(lo, _mm512_mullo_epi32(z, s0))), s), f0));
+        _mm512_storeu_ps(out + 16, _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(hi, _mm512_mullo_epi32(z, s1))), s), f1));
+    }
+};
+
+#define FOVEA_LK_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define FOVEA_LK_DECL(r) [[maybe_unused]] typename T::Acc c##r##a = T::zero(), c##r##b = T::zero();
+#define FOVEA_LK_DOT(r)                                   \
+    if constexpr (MR > r) {                               \
+        const __m512i x = broadcast_group(a + r * lda + 4 * g); \
+        c##r##a = T::dot(c##r##a, x, b0);                 \
+        c##r##b = T::dot(c##r##b, x, b1);                 \
+    }
+#define FOVEA_LK_STORE(r) \
+    if constexpr (MR > r) T::store(out + r * ldo, r, c##r##a, c##r##b, dq);
+
+template <class T, int MR>
+[[gnu::noinline]] void ukernel(std::int64_t, std::int64_t groups, const std::uint8_t* a, std::int64_t lda,
+                               const std::uint8_t* b, float* out, std::int64_t ldo, const Dequant& dq) {
+    static_assert(MR >= 1 && MR <= 12, "tile height out of range");
+    FOVEA_LK_ROWS(FOVEA_LK_DECL)
+    for (std::int64_t g = 0; g < groups; ++g) {
+        const __m512i b0 = _mm512_load_si512(b + g * 128), b1 = _mm512_load_si512(b + g * 128 + 64);
+        FOVEA_LK_ROWS(FOVEA_LK_DOT)
+    }
+    FOVEA_LK_ROWS(FOVEA_LK_STORE)
+}
+
+#undef FOVEA_LK_ROWS
+#undef FOVEA_LK_DECL
+#undef FOVEA_LK_DOT
+#undef FOVEA_LK_STORE
+
+inline void convert_rows_bf16(const float* x, std::int64_t rows, std::int64_t K, std::int64_t ldx, std::uint8_t* dst,
+                              std::int64_t ldd, float*, std::int32_t*) {
+    for (std::int64_t i = 0; i < rows; ++i) {
+        const float* r = x + i * ldx;
+        std::uint8_t* d = dst + i * ldd;
+        std::int64_t k = 0;
+        for (; k + 16 <= K; k += 16)
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + 2 * k), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(r + k)));
+        if (k < K) {
+            const __mmask16 m = static_cast<__mmask16>((1u << (K - k)) - 1);
+            _mm256_mask_storeu_epi16(d + 2 * k, m, (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, r + k)));
+        }
+        std::memset(d + 2 * K, 0, static_cast<std::size_t>(ldd - 2 * K));
+    }
+}
+
+inline void quantize_rows_u8(const float* x, std::int64_t rows, std::int64_t K, std::int64_t ldx, std::uint8_t* dst,
+                             std::int64_t ldd, float* scale, std::int32_t* zero) {
+    for (std::int64_t i = 0; i < rows; ++i) {
+        const float* r = x + i * ldx;
+        __m512 lo = _mm512_set1_ps(r[0]), hi = lo, nan = _mm512_setzero_ps();
+        std::int64_t k = 0;
+        for (; k + 16 <= K; k += 16) {
+            const __m512 v = _mm512_loadu_ps(r + k);
+            lo = _mm512_min_ps(lo, v);
+            hi = _mm512_max_ps(hi, v);
+            nan = _mm512_add_ps(nan, _mm512_mul_ps(v, _mm512_setzero_ps()));  // NaN once an Inf or NaN passes
+        }
+        float l = _mm512_reduce_min_ps(lo), h = _mm512_reduce_max_ps(hi);
+        bool finite = _mm512_reduce_add_ps(nan) == 0.0f;
+        for (std::int64_t t = k; t < K; ++t) {
+            finite = finite && std::isfinite(r[t]);
+            l = std::min(l, r[t]);
+            h = std::max(h, r[t]);
+        }
+        const RowQuant q = row_quant(l, h, finite);
+        scale[i] = q.scale;
+        zero[i] = q.zero;
+        std::uint8_t* d = dst + i * ldd;
+        std::memset(d, 0, static_cast<std::size_t>(ldd));
+        if (!finite) continue;
+        const __m512 inv = _mm512_set1_ps(q.inv);
+        const __m512i z = _mm512_set1_epi32(q.zero), top = _mm512_set1_epi32(255);
+        for (k = 0; k + 16 <= K; k += 16) {
+            const __m512i v = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(r + k), inv)), z);
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(d + k),
+                             _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(v, _mm512_setzero_si512()), top)));
+        }
+        for (; k < K; ++k) d[k] = quantize_u8(r[k], q);
+    }
+}
+
+}  // namespace fovea::detail::avx512_lowp
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+// ---- AMX tiles -------------------------------------------------------------------------------
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("amx-tile,amx-bf16,amx-int8,avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))), \
+                             apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("amx-tile,amx-bf16,amx-int8,avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")
+#endif
+namespace fovea::detail::amx {
+
+// Tiles 0-3: C (16 rows x 16 fp32/int32, the four quarters of 32 x 32); 4-5: A (16 rows x 16
+// groups); 6-7: B (16 groups x 16 columns, rows at stride 128 inside the panel).
+struct alignas(64) TileConfig {
+    std::uint8_t palette = 1, start_row = 0, reserved[14] = {};
+    std::uint16_t colsb[16] = {64, 64, 64, 64, 64, 64, 64, 64};
+    std::uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
+};
+
+// A 32 x 32 block per call (m <= 32 rows used; A has 32 readable rows, see core/lowp.hpp).
+template <bool Int8>
+[[gnu::noinline]] void ukernel(std::int64_t m, std::int64_t groups, const std::uint8_t* a, std::int64_t lda,
+                               const std::uint8_t* b, float* out, std::int64_t ldo, const Dequant& dq) {
+    static const TileConfig cfg;
+    _tile_loadconfig(&cfg);
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    const bool two = m > 16;
+    for (std::int64_t g = 0; g < groups; g += 16) {
+        _tile_loadd(4, a + 4 * g, lda);
+        _tile_loadd(6, b + g * 128, 128);
+        _tile_loadd(7, b + g * 128 + 64, 128);
+        if constexpr (Int8) {
+            _tile_dpbusd(0, 4, 6);
+            _tile_dpbusd(1, 4, 7);
+        } else {
+            _tile_dpbf16ps(0, 4, 6);
+            _tile_dpbf16ps(1, 4, 7);
+        }
+        if (two) {
+            _tile_loadd(5, a + 16 * lda + 4 * g, lda);
+            if constexpr (Int8) {
+                _tile_dpbusd(2, 5, 6);
+                _tile_dpbusd(3, 5, 7);
+            } else {
+                _tile_dpbf16ps(2, 5, 6);
+                _tile_dpbf16ps(3, 5, 7);
+            }
+        }
+    }
+    const std::int64_t ld = ldo * 4;
+    _tile_stored(0, out, ld);
+    _tile_stored(1, out + 16, ld);
+    if (two) {
+        _tile_stored(2, out + 16 * ldo, ld);
+        _tile_stored(3, out + 16 * ldo + 16, ld);
+    }
+    if constexpr (Int8) {  // the int32 sums were stored in place; dequantize them
+        const __m512i s0 = _mm512_loadu_si512(dq.col_sum), s1 = _mm512_loadu_si512(dq.col_sum + 16);
+        const __m512 f0 = _mm512_loadu_ps(dq.col_scale), f1 = _mm512_loadu_ps(dq.col_scale + 16);
+        for (std::int64_t i = 0; i < m; ++i) {
+            float* o = out + i * ldo;
+            const __m512i z = _mm512_set1_epi32(dq.row_zero[i]);
+            const __m512 s = _mm512_set1_ps(dq.row_scale[i]);
+            const __m512i lo = _mm512_loadu_si512(o), hi = _mm512_loadu_si512(o + 16);
+            _mm512_storeu_ps(o, _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(lo, _mm512_mullo_epi32(z, s0))), s), f0));
+            _mm512_storeu_ps(o + 16, _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(hi, _mm512_mullo_epi32(z, s1))), s), f1));
+        }
+    }
+}
+
+}  // namespace fovea::detail::amx
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif  // __x86_64__

@@ -1,0 +1,218 @@
+// The bf16 and int8 GEMM: every kernel this CPU can run against a float64 reference of the
+// operands it was given (the rounded or quantized A and B), on ragged shapes and every epilogue;
+// int8 kernels agree bit for bit; packing and A's conversion against their definitions.
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "fixtures.hpp"
+
+using namespace fovea_test;
+using fovea::Precision;
+using fovea::detail::Epilogue;
+using fovea::detail::LowpIsa;
+using fovea::detail::LowpMatrix;
+
+namespace {
+
+std::vector<LowpIsa> runnable(Precision p) {
+    std::vector<LowpIsa> v;
+    for (LowpIsa l : {LowpIsa::Generic, LowpIsa::Avx512, LowpIsa::Amx})
+        if (fovea::detail::can_run_lowp(p, l)) v.push_back(l);
+    return v;
+}
+
+const fovea::detail::KernelConfig& entry_for(LowpIsa l) {
+    return fovea::detail::kernel_config(l == LowpIsa::Generic ? fovea::detail::Isa::Generic : fovea::detail::Isa::Avx512);
+}
+
+// B[k, n] as the kernels see it, read back from the packed panels.
+double packed_weight(const LowpMatrix& B, std::int64_t k, std::int64_t n) {
+    const std::int64_t panel = B.groups * 128;
+    const std::uint8_t* col = B.data() + n / 32 * panel + n % 32 * 4;
+    if (B.type == Precision::int8) return double(reinterpret_cast<const std::int8_t*>(col)[k / 4 * 128 + k % 4]) * B.col_scale()[n];
+    std::uint16_t h;
+    std::memcpy(&h, col + k / 2 * 128 + k % 2 * 2, 2);
+    return fovea::detail::from_bf16(h);
+}
+
+// A[i, k] as the kernels see it, from the portable converter.
+std::vector<double> converted_rows(Precision p, const std::vector<float>& a, std::int64_t M, std::int64_t K, std::int64_t lda,
+                                   std::int64_t groups) {
+    const auto& cfg = fovea::detail::lowp_config(p, LowpIsa::Generic);
+    const std::int64_t ld = groups * 4;
+    std::vector<std::uint8_t> q(M * ld);
+    std::vector<float> s(M);
+    std::vector<std::int32_t> z(M);
+    cfg.convert(a.data(), M, K, lda, q.data(), ld, s.data(), z.data());
+    std::vector<double> out(M * K);
+    for (std::int64_t i = 0; i < M; ++i)
+        for (std::int64_t k = 0; k < K; ++k) {
+            if (p == Precision::int8) {
+                out[i * K + k] = (double(q[i * ld + k]) - z[i]) * s[i];
+            } else {
+                std::uint16_t h;
+                std::memcpy(&h, &q[i * ld + 2 * k], 2);
+                out[i * K + k] = fovea::detail::from_bf16(h);
+            }
+        }
+    return out;
+}
+
+}  // namespace
+
+TEST(Lowp, KernelsMatchFloat64OfTheirOperandsOnRaggedShapes) {
+    std::mt19937 rng(11);
+    std::normal_distribution<float> nd;
+    auto fill = [&](std::vector<float>& v) { for (auto& x : v) x = nd(rng); };
+    int checked = 0;
+    for (const Precision p : {Precision::bf16, Precision::int8})
+        for (const LowpIsa l : runnable(p))
+            for (const std::int64_t M : {1, 5, 13, 17, 33, 70})
+                for (const std::int64_t N : {1, 31, 33, 100})
+                    for (const std::int64_t K : {1, 3, 17, 64, 100, 777})
+                        for (int variant = 0; variant < 3; ++variant) {
+                            const std::int64_t lda = K + 3, ldc = N + 5;
+                            std::vector<float> a(M * lda), w(N * K), bias(N), scale(N), c(M * ldc);
+                            fill(a), fill(w), fill(bias), fill(scale), fill(c);
+                            if (variant == 2)  // post-GELU-like rows: skewed, one sign mostly
+                                for (auto& x : a) x = std::max(x, -0.17f);
+                            const std::vector<float> c0 = c;
+                            Epilogue ep;
+                            if (variant == 1) ep.bias = bias.data(), ep.gelu = true;
+                            if (variant == 2) ep.bias = bias.data(), ep.scale = scale.data(), ep.accumulate = true;
+                            const auto& cfg = fovea::detail::lowp_config(p, l);
+                            const auto B = LowpMatrix::from_nk(w.data(), N, K, K, p, entry_for(l), &cfg);
+                            fovea::detail::gemm(fovea::Context::top(), M, a.data(), lda, B, c.data(), ldc, ep);
+                            const auto ad = converted_rows(p, a, M, K, lda, B.groups);
+                            for (std::int64_t i = 0; i < M; ++i)
+                                for (std::int64_t j = 0; j < N; ++j) {
+                                    double acc = 0, mag = 0;
+                                    for (std::int64_t k = 0; k < K; ++k) {
+                                        const double t = ad[i * K + k] * packed_weight(B, k, j);
+                                        acc += t;
+                                        mag += std::abs(t);
+                                    }
+                                    double v = acc;
+                                    if (ep.bias) v += bias[j];
+                                    if (ep.gelu) v = 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
+                                    if (ep.scale) v *= scale[j];
+                                    if (ep.accumulate) v += c0[i * ldc + j];
+                                    // int8 sums are exact: only the float write-back rounds
+                                    ASSERT_NEAR(c[i * ldc + j], v, 4e-6 * (1 + mag + std::abs(v)))
+                                        << cfg.name << " M " << M << " N " << N << " K " << K << " variant " << variant << " at "
+                                        << i << "," << j;
+                                }
+                            ++checked;
+                        }
+    EXPECT_GE(checked, 2 * 6 * 4 * 6 * 3);
+}
+
+TEST(Lowp, PackedWeightsAreTheirRoundingOrQuantization) {
+    std::mt19937 rng(3);
+    std::normal_distribution<float> nd;
+    const std::int64_t N = 45, K = 37;
+    std::vector<float> w(N * K);
+    for (auto& x : w) x = nd(rng);
+    w[5] = 0.0f;
+    for (std::int64_t k = 0; k < K; ++k) w[7 * K + k] = 0.0f;  // an all-zero output channel
+    for (const Precision p : {Precision::bf16, Precision::int8}) {
+        const auto B = LowpMatrix::from_nk(w.data(), N, K, K, p);
+        for (std::int64_t n = 0; n < N; ++n) {
+            double amax = 0;
+            for (std::int64_t k = 0; k < K; ++k) amax = std::max(amax, std::abs(double(w[n * K + k])));
+            for (std::int64_t k = 0; k < K; ++k) {
+                const double x = w[n * K + k], q = packed_weight(B, k, n);
+                if (p == Precision::bf16) ASSERT_LE(std::abs(q - x), std::abs(x) / 256) << n << "," << k;  // RNE to 8 bits
+                else ASSERT_LE(std::abs(q - x), amax / 127 / 2 + 1e-7) << n << "," << k;  // half a step of max|w| / 127
+            }
+            if (p == Precision::int8) {
+                std::int32_t sum = 0;
+                for (std::int64_t k = 0; k < K; ++k) sum += static_cast<std::int32_t>(std::lround(packed_weight(B, k, n) / B.col_scale()[n]));
+                EXPECT_EQ(sum, B.col_sum()[n]) << n;
+            }
+        }
+        // padding columns and K beyond the layer are zero
+        for (std::int64_t k = K; k < B.groups * (p == Precision::int8 ? 4 : 2); ++k) EXPECT_EQ(packed_weight(B, k, 3), 0.0);
+        for (std::int64_t n = N; n < B.panels() * 32; ++n) EXPECT_EQ(packed_weight(B, 0, n), 0.0);
+    }
+}
+
+TEST(Lowp, EveryConverterAndInt8KernelAgreesBitForBit) {
+    std::mt19937 rng(5);
+    std::normal_distribution<float> nd;
+    const std::int64_t M = 37, K = 203, N = 70, lda = 211;
+    std::vector<float> a(M * lda), w(N * K);
+    for (auto& x : a) x = 3 * nd(rng);
+    for (auto& x : w) x = nd(rng);
+    for (std::int64_t k = 0; k < K; ++k) a[4 * lda + k] = std::abs(a[4 * lda + k]);  // a row >= 0: zero point 0
+    for (std::int64_t k = 0; k < K; ++k) a[6 * lda + k] = 0.0f;                      // an all-zero row
+    for (const Precision p : {Precision::bf16, Precision::int8}) {
+        const std::int64_t groups = ((K + 1) / 2 + 15) / 16 * 16, ld = groups * 4;  // room for bf16
+        std::vector<std::uint8_t> q0(M * ld), q1(M * ld);
+        std::vector<float> s0(M), s1(M);
+        std::vector<std::int32_t> z0(M), z1(M);
+        fovea::detail::lowp_config(p, LowpIsa::Generic).convert(a.data(), M, K, lda, q0.data(), ld, s0.data(), z0.data());
+        for (const LowpIsa l : runnable(p)) {
+            fovea::detail::lowp_config(p, l).convert(a.data(), M, K, lda, q1.data(), ld, s1.data(), z1.data());
+            EXPECT_EQ(q0, q1) << fovea::detail::lowp_config(p, l).name;
+            if (p == Precision::int8) {
+                EXPECT_EQ(s0, s1);
+                EXPECT_EQ(z0, z1);
+            }
+        }
+        if (p == Precision::int8) {
+            EXPECT_EQ(z0[4], 0);
+            EXPECT_EQ(z0[6], 0);
+            for (std::int64_t i = 0; i < M; ++i) {  // the row's largest magnitude maps to 0 or 255
+                std::uint8_t lo = 255, hi = 0;
+                for (std::int64_t k = 0; k < K; ++k) lo = std::min(lo, q0[i * ld + k]), hi = std::max(hi, q0[i * ld + k]);
+                if (i != 6) EXPECT_TRUE(lo == 0 || hi == 255) << i;
+            }
+        }
+    }
+    std::vector<float> ref;
+    for (const LowpIsa l : runnable(Precision::int8)) {
+        const auto& cfg = fovea::detail::lowp_config(Precision::int8, l);
+        const auto B = LowpMatrix::from_nk(w.data(), N, K, K, Precision::int8, entry_for(l), &cfg);
+        std::vector<float> c(M * N);
+        fovea::detail::gemm(fovea::Context::top(), M, a.data(), lda, B, c.data(), N);
+        if (ref.empty()) ref = c;
+        else EXPECT_EQ(0, std::memcmp(ref.data(), c.data(), c.size() * 4)) << cfg.name;
+    }
+}
+
+TEST(Lowp, NonFiniteRowsGiveNaNAsInFloat32) {
+    const std::int64_t M = 3, K = 40, N = 5;
+    std::vector<float> a(M * K, 0.5f), w(N * K, 0.25f), c(M * N);
+    a[1 * K + 7] = std::numeric_limits<float>::infinity();
+    a[2 * K + 3] = std::numeric_limits<float>::quiet_NaN();
+    for (const LowpIsa l : runnable(Precision::int8)) {
+        const auto& cfg = fovea::detail::lowp_config(Precision::int8, l);
+        const auto B = LowpMatrix::from_nk(w.data(), N, K, K, Precision::int8, entry_for(l), &cfg);
+        fovea::detail::gemm(fovea::Context::top(), M, a.data(), K, B, c.data(), N);
+        for (std::int64_t j = 0; j < N; ++j) {
+            EXPECT_NEAR(c[j], 0.5 * 0.25 * K, 0.05) << cfg.name;
+            EXPECT_TRUE(std::isnan(c[N + j]) && std::isnan(c[2 * N + j])) << cfg.name;
+        }
+    }
+}
+
+TEST(Lowp, OutputBitsDoNotDependOnTheThreadCount) {
+    std::mt19937 rng(9);
+    std::normal_distribution<float> nd;
+    const std::int64_t M = 197, K = 384, N = 1152;
+    std::vector<float> a(M * K), w(N * K);
+    for (auto& x : a) x = nd(rng);
+    for (auto& x : w) x = nd(rng);
+    for (const Precision p : {Precision::bf16, Precision::int8}) {
+        const auto B = LowpMatrix::from_nk(w.data(), N, K, K, p);
+        std::vector<float> c1(M * N), c3(M * N);
+        fovea::detail::split_override() = 1;
+        fovea::detail::gemm(fovea::Context::top(), M, a.data(), K, B, c1.data(), N);
+        fovea::detail::split_override() = 3;
+        fovea::detail::gemm(fovea::Context::top(), M, a.data(), K, B, c3.data(), N);
+        fovea::detail::split_override() = 0;
+        EXPECT_EQ(0, std::memcmp(c1.data(), c3.data(), c1.size() * 4)) << fovea::precision_name(p);
+    }
+}
