@@ -150,13 +150,13 @@ inline LowpConfig make_lowp(Precision p, LowpIsa isa) {
         c.name = i8 ? "avx512_vnni int8 12x32" : "avx512_bf16 bf16 12x32";
         c.mr = 12;
         if (i8)
-            fill_lowp<12>(c.ukernel, [](auto MR) -> UKernelLowp { return &avx512_lowp::ukernel<avx512_lowp::Int8, decltype(MR)::value>; });
+            fill_lowp<12>(c.ukernel, [](auto MR) -> UKernelLowp { return &avx512_lowp::gemm_ukernel_lowp<avx512_lowp::Int8, decltype(MR)::value>; });
         else
-            fill_lowp<12>(c.ukernel, [](auto MR) -> UKernelLowp { return &avx512_lowp::ukernel<avx512_lowp::Bf16, decltype(MR)::value>; });
+            fill_lowp<12>(c.ukernel, [](auto MR) -> UKernelLowp { return &avx512_lowp::gemm_ukernel_lowp<avx512_lowp::Bf16, decltype(MR)::value>; });
     } else {
         c.name = i8 ? "amx int8 32x32" : "amx bf16 32x32";
         c.mr = 32;
-        for (int m = 1; m <= c.mr; ++m) c.ukernel[m] = i8 ? &amx::ukernel<true> : &amx::ukernel<false>;
+        for (int m = 1; m <= c.mr; ++m) c.ukernel[m] = i8 ? &amx::gemm_ukernel_amx<true> : &amx::gemm_ukernel_amx<false>;
     }
 #endif
     return c;

@@ -76,7 +76,7 @@ public:
             }
             // A column holding Inf or NaN (loaded with allow_non_finite) gives NaN, as in fp32.
             const float scale = !finite ? std::numeric_limits<float>::quiet_NaN() : amax > 0.0f ? amax / 127.0f : 1.0f;
-            m.col_scale_[static_cast<std::size_t>(n)] = scale;
+            m.col_scale_[n] = scale;
             std::int32_t sum = 0;
             auto* col = reinterpret_cast<std::int8_t*>(d + n / kLowpNr * panel + n % kLowpNr * 4);
             if (finite)
@@ -85,7 +85,7 @@ public:
                     col[k / 4 * 128 + k % 4] = static_cast<std::int8_t>(q);
                     sum += static_cast<std::int32_t>(q);
                 }
-            m.col_sum_[static_cast<std::size_t>(n)] = sum;
+            m.col_sum_[n] = sum;
         }
         return m;
     }

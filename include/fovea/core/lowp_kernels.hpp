@@ -182,12 +182,18 @@ inline __m512i broadcast_group(const std::uint8_t* p) {
     return _mm512_set1_epi32(v);
 }
 
-// One template for both types: T::dot adds one group's products into an accumulator pair, T::store
-// writes a row (int8: dequantized).
+// One template for both types: T::dot adds one group's products into an accumulator, T::store
+// writes a row (int8: dequantized). dot_note: the dot products are inline assembly with the
+// accumulator as an in-out register operand. Through the intrinsics, GCC 12 copied every int8
+// accumulator to a fresh register and back each step, and spilled three of them to the stack
+// (tests/asm/check_kernel_asm.py caught it); an in-out operand leaves no compiler that choice.
 struct Bf16 {
     using Acc = __m512;
     static Acc zero() { return _mm512_setzero_ps(); }
-    static Acc dot(Acc c, __m512i a, __m512i b) { return _mm512_dpbf16_ps(c, (__m512bh)a, (__m512bh)b); }
+    static Acc dot(Acc c, __m512i a, __m512i b) {  // c += a . b (pairs), in place: see dot_note
+        __asm__("vdpbf16ps %2, %1, %0" : "+v"(c) : "v"(a), "v"(b));
+        return c;
+    }
     static void store(float* out, std::int64_t, Acc lo, Acc hi, const Dequant&) {
         _mm512_storeu_ps(out, lo);
         _mm512_storeu_ps(out + 16, hi);
@@ -196,7 +202,10 @@ struct Bf16 {
 struct Int8 {
     using Acc = __m512i;
     static Acc zero() { return _mm512_setzero_si512(); }
-    static Acc dot(Acc c, __m512i a, __m512i b) { return _mm512_dpbusd_epi32(c, a, b); }
+    static Acc dot(Acc c, __m512i a, __m512i b) {  // c += a (u8) . b (s8), quads, in place
+        __asm__("vpdpbusd %2, %1, %0" : "+v"(c) : "v"(a), "v"(b));
+        return c;
+    }
     static void store(float* out, std::int64_t i, Acc lo, Acc hi, const Dequant& dq) {
         const __m512i z = _mm512_set1_epi32(dq.row_zero[i]);
         const __m512 s = _mm512_set1_ps(dq.row_scale[i]);
@@ -219,7 +228,7 @@ struct Int8 {
     if constexpr (MR > r) T::store(out + r * ldo, r, c##r##a, c##r##b, dq);
 
 template <class T, int MR>
-[[gnu::noinline]] void ukernel(std::int64_t, std::int64_t groups, const std::uint8_t* a, std::int64_t lda,
+[[gnu::noinline]] void gemm_ukernel_lowp(std::int64_t, std::int64_t groups, const std::uint8_t* a, std::int64_t lda,
                                const std::uint8_t* b, float* out, std::int64_t ldo, const Dequant& dq) {
     static_assert(MR >= 1 && MR <= 12, "tile height out of range");
     FOVEA_LK_ROWS(FOVEA_LK_DECL)
@@ -314,7 +323,7 @@ struct alignas(64) TileConfig {
 
 // A 32 x 32 block per call (m <= 32 rows used; A has 32 readable rows, see core/lowp.hpp).
 template <bool Int8>
-[[gnu::noinline]] void ukernel(std::int64_t m, std::int64_t groups, const std::uint8_t* a, std::int64_t lda,
+[[gnu::noinline]] void gemm_ukernel_amx(std::int64_t m, std::int64_t groups, const std::uint8_t* a, std::int64_t lda,
                                const std::uint8_t* b, float* out, std::int64_t ldo, const Dequant& dq) {
     static const TileConfig cfg;
     _tile_loadconfig(&cfg);
