@@ -176,7 +176,9 @@ inline bool can_run_lowp(Precision p, LowpIsa l) {
     if (l == LowpIsa::Generic) return true;
     if (!cpu.has_avx512()) return false;
     if (l == LowpIsa::Avx512) return i8 ? cpu.avx512_vnni : cpu.avx512_bf16;
-    return (i8 ? cpu.amx_int8 : cpu.amx_bf16) && request_amx();
+    // AMX kernels share the AVX-512 kernels' int8 write-back (compiled for BF16 + VNNI, which
+    // every AMX CPU has)
+    return (i8 ? cpu.amx_int8 : cpu.amx_bf16) && cpu.avx512_bf16 && cpu.avx512_vnni && request_amx();
 }
 
 // A given reduced-precision entry (tests compare them); only for one can_run_lowp() accepts.

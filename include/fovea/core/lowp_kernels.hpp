@@ -80,6 +80,15 @@ inline RowQuant row_quant(float lo, float hi, bool finite) {
     const float z = std::nearbyint(-lo * inv);
     return {scale, inv, static_cast<std::int32_t>(std::min(255.0f, std::max(0.0f, z)))};
 }
+// Folds x[0, n) into a row's range and finiteness.
+inline void scan_range(const float* x, std::int64_t n, float& lo, float& hi, bool& finite) {
+    for (std::int64_t k = 0; k < n; ++k) {
+        finite = finite && std::isfinite(x[k]);
+        lo = std::min(lo, x[k]);
+        hi = std::max(hi, x[k]);
+    }
+}
+
 inline std::uint8_t quantize_u8(float x, const RowQuant& q) {
     const float v = std::nearbyint(x * q.inv) + static_cast<float>(q.zero);  // |x inv| <= 255: exact
     return static_cast<std::uint8_t>(v > 0.0f ? (v < 255.0f ? v : 255.0f) : 0.0f);
@@ -105,11 +114,7 @@ inline void quantize_rows_u8_generic(const float* x, std::int64_t rows, std::int
         const float* r = x + i * ldx;
         float lo = r[0], hi = r[0];
         bool finite = true;
-        for (std::int64_t k = 0; k < K; ++k) {
-            finite = finite && std::isfinite(r[k]);
-            lo = std::min(lo, r[k]);
-            hi = std::max(hi, r[k]);
-        }
+        scan_range(r, K, lo, hi, finite);
         const RowQuant q = row_quant(lo, hi, finite);
         scale[i] = q.scale;
         zero[i] = q.zero;
@@ -274,11 +279,7 @@ inline void quantize_rows_u8(const float* x, std::int64_t rows, std::int64_t K, 
         }
         float l = _mm512_reduce_min_ps(lo), h = _mm512_reduce_max_ps(hi);
         bool finite = _mm512_reduce_add_ps(nan) == 0.0f;
-        for (std::int64_t t = k; t < K; ++t) {
-            finite = finite && std::isfinite(r[t]);
-            l = std::min(l, r[t]);
-            h = std::max(h, r[t]);
-        }
+        scan_range(r + k, K - k, l, h, finite);  // the last K % 16
         const RowQuant q = row_quant(l, h, finite);
         scale[i] = q.scale;
         zero[i] = q.zero;
@@ -305,11 +306,11 @@ inline void quantize_rows_u8(const float* x, std::int64_t rows, std::int64_t K, 
 
 // ---- AMX tiles -------------------------------------------------------------------------------
 #if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("amx-tile,amx-bf16,amx-int8,avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))), \
+#pragma clang attribute push(__attribute__((target("amx-tile,amx-bf16,amx-int8,avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx512vnni,avx2,fma"))), \
                              apply_to = function)
 #else
 #pragma GCC push_options
-#pragma GCC target("amx-tile,amx-bf16,amx-int8,avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")
+#pragma GCC target("amx-tile,amx-bf16,amx-int8,avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx512vnni,avx2,fma")
 #endif
 namespace fovea::detail::amx {
 
@@ -361,18 +362,11 @@ template <bool Int8>
         _tile_stored(2, out + 16 * ldo, ld);
         _tile_stored(3, out + 16 * ldo + 16, ld);
     }
-    if constexpr (Int8) {  // the int32 sums were stored in place; dequantize them
-        const __m512i s0 = _mm512_loadu_si512(dq.col_sum), s1 = _mm512_loadu_si512(dq.col_sum + 16);
-        const __m512 f0 = _mm512_loadu_ps(dq.col_scale), f1 = _mm512_loadu_ps(dq.col_scale + 16);
+    if constexpr (Int8)  // the int32 sums were stored in place: the VNNI kernel's write-back dequantizes them
         for (std::int64_t i = 0; i < m; ++i) {
             float* o = out + i * ldo;
-            const __m512i z = _mm512_set1_epi32(dq.row_zero[i]);
-            const __m512 s = _mm512_set1_ps(dq.row_scale[i]);
-            const __m512i lo = _mm512_loadu_si512(o), hi = _mm512_loadu_si512(o + 16);
-            _mm512_storeu_ps(o, _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(lo, _mm512_mullo_epi32(z, s0))), s), f0));
-            _mm512_storeu_ps(o + 16, _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(hi, _mm512_mullo_epi32(z, s1))), s), f1));
+            avx512_lowp::Int8::store(o, i, _mm512_loadu_si512(o), _mm512_loadu_si512(o + 16), dq);
         }
-    }
 }
 
 }  // namespace fovea::detail::amx

@@ -26,18 +26,7 @@ struct BeitConfig {
 
     void apply(const nlohmann::json& args, const std::string& where) {
         detail::ArgReader r(args, where);
-        r.read_pair("img_size", img_h, img_w, 65536);
-        std::int64_t ph = patch_size, pw = patch_size;
-        r.read_pair("patch_size", ph, pw, 4096);
-        if (ph != pw) detail::fail(where, ": non-square patch_size is not supported");
-        patch_size = ph;
-        r.read("in_chans", in_chans, 1, 4096);
-        r.read("num_classes", num_classes, 0, 10'000'000);
-        r.read("embed_dim", embed_dim, 1, 65536);
-        r.read("depth", depth, 0, 1024);
-        r.read("num_heads", num_heads, 1, 65536);
-        r.read("mlp_ratio", mlp_ratio);
-        r.read("qkv_bias", qkv_bias);
+        detail::read_vit_args(r, *this, where);
         r.read("use_abs_pos_emb", use_abs_pos_emb);
         r.read("use_rel_pos_bias", use_rel_pos_bias);
         r.read("swiglu_mlp", swiglu_mlp);

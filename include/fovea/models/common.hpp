@@ -124,6 +124,42 @@ private:
     std::vector<std::string> seen_;
 };
 
+// The model_args every ViT-shaped family reads alike (ViT, DeiT, DINOv2, BEiT): image and patch
+// size, channels, classes, width, depth, heads, MLP ratio, qkv bias.
+template <class Config>
+void read_vit_args(ArgReader& r, Config& c, const std::string& where) {
+    r.read_pair("img_size", c.img_h, c.img_w, 65536);
+    std::int64_t ph = c.patch_size, pw = c.patch_size;
+    r.read_pair("patch_size", ph, pw, 4096);
+    if (ph != pw) fail(where, ": non-square patch_size is not supported");
+    c.patch_size = ph;
+    r.read("in_chans", c.in_chans, 1, 4096);
+    r.read("num_classes", c.num_classes, 0, 10'000'000);
+    r.read("embed_dim", c.embed_dim, 1, 65536);
+    r.read("depth", c.depth, 0, 1024);
+    r.read("num_heads", c.num_heads, 1, 65536);
+    r.read("mlp_ratio", c.mlp_ratio);
+    r.read("qkv_bias", c.qkv_bias);
+}
+
+// A value of a transformers config.json: `fallback` when absent or null, an error naming the key
+// when of another type.
+template <class T>
+T hf_value(const nlohmann::json& j, const char* key, T fallback, const std::string& where) {
+    if (!j.contains(key) || j[key].is_null()) return fallback;
+    try {
+        return j[key].get<T>();
+    } catch (const std::exception&) {
+        fail(where, ": '", key, "' has the wrong type");
+    }
+}
+
+// transformers' hidden_act: fovea's MLPs compute exact GELU only.
+inline void hf_require_gelu(const nlohmann::json& j, const std::string& where) {
+    const auto act = hf_value(j, "hidden_act", std::string("gelu"), where);
+    if (act != "gelu") fail(where, ": hidden_act '", act.substr(0, 50), "' is not supported (gelu)");
+}
+
 // label_names: a list of strings, or {"index": name} where indices may have gaps.
 inline std::vector<std::string> read_label_names(const nlohmann::json& l, const std::string& where, const char* key) {
     const std::string msg = std::string(": '") + key + "' must be a list of strings or an {index: name} object";

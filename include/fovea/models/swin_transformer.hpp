@@ -377,17 +377,8 @@ namespace detail {
 
 inline bool swin_from_transformers(const nlohmann::json& j, const std::string& where, ModelSpec& s) {
     if (!j["model_type"].is_string() || j["model_type"].get<std::string>() != "swin") return false;
-    auto get = [&](const char* key, auto fallback) {
-        using T = decltype(fallback);
-        if (!j.contains(key) || j[key].is_null()) return fallback;
-        try {
-            return j[key].get<T>();
-        } catch (const std::exception&) {
-            fail(where, ": '", key, "' has the wrong type");
-        }
-    };
-    if (get("hidden_act", std::string("gelu")) != "gelu")
-        fail(where, ": hidden_act '", get("hidden_act", std::string()).substr(0, 50), "' is not supported (gelu)");
+    auto get = [&](const char* key, auto fallback) { return hf_value(j, key, fallback, where); };
+    hf_require_gelu(j, where);
     if (get("use_absolute_embeddings", false)) fail(where, ": Swin with use_absolute_embeddings is not supported");
     auto& a = s.model_args;
     s.architecture = "swin_tiny_patch4_window7_224";

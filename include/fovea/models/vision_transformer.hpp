@@ -39,18 +39,7 @@ struct VitConfig {
 
     void apply(const nlohmann::json& args, const std::string& where) {
         detail::ArgReader r(args, where);
-        r.read_pair("img_size", img_h, img_w, 65536);
-        std::int64_t ph = patch_size, pw = patch_size;
-        r.read_pair("patch_size", ph, pw, 4096);
-        if (ph != pw) detail::fail(where, ": non-square patch_size is not supported");
-        patch_size = ph;
-        r.read("in_chans", in_chans, 1, 4096);
-        r.read("num_classes", num_classes, 0, 10'000'000);
-        r.read("embed_dim", embed_dim, 1, 65536);
-        r.read("depth", depth, 0, 1024);
-        r.read("num_heads", num_heads, 1, 65536);
-        r.read("mlp_ratio", mlp_ratio);
-        r.read("qkv_bias", qkv_bias);
+        detail::read_vit_args(r, *this, where);
         r.read("class_token", class_token);
         r.read("no_embed_class", no_embed_class);
         r.read("reg_tokens", reg_tokens, 0, 4096);
@@ -289,17 +278,8 @@ inline bool is_vit_checkpoint(const SafeTensorsFile& f) {
 inline bool vit_from_transformers(const nlohmann::json& j, const std::string& where, ModelSpec& s) {
     const std::string type = j["model_type"].is_string() ? j["model_type"].get<std::string>() : "";
     if (type != "vit" && type != "deit") return false;
-    auto get = [&](const char* key, auto fallback) {
-        using T = decltype(fallback);
-        if (!j.contains(key) || j[key].is_null()) return fallback;
-        try {
-            return j[key].get<T>();
-        } catch (const std::exception&) {
-            fail(where, ": '", key, "' has the wrong type");
-        }
-    };
-    if (get("hidden_act", std::string("gelu")) != "gelu")
-        fail(where, ": hidden_act '", get("hidden_act", std::string()).substr(0, 50), "' is not supported (gelu)");
+    auto get = [&](const char* key, auto fallback) { return hf_value(j, key, fallback, where); };
+    hf_require_gelu(j, where);
     const auto hidden = get("hidden_size", std::int64_t{768});
     if (hidden <= 0 || hidden > 65536) fail(where, ": hidden_size ", hidden, " is out of range");
     auto& a = s.model_args;
