@@ -5,8 +5,6 @@
 // Exit code 1 when fewer than 99.9% of the predictions agree; with --precision bf16 or int8, the
 // model is also run at that precision, and exit code 1 when its top-1 accuracy is more than 0.3
 // points from fp32's or fewer than 99% of its predictions are fp32's.
-#include <zlib.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -17,29 +15,9 @@
 
 #include <fovea/fovea.hpp>
 
-namespace {
+#include "idx.hpp"
 
-// An idx file (gzip-compressed, as Debian ships it) as bytes, with its dimensions.
-std::vector<std::uint8_t> read_idx(const std::string& path, std::vector<std::int64_t>& dims) {
-    gzFile f = gzopen(path.c_str(), "rb");
-    if (!f) fovea::detail::fail(path, ": cannot open");
-    std::vector<std::uint8_t> data;
-    std::uint8_t buf[1 << 16];
-    for (int n; (n = gzread(f, buf, sizeof buf)) > 0;) data.insert(data.end(), buf, buf + n);
-    gzclose(f);
-    if (data.size() < 4 || data[0] || data[1] || data[2] != 0x08) fovea::detail::fail(path, ": not an idx ubyte file");
-    const int nd = data[3];
-    std::size_t off = 4 + 4 * static_cast<std::size_t>(nd), count = 1;
-    if (data.size() < off) fovea::detail::fail(path, ": truncated idx header");
-    for (int i = 0; i < nd; ++i) {
-        std::int64_t d = 0;
-        for (int b = 0; b < 4; ++b) d = (d << 8) | data[4 + 4 * i + b];
-        dims.push_back(d);
-        count *= static_cast<std::size_t>(d);
-    }
-    if (data.size() != off + count) fovea::detail::fail(path, ": idx size does not match its dimensions");
-    return {data.begin() + static_cast<std::ptrdiff_t>(off), data.end()};
-}
+namespace {
 
 int run(int argc, char** argv) {
     std::string weights, data = "/usr/share/datasets/fashion-mnist", precision = "f32";
@@ -57,8 +35,8 @@ int run(int argc, char** argv) {
     const bool lowp = lowp_options.precision != fovea::Precision::f32;
     const fovea::Model lowp_model = fovea::load_model(weights, lowp_options);  // f32: the same model again
     std::vector<std::int64_t> idims, ldims;
-    const auto images = read_idx(data + "/t10k-images-idx3-ubyte.gz", idims);
-    const auto labels = read_idx(data + "/t10k-labels-idx1-ubyte.gz", ldims);
+    const auto images = fmnist::read_idx(data + "/t10k-images-idx3-ubyte.gz", idims);
+    const auto labels = fmnist::read_idx(data + "/t10k-labels-idx1-ubyte.gz", ldims);
     std::ifstream pf(weights + "/torch_test_predictions.bin", std::ios::binary);
     const std::vector<char> torch_pred((std::istreambuf_iterator<char>(pf)), {});
     const std::int64_t N = idims[0], H = idims[1], W = idims[2];

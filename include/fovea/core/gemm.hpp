@@ -33,6 +33,10 @@ public:
     bool empty() const { return N == 0; }
     const float* data() const { return data_; }
     std::int64_t panels() const { return (N + nr - 1) / nr; }
+    // W[n, k] read back out of the panels (pictures of the weights; not for hot loops).
+    float at(std::int64_t n, std::int64_t k) const {
+        return isa == Isa::Generic ? data_[n * K + k] : data_[(n / nr) * K * nr + k * nr + n % nr];
+    }
 
     // From W[N,K] row-major (nn.Linear weight): B = W^T, for the kernels this CPU runs (or `isa`).
     static PackedMatrix from_nk(const float* w, std::int64_t N, std::int64_t K, std::int64_t ldw,

@@ -119,7 +119,7 @@ public:
         w.finish();
         m->params_ = w.kept();
         m->info_ = {family, cfg.num_classes, C, cfg.in_chans, cfg.img_h, cfg.img_w, cfg.patch_size, cfg.num_prefix_tokens(),
-                    cfg.depth, false};
+                    cfg.depth, false, cfg.class_token};
         return m;
     }
 
