@@ -140,7 +140,7 @@ void save_attention(const Options& o, const fovea::Model& model) {
 
 void embeddings(const Options& o, const fovea::Model& model) {
     const fovea::PatchEmbed& pe = fovea::patch_embed_of(model);
-    const std::int64_t K = pe.in_chans * pe.patch * pe.patch, count = std::min<std::int64_t>({28, pe.embed_dim, K});
+    const std::int64_t K = pe.in_chans * pe.patch * pe.patch, count = std::min<std::int64_t>({28, pe.embed_dim - 1, K});
     const auto pcs = fovea::patch_embed_components(pe, count);
     const std::int64_t size = fovea::display_scale(pe.patch, pe.patch, 48) * pe.patch;
     std::vector<fovea::Picture> cells;

@@ -27,3 +27,21 @@ def save_file(tensors, path, metadata=None):
             f.write(b)
 
 
+
+def load_file(path):
+    """Same call as safetensors.torch.load_file."""
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    names = {v: k for k, v in DTYPES.items()}
+    out = {}
+    for k, v in header.items():
+        if k == "__metadata__":
+            continue
+        a, b = v["data_offsets"]
+        dt = names[v["dtype"]]
+        buf = bytearray(raw[8 + n + a:8 + n + b])
+        t = torch.frombuffer(buf, dtype=torch.int16).view(torch.bfloat16) if dt == torch.bfloat16 else \
+            torch.frombuffer(buf, dtype=dt)
+        out[k] = t.reshape(v["shape"]).clone()
+    return out

@@ -219,13 +219,14 @@ struct Pca {
     Tensor<double, 2> scores;                 // [n, k]: the rows, centred, projected
 };
 
-// PCA of x [n, D] (n >= 2) to k components, by the SVD of the centred rows. Each component's sign
+// PCA of x [n, D] to k <= min(n - 1, D) components, by the SVD of the centred rows. Each component's sign
 // is chosen so that its score of largest magnitude is positive (the first such row on a tie), as
 // scikit-learn's svd_flip: the same data give the same picture on any machine.
 inline Pca pca(TensorView<const float, 2> x, std::int64_t k) {
     const std::int64_t n = x.shape(0), D = x.shape(1);
-    if (n < 2 || D < 1) detail::fail("pca: needs at least 2 rows of 1 value, got ", n, "x", D);
-    if (k < 1 || k > std::min(n, D)) detail::fail("pca: ", k, " components of ", n, "x", D, " data (1 to ", std::min(n, D), ")");
+    // n centred rows span at most n - 1 directions: a component beyond them would be arbitrary
+    const std::int64_t most = std::min(n - 1, D);
+    if (k < 1 || k > most) detail::fail("pca: ", k, " components of ", n, "x", D, " data (1 to ", std::max<std::int64_t>(most, 1), ")");
     Eigen::MatrixXd X(n, D);
     for (std::int64_t i = 0; i < n; ++i)
         for (std::int64_t j = 0; j < D; ++j) {
