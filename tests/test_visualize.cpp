@@ -349,7 +349,7 @@ TEST(VisualizeCli, PicturesOfTheBundledModels) {
     ASSERT_EQ(r.code, 0) << r.err;
     expect_png(d + "/test0000_ankle_boot_rollout.png", 1, 3);
     expect_png(d + "/test0001_pullover_attention_blocks.5.png", 1, 5);  // the input and 4 heads
-    expect_png(d + "/test0001_pullover_pca.png", 1, 2);
+    expect_png(d + "/pca.png", 1, 4);  // two images side by side, each with its PCA colours
     const fovea::Image filters = fovea::load_image(d + "/embedding_filters.png");  // 16 components of 4x4 filters, 48 px, 7 a row
     EXPECT_EQ(filters.height, 22 + 3 * 48 + 2 * 3);
     const fovea::Image sim = fovea::load_image(d + "/position_similarity.png");  // a 7x7 grid of 7x7 maps, 42 px
@@ -360,7 +360,7 @@ TEST(VisualizeCli, PicturesOfTheBundledModels) {
     r = visualize("--weights " + swin + " " + kImages + "test0008_sandal.png --out " + d + " --attention 0 --pca", d);
     ASSERT_EQ(r.code, 0) << r.err;
     expect_png(d + "/test0008_sandal_attention_layers.0.blocks.0.png", 1, 3);  // 2 heads
-    expect_png(d + "/test0008_sandal_pca.png", 1, 4);                          // 3 stages
+    expect_png(d + "/pca.png", 1, 4);                                          // 3 stages
     r = visualize("--weights " + swin + " " + kImages + "test0008_sandal.png --out " + d + " --rollout", d);
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.err.find("error: --rollout needs global attention"), std::string::npos) << r.err;

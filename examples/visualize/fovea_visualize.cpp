@@ -30,7 +30,7 @@ struct Options {
     std::vector<std::string> images;
     std::string attention;  // block for --attention ("" none)
     bool rollout = false, pca = false, embeddings = false, defaults = false;
-    std::int64_t limit = 0;
+    std::int64_t limit = 0, size = 224;  // size: the longer side of an image's pictures, at least
 };
 
 void usage() {
@@ -44,7 +44,7 @@ void usage() {
         "  --attention BLOCK      one block's attention per head: from the class token (ViT family; without one,\n"
         "                         the patch tokens' mean), received within windows (Swin)    IMAGE_attention_BLOCK.png\n"
         "  --pca                  first 3 principal components of the patch features as RGB, one basis for all\n"
-        "                         the images (Swin: each stage)                                IMAGE_pca.png\n"
+        "                         the images (Swin: each stage)                                      pca.png\n"
         "  --embeddings           patch-embedding filters' principal components and position-embedding\n"
         "                         similarity (ViT paper, figure 7)     embedding_filters.png position_similarity.png\n"
         "                         With images and none of the first three: rollout (ViT family), attention of the last\n"
@@ -57,6 +57,7 @@ void usage() {
         "                         FOLDER: a Fashion-MNIST folder (t10k-*-ubyte.gz), images in one subfolder\n"
         "                         per class, or images alone (coloured by the model's prediction)\n"
         "  --limit N              at most N images of the data set\n"
+        "  --size PX              images shown with the longer side at least PX pixels (default 224)\n"
         "  --precision P          f32 (default), bf16 or int8");
 }
 
@@ -79,15 +80,18 @@ Options parse(int argc, char** argv) {
         else if (a == "--block") o.block = value();
         else if (a == "--scatter") o.scatter = value();
         else if (a == "--precision") o.precision = value();
-        else if (a == "--limit") {
+        else if (a == "--limit" || a == "--size") {
             const std::string v = value();
             std::size_t used = 0;
+            long long n = 0;
             try {
-                o.limit = std::stoll(v, &used);
+                n = std::stoll(v, &used);
             } catch (const std::exception&) {
                 used = 0;
             }
-            if (used == 0 || used != v.size() || o.limit < 1) fovea::detail::fail("--limit expects a positive integer, got '", v.substr(0, 40), "'");
+            if (used == 0 || used != v.size() || n < 1 || (a == "--size" && n > 4096))
+                fovea::detail::fail(a, " expects a positive integer", a == "--size" ? " up to 4096" : "", ", got '", v.substr(0, 40), "'");
+            (a == "--limit" ? o.limit : o.size) = n;
         } else if (a == "-h" || a == "--help") {
             usage();
             std::exit(0);
@@ -165,7 +169,7 @@ void embeddings(const Options& o, const fovea::Model& model) {
 
 void image_pictures(const Options& o, const fovea::Model& model) {
     const auto x = fovea::preprocess(model, o.images);
-    const std::int64_t N = x.shape(0), H = x.shape(2), W = x.shape(3), s = fovea::display_scale(H, W);
+    const std::int64_t N = x.shape(0), H = x.shape(2), W = x.shape(3), s = fovea::display_scale(H, W, o.size);
     const bool swin = model.as<fovea::SwinTransformer>() != nullptr;
     const std::int64_t P = model.prefix_tokens();
     if (o.rollout && swin && !o.defaults) fovea::detail::fail("--rollout needs global attention (ViT family), not Swin's windows");
@@ -196,6 +200,7 @@ void image_pictures(const Options& o, const fovea::Model& model) {
         heads = swin ? fovea::window_attention_received(m) : fovea::token_attention(m, P, model.info().class_token ? 0 : -1);
     }
     const std::string from = model.info().class_token ? "class token" : "patch tokens' mean";
+    std::vector<fovea::Picture> pca_cells;
     for (std::int64_t n = 0; n < N; ++n) {
         const std::string name = stem(o.images[static_cast<std::size_t>(n)]);
         const fovea::Picture in = fovea::input_picture(x, n, model.pretrained_cfg(), s);
@@ -221,17 +226,22 @@ void image_pictures(const Options& o, const fovea::Model& model) {
                  plot::titled(fovea::tile(cells, (Hh + rows) / rows, 6), block + ": " + what_map));
         }
         if (o.pca) {
-            std::vector<fovea::Picture> cells{input};
+            pca_cells.push_back(input);
             for (std::size_t i = 0; i < stages.size(); ++i) {
                 const auto& t = rgb[i];
                 const fovea::TensorView<const float, 3> map(t.data() + n * t.shape(1) * t.shape(2) * 3, {t.shape(1), t.shape(2), 3});
-                cells.push_back(plot::captioned(fovea::rgb_picture(map, in.height, in.width), swin ? "stage " + std::to_string(i) : "PCA"));
+                pca_cells.push_back(plot::captioned(fovea::rgb_picture(map, in.height, in.width), swin ? "stage " + std::to_string(i) : "PCA"));
             }
-            save(o, name + "_pca.png",
-                 plot::titled(fovea::tile(cells, 5, 6), "patch features (" + std::string(swin ? "each stage" : "after the final norm") +
-                                                            "): first 3 principal components as RGB, over " + std::to_string(N) +
-                                                            " image" + (N > 1 ? "s" : "")));
         }
+    }
+    if (o.pca) {  // one picture: the colours mean the same in every image
+        const auto per = static_cast<std::int64_t>(stages.size()) + 1;
+        const std::int64_t side_by_side = per > 2 ? 1 : std::min<std::int64_t>(N, 4);
+        save(o, "pca.png",
+             plot::titled(fovea::tile(pca_cells, per * side_by_side, 6),
+                          "patch features (" + std::string(swin ? "each stage" : "after the final norm") +
+                              "): first 3 principal components as RGB, one basis for " + std::to_string(N) + " image" +
+                              (N > 1 ? "s" : "")));
     }
 }
 
