@@ -410,7 +410,7 @@ TEST(VisualizeCli, ScatterOfAFolderAndOfFashionMnist) {
 
 TEST(VisualizeCli, BadUseIsOneErrorLine) {
     const std::string d = temp_dir();
-    for (const std::string args : {std::string(""), kImages + "test0000_ankle_boot.png", "--embeddings --out " + d + " --bogus",
+    for (const std::string& args : {std::string(""), kImages + "test0000_ankle_boot.png", "--embeddings --out " + d + " --bogus",
                                    kImages + "test0000_ankle_boot.png --out " + d + " --attention 99",
                                    "--out " + d + " --scatter " + d + "/absent", "--input-npy x.npy --out " + d,
                                    "--weights " + d + " --embeddings --out " + d, "--limit -3 --scatter " + d + " --out " + d}) {

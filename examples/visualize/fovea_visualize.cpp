@@ -89,8 +89,8 @@ Options parse(int argc, char** argv) {
             } catch (const std::exception&) {
                 used = 0;
             }
-            if (used == 0 || used != v.size() || n < 1 || (a == "--size" && n > 4096))
-                fovea::detail::fail(a, " expects a positive integer", a == "--size" ? " up to 4096" : "", ", got '", v.substr(0, 40), "'");
+            if (used == 0 || used != v.size() || n < 1 || (a == "--size" && n > 1024))
+                fovea::detail::fail(a, " expects a positive integer", a == "--size" ? " up to 1024" : "", ", got '", v.substr(0, 40), "'");
             (a == "--limit" ? o.limit : o.size) = n;
         } else if (a == "-h" || a == "--help") {
             usage();

@@ -66,6 +66,7 @@ inline std::vector<std::string> attention_blocks(const Model& model) {
 // "5", "-1" (counting from the end) or a block's name -> the block's name, checked.
 inline std::string attention_block(const Model& model, const std::string& which) {
     const auto names = attention_blocks(model);
+    if (names.empty()) detail::fail(model.architecture(), ": no attention blocks");
     if (std::find(names.begin(), names.end(), which) != names.end()) return which;
     const auto count = static_cast<std::int64_t>(names.size());
     std::size_t used = 0;
@@ -199,6 +200,7 @@ inline Tensor<float, 4> window_attention_received(const AttentionMap& m) {
             for (std::int64_t w = 0; w < nW; ++w) {
                 const std::int64_t* pos = m.token_pos.data() + w * Q;
                 const auto real = std::count_if(pos, pos + Q, [](std::int64_t p) { return p >= 0; });
+                if (real == 0) continue;  // a window of padding alone (not made by timm's rules, but not divided by)
                 for (std::int64_t k = 0; k < Q; ++k) {
                     if (pos[k] < 0) continue;
                     double v = 0;
