@@ -19,7 +19,7 @@ Fashion-MNIST models on a bundled image), tests/data/visualize/<name>.safetensor
   position_similarity      cosine similarity of the patch positions' embeddings
 PCA signs follow fovea's rule: each component's score of largest magnitude is positive.
 
-  PYTHONPATH=/tmp/timm_src python3 tests/tools/make_visualize_fixtures.py
+  PYTHONPATH=/tmp/timm_src python3 tests/tools/make_visualize_fixtures.py [--out DIR]
 """
 import json
 import pathlib
@@ -203,8 +203,11 @@ def swin_refs(name, folder, image):
 
 
 def main():
-    dst = DATA / "visualize"
-    dst.mkdir(exist_ok=True)
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=str(DATA / "visualize"))
+    dst = pathlib.Path(ap.parse_args().out)
+    dst.mkdir(parents=True, exist_ok=True)
     for name, folder, image in VIT:
         save_file({k: v.float().contiguous() for k, v in vit_refs(name, folder, image).items()}, dst / f"{name}.safetensors")
         print("visualize:", name, flush=True)
