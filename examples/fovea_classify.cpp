@@ -56,13 +56,9 @@ void usage() {
 }
 
 int to_int(const std::string& flag, const std::string& v, int lo, int hi) {
-    try {
-        std::size_t used = 0;
-        const long n = std::stol(v, &used);
-        if (used == v.size() && n >= lo && n <= hi) return static_cast<int>(n);
-    } catch (const std::exception&) {
-    }
-    fovea::detail::fail(flag, " expects an integer in [", lo, ", ", hi, "], got '", v.substr(0, 40), "'");
+    const auto n = fovea::detail::parse_integer(v, lo, hi);
+    if (!n) fovea::detail::fail(flag, " expects an integer in [", lo, ", ", hi, "], got '", v.substr(0, 40), "'");
+    return static_cast<int>(*n);
 }
 
 Options parse(int argc, char** argv) {

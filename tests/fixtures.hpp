@@ -1,6 +1,8 @@
 #pragma once
 // Helpers shared by the tests: fixture discovery and the parity tolerance.
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <sstream>
 
 #include <fovea/fovea.hpp>
 
@@ -134,6 +137,28 @@ inline std::string temp_dir(const std::string& name) {
     std::filesystem::remove_all(p);
     std::filesystem::create_directories(p);
     return p.string();
+}
+
+struct ProgramResult {
+    int code;  // exit status; -1 if it did not exit (a signal)
+    std::string out, err;
+};
+
+// One of the programs (fovea-classify, fovea-visualize) with `args`, its output kept; `shell` runs
+// first in the same shell (ulimit ...).
+inline ProgramResult run_program(const std::string& program, const std::string& args, const std::string& shell = "") {
+    // ctest runs tests in parallel processes: each run gets its own folder
+    std::string tmpl = (std::filesystem::temp_directory_path() / "fovea_run_XXXXXX").string();
+    const std::string d = ::mkdtemp(tmpl.data());
+    const std::string cmd = shell + program + " " + args + " >" + d + "/out 2>" + d + "/err";
+    const int status = std::system(cmd.c_str());
+    auto slurp = [](const std::string& p) {
+        std::ifstream f(p);
+        std::stringstream s;
+        s << f.rdbuf();
+        return s.str();
+    };
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(d + "/out"), slurp(d + "/err")};
 }
 
 // The message of the fovea::Error that f throws ("" if none is thrown).

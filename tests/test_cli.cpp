@@ -13,26 +13,9 @@ using namespace fovea_test;
 
 namespace {
 
-struct CliResult {
-    int code;
-    std::string out, err;
-};
+using CliResult = ProgramResult;
 
-// `shell` runs first in the same shell (ulimit ...).
-CliResult run_cli(const std::string& args, const std::string& shell = "") {
-    // ctest runs tests in parallel processes: each run gets its own folder
-    std::string tmpl = (std::filesystem::temp_directory_path() / "fovea_cli_XXXXXX").string();
-    const std::string d = ::mkdtemp(tmpl.data());
-    const std::string cmd = shell + std::string(FOVEA_CLI) + " " + args + " >" + d + "/out 2>" + d + "/err";
-    const int status = std::system(cmd.c_str());
-    auto slurp = [](const std::string& p) {
-        std::ifstream f(p);
-        std::stringstream s;
-        s << f.rdbuf();
-        return s.str();
-    };
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(d + "/out"), slurp(d + "/err")};
-}
+CliResult run_cli(const std::string& args, const std::string& shell = "") { return run_program(FOVEA_CLI, args, shell); }
 
 // --json prints one object per line.
 std::vector<nlohmann::json> json_lines(const std::string& out) {

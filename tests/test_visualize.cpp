@@ -2,9 +2,6 @@
 // query's attention, Swin's windows placed back on the map and the attention they receive, PCA and
 // the ViT paper's weight pictures, each against timm and NumPy (tests/tools/make_visualize_fixtures.py:
 // tests/data/visualize/<model>.safetensors); fovea-visualize's PNGs and .npy end to end.
-#include <stdlib.h>
-#include <sys/wait.h>
-
 #include <cstdlib>
 #include <random>
 #include <sstream>
@@ -51,15 +48,10 @@ fovea::Model model_for(const std::string& name) {
                                            : std::string(FOVEA_TEST_DATA) + "/" + name);
 }
 
-// max |got - ref| over n values, after checking the element counts agree
+// max |got - ref| over n values (NaN: infinite), after checking the element counts agree
 double max_abs(const float* got, std::int64_t n, const std::vector<float>& ref) {
     EXPECT_EQ(static_cast<std::size_t>(n), ref.size());
-    double m = 0;
-    for (std::int64_t i = 0; i < std::min<std::int64_t>(n, static_cast<std::int64_t>(ref.size())); ++i) {
-        const double d = std::fabs(static_cast<double>(got[i]) - ref[static_cast<std::size_t>(i)]);
-        m = std::isnan(d) ? INFINITY : std::max(m, d);
-    }
-    return m;
+    return compare(got, ref.data(), std::min<std::int64_t>(n, static_cast<std::int64_t>(ref.size()))).max_err;
 }
 
 template <typename T>
@@ -311,27 +303,7 @@ TEST(Picture, HeatmapTileAndOverlay) {
 // ---- fovea-visualize end to end ------------------------------------------------------------
 
 #ifdef FOVEA_VISUALIZE
-struct VisRun {
-    int code;
-    std::string out, err;
-};
-
-VisRun visualize(const std::string& args, const std::string& dir) {
-    const std::string cmd = std::string(FOVEA_VISUALIZE) + " " + args + " >" + dir + "/stdout 2>" + dir + "/stderr";
-    const int status = std::system(cmd.c_str());
-    auto slurp = [](const std::string& p) {
-        std::ifstream f(p);
-        std::stringstream s;
-        s << f.rdbuf();
-        return s.str();
-    };
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir + "/stdout"), slurp(dir + "/stderr")};
-}
-
-std::string temp_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "fovea_vis_XXXXXX").string();
-    return ::mkdtemp(tmpl.data());
-}
+ProgramResult visualize(const std::string& args) { return run_program(FOVEA_VISUALIZE, args); }
 
 const std::string kImages = std::string(FOVEA_SOURCE_DIR) + "/examples/fashion_mnist/images/";
 
@@ -344,8 +316,8 @@ void expect_png(const std::string& path, std::int64_t rows, std::int64_t cols) {
 }
 
 TEST(VisualizeCli, PicturesOfTheBundledModels) {
-    const std::string d = temp_dir();
-    VisRun r = visualize(kImages + "test0000_ankle_boot.png " + kImages + "test0001_pullover.png --out " + d + " --embeddings", d);
+    const std::string d = temp_dir("vis_pictures");
+    ProgramResult r = visualize(kImages + "test0000_ankle_boot.png " + kImages + "test0001_pullover.png --out " + d + " --embeddings");
     ASSERT_EQ(r.code, 0) << r.err;
     expect_png(d + "/test0000_ankle_boot_rollout.png", 1, 3);
     expect_png(d + "/test0001_pullover_attention_blocks.5.png", 1, 5);  // the input and 4 heads
@@ -357,25 +329,25 @@ TEST(VisualizeCli, PicturesOfTheBundledModels) {
     EXPECT_GE(sim.width, 7 * 42 + 6 * 2);
 
     const std::string swin = std::string(FOVEA_SOURCE_DIR) + "/examples/fashion_mnist/models/swin_fashion_mnist";
-    r = visualize("--weights " + swin + " " + kImages + "test0008_sandal.png --out " + d + " --attention 0 --pca", d);
+    r = visualize("--weights " + swin + " " + kImages + "test0008_sandal.png --out " + d + " --attention 0 --pca");
     ASSERT_EQ(r.code, 0) << r.err;
     expect_png(d + "/test0008_sandal_attention_layers.0.blocks.0.png", 1, 3);  // 2 heads
     expect_png(d + "/pca.png", 1, 4);                                          // 3 stages
-    r = visualize("--weights " + swin + " " + kImages + "test0008_sandal.png --out " + d + " --rollout", d);
+    r = visualize("--weights " + swin + " " + kImages + "test0008_sandal.png --out " + d + " --rollout");
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.err.find("error: --rollout needs global attention"), std::string::npos) << r.err;
 }
 
 // --save-attention writes the block's probabilities for a preprocessed input: timm's, as .npy.
 TEST(VisualizeCli, SaveAttentionIsTimms) {
-    const std::string d = temp_dir();
+    const std::string d = temp_dir("vis_attention");
     for (const std::string name : {"vit_dynamic_24x40", "swin_pad_40"}) {
         const Refs ref(name);
         const auto x = ref.tensor<4>("input");
         fovea::write_npy(d + "/x.npy", x.data(), {x.shape(0), x.shape(1), x.shape(2), x.shape(3)});
         const std::string block = name == "swin_pad_40" ? "layers.1.blocks.1" : "blocks.1";
-        const VisRun r = visualize("--weights " + std::string(FOVEA_TEST_DATA) + "/" + name + " --input-npy " + d +
-                                    "/x.npy --save-attention " + d + "/a.npy --block " + block, d);
+        const ProgramResult r = visualize("--weights " + std::string(FOVEA_TEST_DATA) + "/" + name + " --input-npy " + d +
+                                    "/x.npy --save-attention " + d + "/a.npy --block " + block);
         ASSERT_EQ(r.code, 0) << r.err;
         const auto a = fovea::read_npy(d + "/a.npy");
         EXPECT_EQ(a.shape, ref.shape("attn." + block));
@@ -384,7 +356,7 @@ TEST(VisualizeCli, SaveAttentionIsTimms) {
 }
 
 TEST(VisualizeCli, ScatterOfAFolderAndOfFashionMnist) {
-    const std::string d = temp_dir();
+    const std::string d = temp_dir("vis_scatter");
     // one subfolder per class, as torchvision's ImageFolder
     for (const auto& e : std::filesystem::directory_iterator(kImages)) {
         const std::string f = e.path().filename().string();
@@ -393,28 +365,28 @@ TEST(VisualizeCli, ScatterOfAFolderAndOfFashionMnist) {
         std::filesystem::create_directories(d + "/set/" + cls);
         std::filesystem::copy_file(e.path(), d + "/set/" + cls + "/" + f);
     }
-    VisRun r = visualize("--scatter " + d + "/set --out " + d + "/a", d);
+    ProgramResult r = visualize("--scatter " + d + "/set --out " + d + "/a");
     ASSERT_EQ(r.code, 0) << r.err;
     fovea::Image im = fovea::load_image(d + "/a/scatter.png");
     EXPECT_EQ(im.width, 960);
     EXPECT_EQ(im.height, 720);
-    r = visualize("--scatter " + kImages + " --out " + d + "/b", d);  // no subfolders: the predicted classes
+    r = visualize("--scatter " + kImages + " --out " + d + "/b");  // no subfolders: the predicted classes
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(fovea::load_image(d + "/b/scatter.png").width, 960);
     const std::string fmnist = "/usr/share/datasets/fashion-mnist";
     if (!std::filesystem::exists(fmnist + "/t10k-images-idx3-ubyte.gz")) GTEST_SKIP() << "no Fashion-MNIST test set";
-    r = visualize("--scatter " + fmnist + " --limit 300 --out " + d + "/c", d);
+    r = visualize("--scatter " + fmnist + " --limit 300 --out " + d + "/c");
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(fovea::load_image(d + "/c/scatter.png").height, 720);
 }
 
 TEST(VisualizeCli, BadUseIsOneErrorLine) {
-    const std::string d = temp_dir();
+    const std::string d = temp_dir("vis_errors");
     for (const std::string& args : {std::string(""), kImages + "test0000_ankle_boot.png", "--embeddings --out " + d + " --bogus",
                                    kImages + "test0000_ankle_boot.png --out " + d + " --attention 99",
                                    "--out " + d + " --scatter " + d + "/absent", "--input-npy x.npy --out " + d,
                                    "--weights " + d + " --embeddings --out " + d, "--limit -3 --scatter " + d + " --out " + d}) {
-        const VisRun r = visualize(args, d);
+        const ProgramResult r = visualize(args);
         EXPECT_EQ(r.code, 1) << args;
         EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << args << ": " << r.err;
         EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << ": " << r.err;

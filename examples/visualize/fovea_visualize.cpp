@@ -4,6 +4,7 @@
 //   fovea-visualize --weights DIR --input-npy x.npy --save-attention attn.npy --block 11
 //   fovea-visualize --weights DIR --scatter FOLDER --out DIR  # a data set's embeddings, PCA to 2-D
 #include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -82,16 +83,10 @@ Options parse(int argc, char** argv) {
         else if (a == "--precision") o.precision = value();
         else if (a == "--limit" || a == "--size") {
             const std::string v = value();
-            std::size_t used = 0;
-            long long n = 0;
-            try {
-                n = std::stoll(v, &used);
-            } catch (const std::exception&) {
-                used = 0;
-            }
-            if (used == 0 || used != v.size() || n < 1 || (a == "--size" && n > 1024))
-                fovea::detail::fail(a, " expects a positive integer", a == "--size" ? " up to 1024" : "", ", got '", v.substr(0, 40), "'");
-            (a == "--limit" ? o.limit : o.size) = n;
+            const long long most = a == "--size" ? 1024 : LLONG_MAX;
+            const auto n = fovea::detail::parse_integer(v, 1, most);
+            if (!n) fovea::detail::fail(a, a == "--size" ? " expects an integer in [1, 1024]" : " expects a positive integer", ", got '", v.substr(0, 40), "'");
+            (a == "--limit" ? o.limit : o.size) = *n;
         } else if (a == "-h" || a == "--help") {
             usage();
             std::exit(0);

@@ -2,6 +2,7 @@
 // One exception type for everything fovea rejects: bad files, bad shapes, bad arguments.
 #include <cstdint>
 #include <new>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -36,6 +37,20 @@ decltype(auto) api_boundary(const std::string& what, F&& body) {
     } catch (const std::exception& e) {
         fail(what, ": ", e.what());
     }
+}
+
+// Text that is a whole integer (what std::stoll reads, nothing left over) in [lo, hi], or nothing:
+// command-line values, label indices, block indices.
+inline std::optional<long long> parse_integer(const std::string& text, long long lo, long long hi) {
+    std::size_t used = 0;
+    long long v = 0;
+    try {
+        v = std::stoll(text, &used);
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+    if (used != text.size() || v < lo || v > hi) return std::nullopt;
+    return v;
 }
 
 template <typename Range>

@@ -172,15 +172,11 @@ inline std::vector<std::string> read_label_names(const nlohmann::json& l, const 
         }
     } else if (l.is_object()) {
         for (auto& [k, v] : l.items()) {
-            std::size_t used = 0;
-            long long i = -1;
-            try {
-                i = std::stoll(k, &used);
-            } catch (const std::exception&) {
-            }
-            if (used != k.size() || i < 0 || i >= 10'000'000 || !v.is_string()) fail(where, msg);
-            if (out.size() <= static_cast<std::size_t>(i)) out.resize(static_cast<std::size_t>(i) + 1);
-            out[static_cast<std::size_t>(i)] = v.get<std::string>();
+            const auto i = parse_integer(k, 0, 10'000'000 - 1);
+            if (!i || !v.is_string()) fail(where, msg);
+            const auto at = static_cast<std::size_t>(*i);
+            if (out.size() <= at) out.resize(at + 1);
+            out[at] = v.get<std::string>();
         }
     } else {
         fail(where, msg);

@@ -68,18 +68,12 @@ inline std::string attention_block(const Model& model, const std::string& which)
     const auto names = attention_blocks(model);
     if (names.empty()) detail::fail(model.architecture(), ": no attention blocks");
     if (std::find(names.begin(), names.end(), which) != names.end()) return which;
-    const auto count = static_cast<std::int64_t>(names.size());
-    std::size_t used = 0;
-    long long i = 0;
-    try {
-        i = std::stoll(which, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used == 0 || used != which.size() || i < -count || i >= count)
+    const auto count = static_cast<long long>(names.size());
+    const auto i = detail::parse_integer(which, -count, count - 1);
+    if (!i)
         detail::fail("block '", which, "': expected a block name (", names.front(), " ... ", names.back(),
                      ") or an index from ", -count, " to ", count - 1);
-    return names[static_cast<std::size_t>(i < 0 ? i + count : i)];
+    return names[static_cast<std::size_t>(*i < 0 ? *i + count : *i)];
 }
 
 // Runs the model once on x (N, C, H, W), keeping what `what` names. Asking for nothing costs
