@@ -17,6 +17,10 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include <fovea/core/cpu.hpp>
+#include <fovea/core/kernels.hpp>
 #include <fovea/data/transforms.hpp>
 #include <fovea/fovea.hpp>
 

@@ -17,6 +17,8 @@
 #include <sstream>
 
 #include <fovea/fovea.hpp>
+#include <fovea/io/safetensors.hpp>
+#include <nlohmann/json.hpp>
 
 namespace fovea_test {
 

@@ -5,6 +5,10 @@
 #include <random>
 #include <thread>
 
+#include <fovea/core/context.hpp>
+#include <fovea/core/gemm.hpp>
+#include <fovea/core/kernels.hpp>
+
 #include "fixtures.hpp"
 
 using namespace fovea_test;

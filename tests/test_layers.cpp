@@ -1,4 +1,8 @@
 // Layer-level checks that do not need a whole model.
+#include <fovea/core/context.hpp>
+#include <fovea/layers/patch_merging.hpp>
+#include <fovea/layers/relative_position.hpp>
+
 #include "fixtures.hpp"
 
 using namespace fovea_test;

@@ -1,5 +1,7 @@
 // Checkpoint layouts other than timm >= 0.9 load under timm's names and give the reference
 // numbers. The transformers fixtures (hf_*) also run through the stage-by-stage parity suite.
+#include <fovea/models/vision_transformer.hpp>
+
 #include "fixtures.hpp"
 
 using namespace fovea_test;

@@ -5,6 +5,10 @@
 #include <cstring>
 #include <random>
 
+#include <fovea/core/context.hpp>
+#include <fovea/core/kernels.hpp>
+#include <fovea/core/lowp.hpp>
+
 #include "fixtures.hpp"
 
 using namespace fovea_test;

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include <fovea/core/kernels.hpp>
+
 #include "fixtures.hpp"
 
 using namespace fovea_test;

@@ -1,4 +1,8 @@
 // Presets, config.json / metadata resolution and weight binding errors.
+#include <fovea/layers/linear.hpp>
+#include <fovea/models/swin_transformer.hpp>
+#include <fovea/models/vision_transformer.hpp>
+
 #include "fixtures.hpp"
 
 using namespace fovea_test;

@@ -11,6 +11,9 @@
 #include <vector>
 
 #include <fovea/fovea.hpp>
+#include <fovea/layers/patch_embed.hpp>
+#include <fovea/models/swin_transformer.hpp>
+#include <fovea/models/vision_transformer.hpp>
 #include <fovea/visualize.hpp>
 
 #include "plot.hpp"

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include <fovea/visualize.hpp>
+#include <fovea/visualize/picture.hpp>
 
 namespace plot {
 

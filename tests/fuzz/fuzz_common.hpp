@@ -2,6 +2,9 @@
 // Shared by the fuzz targets: anything but fovea::Error escaping is a finding (libFuzzer
 // reports the uncaught exception's abort as a crash), and so is any sanitizer report.
 #include <fovea/fovea.hpp>
+#include <fovea/io/json.hpp>
+#include <fovea/io/safetensors.hpp>
+#include <fovea/models/registry.hpp>
 
 namespace fovea_fuzz {
 

@@ -5,8 +5,7 @@
 // 2-D), and the ViT paper's pictures of the weights (figure 7: the patch-embedding filters'
 // principal components, the position embeddings' cosine similarity). Everything here is computed
 // in double; pictures of the results are in visualize/picture.hpp.
-#include <Eigen/Core>
-#include <Eigen/SVD>
+// Declarations; the definitions are in analysis-inl.hpp (header-only) or in fovea::compiled.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -16,12 +15,11 @@
 
 #include "fovea/core/error.hpp"
 #include "fovea/core/tensor.hpp"
-#include "fovea/models/beit.hpp"
 #include "fovea/models/model.hpp"
-#include "fovea/models/swin_transformer.hpp"
-#include "fovea/models/vision_transformer.hpp"
 
 namespace fovea {
+
+struct PatchEmbed;
 
 struct InspectOptions {
     // Blocks whose softmax attention to keep ("blocks.11", "layers.2.blocks.5"; "*": every block).
@@ -51,160 +49,30 @@ struct Inspection {
 };
 
 // The names of a model's attention blocks, in the order they run (what InspectOptions::attention takes).
-inline std::vector<std::string> attention_blocks(const Model& model) {
-    std::vector<std::string> names;
-    if (const auto* swin = model.as<SwinTransformer>()) {
-        for (std::size_t i = 0; i < swin->layers.size(); ++i)
-            for (std::size_t j = 0; j < swin->layers[i].blocks.size(); ++j)
-                names.push_back("layers." + std::to_string(i) + ".blocks." + std::to_string(j));
-        return names;
-    }
-    for (std::int64_t i = 0; i < model.info().depth; ++i) names.push_back("blocks." + std::to_string(i));
-    return names;
-}
+std::vector<std::string> attention_blocks(const Model& model);
 
 // "5", "-1" (counting from the end) or a block's name -> the block's name, checked.
-inline std::string attention_block(const Model& model, const std::string& which) {
-    const auto names = attention_blocks(model);
-    if (names.empty()) detail::fail(model.architecture(), ": no attention blocks");
-    if (std::find(names.begin(), names.end(), which) != names.end()) return which;
-    const auto count = static_cast<long long>(names.size());
-    const auto i = detail::parse_integer(which, -count, count - 1);
-    if (!i)
-        detail::fail("block '", which, "': expected a block name (", names.front(), " ... ", names.back(),
-                     ") or an index from ", -count, " to ", count - 1);
-    return names[static_cast<std::size_t>(*i < 0 ? *i + count : *i)];
-}
+std::string attention_block(const Model& model, const std::string& which);
 
 // Runs the model once on x (N, C, H, W), keeping what `what` names. Asking for nothing costs
 // nothing over forward(x); each map kept costs its size (ViT-B: 1.9 MB per block and image).
-inline Inspection inspect(const Model& model, TensorView<const float, 4> x, const InspectOptions& what = {}) {
-    Inspection out;
-    ForwardHooks hooks;
-    hooks.attention = what.attention;
-    if (!what.attention.empty()) hooks.attention_out = &out.attention;
-    const auto grid = model.feature_grid(x.shape(2), x.shape(3));
-    if (!what.tokens.empty())
-        hooks.stage = [&](const std::string& name, const float* data, const std::vector<std::int64_t>& s) {
-            if (std::find(what.tokens.begin(), what.tokens.end(), name) == what.tokens.end() &&
-                std::find(what.tokens.begin(), what.tokens.end(), "*") == what.tokens.end())
-                return;
-            Features f;
-            if (s.size() == 4) {  // Swin: (N, H, W, C) maps
-                f = Features{Tensor<float, 3>({s[0], s[1] * s[2], s[3]}), 0, s[1], s[2]};
-            } else {  // ViT family: (N, T, C), the patch grid after any prefix tokens
-                const std::int64_t gh = name == "patch_embed" ? x.shape(2) / model.info().patch_size : grid[0];
-                const std::int64_t gw = name == "patch_embed" ? x.shape(3) / model.info().patch_size : grid[1];
-                f = Features{Tensor<float, 3>({s[0], s[1], s[2]}), s[1] - gh * gw, gh, gw};
-            }
-            std::copy_n(data, f.tokens.size(), f.tokens.data());
-            out.tokens.emplace_back(name, std::move(f));
-        };
-    for (auto& name : what.attention)
-        if (name != "*") attention_block(model, name);  // an unknown name is an error, not an empty result
-    const Features features = model.forward_features(x, hooks);
-    out.pooled = model.forward_head(features, true);
-    out.output = model.num_classes() > 0 ? model.forward_head(features, false) : out.pooled;
-    for (auto& name : what.tokens)
-        if (name != "*" && std::none_of(out.tokens.begin(), out.tokens.end(), [&](auto& t) { return t.first == name; }))
-            detail::fail("inspect: the model has no stage '", name, "'");
-    return out;
-}
-
-namespace detail {
-
-inline void check_global(const AttentionMap& m, std::int64_t prefix_tokens, const char* what) {
-    const auto& s = m.probs.shape();
-    if (s[2] != 1 || !m.token_pos.empty())
-        detail::fail(what, ": '", m.block, "' attends within windows (Swin); use window_attention_received");
-    if (s[3] != s[4] || s[3] != prefix_tokens + m.map_h * m.map_w)
-        detail::fail(what, ": '", m.block, "' has ", s[3], " tokens, expected ", prefix_tokens, " prefix tokens and a ", m.map_h, "x",
-             m.map_w, " grid");
-}
-
-}  // namespace detail
+Inspection inspect(const Model& model, TensorView<const float, 4> x, const InspectOptions& what = {});
 
 // Attention rollout (Abnar and Zuidema 2020) through the blocks of `maps`, which must be every block
 // in order: per block A = mean over heads of the attention, plus the identity (the residual), rows
 // renormalised; the product A_last ... A_first; its row for the class token (token 0), or for a
 // model without one the mean of the patch tokens' rows, over the patch tokens: [N, grid_h, grid_w].
-inline Tensor<float, 3> attention_rollout(const std::vector<AttentionMap>& maps, std::int64_t prefix_tokens,
-                                          bool class_token) {
-    if (maps.empty()) detail::fail("attention_rollout: no attention maps");
-    const auto& s0 = maps.front().probs.shape();
-    const std::int64_t N = s0[0], T = s0[3], gh = maps.front().map_h, gw = maps.front().map_w, L = gh * gw;
-    for (auto& m : maps) {
-        detail::check_global(m, prefix_tokens, "attention_rollout");
-        if (m.probs.shape(0) != N || m.probs.shape(3) != T) detail::fail("attention_rollout: the maps are of different inputs");
-    }
-    Tensor<float, 3> out({N, gh, gw});
-    using Mat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-    for (std::int64_t b = 0; b < N; ++b) {
-        // r^T A_last ... A_first, from the last block back: one row vector instead of T x T products
-        Eigen::RowVectorXd r = Eigen::RowVectorXd::Zero(T);
-        if (class_token) r(0) = 1.0;
-        else r.tail(L).setConstant(1.0 / static_cast<double>(L));
-        for (auto m = maps.rbegin(); m != maps.rend(); ++m) {
-            const std::int64_t H = m->probs.shape(1);
-            Mat a = Mat::Identity(T, T) * static_cast<double>(H);
-            for (std::int64_t h = 0; h < H; ++h)
-                a += Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
-                         &m->probs(b, h, 0, 0, 0), T, T).cast<double>();
-            a.array().colwise() /= a.rowwise().sum().array();  // (mean + I) / its row sums: the H cancels
-            r = r * a;
-        }
-        for (std::int64_t i = 0; i < L; ++i) out.data()[b * L + i] = static_cast<float>(r(prefix_tokens + i));
-    }
-    return out;
-}
+Tensor<float, 3> attention_rollout(const std::vector<AttentionMap>& maps, std::int64_t prefix_tokens,
+                                   bool class_token);
 
 // One block's attention from token `query` (0: the class token) to the patch tokens, per head:
 // [N, heads, grid_h, grid_w]. With query -1, the mean over the patch tokens' rows.
-inline Tensor<float, 4> token_attention(const AttentionMap& m, std::int64_t prefix_tokens, std::int64_t query = 0) {
-    detail::check_global(m, prefix_tokens, "token_attention");
-    const std::int64_t N = m.probs.shape(0), H = m.probs.shape(1), T = m.probs.shape(3), L = m.map_h * m.map_w;
-    if (query < -1 || query >= T) detail::fail("token_attention: query token ", query, " is out of range (", T, " tokens)");
-    Tensor<float, 4> out({N, H, m.map_h, m.map_w});
-    for (std::int64_t b = 0; b < N; ++b)
-        for (std::int64_t h = 0; h < H; ++h)
-            for (std::int64_t i = 0; i < L; ++i) {
-                double v = 0;
-                if (query >= 0) v = m.probs(b, h, 0, query, prefix_tokens + i);
-                else {
-                    for (std::int64_t q = prefix_tokens; q < T; ++q) v += m.probs(b, h, 0, q, prefix_tokens + i);
-                    v /= static_cast<double>(L);
-                }
-                out.data()[(b * H + h) * L + i] = static_cast<float>(v);
-            }
-    return out;
-}
+Tensor<float, 4> token_attention(const AttentionMap& m, std::int64_t prefix_tokens, std::int64_t query = 0);
 
 // Swin: how much attention each token receives within its window, per head, on the block's map:
 // the mean over the window's real (not padding) queries of their probability on the token,
 // [N, heads, map_h, map_w]. Padding positions are left out; every real token is in one window.
-inline Tensor<float, 4> window_attention_received(const AttentionMap& m) {
-    const auto& s = m.probs.shape();  // [N, heads, windows, Q, K]
-    const std::int64_t N = s[0], H = s[1], nW = s[2], Q = s[3];
-    if (m.token_pos.size() != static_cast<std::size_t>(nW * Q))
-        detail::fail("window_attention_received: '", m.block, "' is not windowed attention");
-    const std::int64_t HW = m.map_h * m.map_w;
-    Tensor<float, 4> out({N, H, m.map_h, m.map_w});
-    for (std::int64_t b = 0; b < N; ++b)
-        for (std::int64_t h = 0; h < H; ++h)
-            for (std::int64_t w = 0; w < nW; ++w) {
-                const std::int64_t* pos = m.token_pos.data() + w * Q;
-                const auto real = std::count_if(pos, pos + Q, [](std::int64_t p) { return p >= 0; });
-                if (real == 0) continue;  // a window of padding alone (not made by timm's rules, but not divided by)
-                for (std::int64_t k = 0; k < Q; ++k) {
-                    if (pos[k] < 0) continue;
-                    double v = 0;
-                    for (std::int64_t q = 0; q < Q; ++q)
-                        if (pos[q] >= 0) v += m.probs(b, h, w, q, k);
-                    out.data()[(b * H + h) * HW + pos[k]] = static_cast<float>(v / static_cast<double>(real));
-                }
-            }
-    return out;
-}
+Tensor<float, 4> window_attention_received(const AttentionMap& m);
 
 // Principal components of the rows of a matrix.
 struct Pca {
@@ -218,111 +86,27 @@ struct Pca {
 // PCA of x [n, D] to k <= min(n - 1, D) components, by the SVD of the centred rows. Each component's sign
 // is chosen so that its score of largest magnitude is positive (the first such row on a tie), as
 // scikit-learn's svd_flip: the same data give the same picture on any machine.
-inline Pca pca(TensorView<const float, 2> x, std::int64_t k) {
-    const std::int64_t n = x.shape(0), D = x.shape(1);
-    // n centred rows span at most n - 1 directions: a component beyond them would be arbitrary
-    const std::int64_t most = std::min(n - 1, D);
-    if (k < 1 || k > most) detail::fail("pca: ", k, " components of ", n, "x", D, " data (1 to ", std::max<std::int64_t>(most, 1), ")");
-    Eigen::MatrixXd X(n, D);
-    for (std::int64_t i = 0; i < n; ++i)
-        for (std::int64_t j = 0; j < D; ++j) {
-            const float v = x(i, j);
-            if (!std::isfinite(v)) detail::fail("pca: the data hold NaN or Inf (row ", i, ")");
-            X(i, j) = v;
-        }
-    const Eigen::RowVectorXd mu = X.colwise().mean();
-    X.rowwise() -= mu;
-    Eigen::BDCSVD<Eigen::MatrixXd> svd(X, Eigen::ComputeThinV);
-    Eigen::MatrixXd V = svd.matrixV().leftCols(k);
-    Eigen::MatrixXd S = X * V;
-    const double total = X.squaredNorm();
-    Pca p;
-    p.mean.assign(mu.data(), mu.data() + D);
-    p.components = Tensor<double, 2>({k, D});
-    p.scores = Tensor<double, 2>({n, k});
-    for (std::int64_t c = 0; c < k; ++c) {
-        Eigen::Index at = 0;
-        S.col(c).cwiseAbs().maxCoeff(&at);  // the first row of largest magnitude
-        const double sign = S(at, c) < 0 ? -1.0 : 1.0;
-        for (std::int64_t j = 0; j < D; ++j) p.components(c, j) = sign * V(j, c);
-        for (std::int64_t i = 0; i < n; ++i) p.scores(i, c) = sign * S(i, c);
-        const double sv2 = svd.singularValues()(c) * svd.singularValues()(c);
-        p.explained_variance.push_back(sv2 / static_cast<double>(n - 1));
-        p.explained_ratio.push_back(total > 0 ? sv2 / total : 0.0);
-    }
-    return p;
-}
-
-namespace detail {
-
-// Scores [n, 3] -> [n, 3] in [0, 1]: each component by its own minimum and maximum.
-inline void scores_to_unit(const Tensor<double, 2>& s, float* out) {
-    const std::int64_t n = s.shape(0), k = s.shape(1);
-    for (std::int64_t c = 0; c < k; ++c) {
-        double lo = s(0, c), hi = s(0, c);
-        for (std::int64_t i = 1; i < n; ++i) lo = std::min(lo, s(i, c)), hi = std::max(hi, s(i, c));
-        for (std::int64_t i = 0; i < n; ++i) out[i * k + c] = hi > lo ? static_cast<float>((s(i, c) - lo) / (hi - lo)) : 0.5f;
-    }
-}
-
-}  // namespace detail
+Pca pca(TensorView<const float, 2> x, std::int64_t k);
 
 // Patch features [N, H, W, C] (Features::grid(), a Swin stage's map) -> [N, H, W, 3] in [0, 1]: the
 // first three principal components of all N*H*W feature vectors together (one basis for every
 // image, so colours compare across them, as in DINOv2's pictures), each scaled by its minimum and
 // maximum over them.
-inline Tensor<float, 4> pca_rgb(TensorView<const float, 4> grid) {
-    const std::int64_t N = grid.shape(0), H = grid.shape(1), W = grid.shape(2), C = grid.shape(3);
-    Tensor<float, 2> rows({N * H * W, C});
-    for (std::int64_t b = 0; b < N; ++b)
-        for (std::int64_t y = 0; y < H; ++y)
-            for (std::int64_t x = 0; x < W; ++x)
-                for (std::int64_t c = 0; c < C; ++c) rows(((b * H) + y) * W + x, c) = grid(b, y, x, c);
-    const Pca p = pca(rows, 3);
-    Tensor<float, 4> out({N, H, W, 3});
-    detail::scores_to_unit(p.scores, out.data());
-    return out;
-}
+Tensor<float, 4> pca_rgb(TensorView<const float, 4> grid);
 
 // The patch embedding of a ViT, DeiT, DINOv2, BEiT or Swin model.
-inline const PatchEmbed& patch_embed_of(const Model& model) {
-    if (const auto* m = model.as<VisionTransformer>()) return m->patch_embed;
-    if (const auto* m = model.as<SwinTransformer>()) return m->patch_embed;
-    if (const auto* m = model.as<Beit>()) return m->patch_embed;
-    detail::fail(model.architecture(), ": no patch embedding to show");
-}
+const PatchEmbed& patch_embed_of(const Model& model);
 
 // ViT paper figure 7 (left): the first k principal components of the patch-embedding filters (the
 // rows of the [E, in_chans * p * p] convolution weight, centred), each as a filter: [k, in_chans, p, p].
-inline Tensor<float, 4> patch_embed_components(const PatchEmbed& pe, std::int64_t k) {
-    const std::int64_t E = pe.embed_dim, K = pe.in_chans * pe.patch * pe.patch;
-    Tensor<float, 2> w({E, K});
-    for (std::int64_t e = 0; e < E; ++e)
-        for (std::int64_t j = 0; j < K; ++j) w(e, j) = pe.weight.at(e, j);
-    const Pca p = pca(w, k);
-    Tensor<float, 4> out({k, pe.in_chans, pe.patch, pe.patch});
-    for (std::int64_t i = 0; i < k * K; ++i) out.data()[i] = static_cast<float>(p.components.data()[i]);
-    return out;
-}
+Tensor<float, 4> patch_embed_components(const PatchEmbed& pe, std::int64_t k);
 
 // ViT paper figure 7 (centre): the cosine similarity of each patch position's embedding with every
 // other's, [grid_h, grid_w, grid_h, grid_w] over the grid the model was trained at.
-inline Tensor<float, 4> position_similarity(const Model& model) {
-    const auto* vit = model.as<VisionTransformer>();
-    if (!vit || vit->pos_embed.empty()) detail::fail(model.architecture(), ": no absolute position embedding to compare");
-    const auto& cfg = vit->config();
-    const std::int64_t gh = cfg.img_h / cfg.patch_size, gw = cfg.img_w / cfg.patch_size, L = gh * gw, C = cfg.embed_dim;
-    const std::int64_t first = vit->pos_embed.shape(1) - L;  // prefix tokens' entries, if they have any
-    Eigen::MatrixXd P(L, C);
-    for (std::int64_t i = 0; i < L; ++i)
-        for (std::int64_t c = 0; c < C; ++c) P(i, c) = vit->pos_embed(0, first + i, c);
-    const Eigen::VectorXd norms = P.rowwise().norm().cwiseMax(1e-12);
-    P.array().colwise() /= norms.array();
-    const Eigen::MatrixXd sim = P * P.transpose();
-    Tensor<float, 4> out({gh, gw, gh, gw});
-    for (std::int64_t i = 0; i < L; ++i)
-        for (std::int64_t j = 0; j < L; ++j) out.data()[i * L + j] = static_cast<float>(sim(i, j));
-    return out;
-}
+Tensor<float, 4> position_similarity(const Model& model);
 
 }  // namespace fovea
+
+#ifndef FOVEA_COMPILED
+#include "fovea/visualize/analysis-inl.hpp"
+#endif

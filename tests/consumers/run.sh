@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Downstream projects, as CI builds them from a built tree of this checkout (BUILD: its build folder):
+#   installed, through find_package: g++ builds the header-only program (warnings as errors), the
+#     same against fovea::compiled and a program with its own stb_image; clang++ the header-only
+#     program without -isystem (fovea's headers as its own code under the strict warning set) and
+#     the compiled one. (Every header under that warning set, alone, is ctest's header check.)
+#   installed, through pkg-config: fovea-compiled (built and run) and fovea (header-only, compiled)
+#   from the checkout: add_subdirectory and FetchContent (header-only programs)
+# Each builds only what it checks; the independent builds run two at a time.
+#   tests/consumers/run.sh BUILD
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+build=$1
+prefix=$(mktemp -d)
+trap 'rm -rf "$prefix"' EXIT
+cmake --install "$build" --prefix "$prefix" >/dev/null
+images="examples/fashion_mnist/images/test0000_ankle_boot.png examples/fashion_mnist/images/test0001_pullover.png"
+model=examples/fashion_mnist/models/swin_fashion_mnist
+out=$build/consumers
+mkdir -p "$out"
+
+consumer() {  # NAME CXX VIA TARGET...
+  local name=$1 cxx=$2 via=$3; shift 3
+  cmake -S tests/consumers -B "$out/$name" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=Release -DFOVEA_VIA="$via" \
+    -DCMAKE_PREFIX_PATH="$prefix" -DFOVEA_SOURCE="$PWD" >"$out/$name.log" 2>&1
+  for t in "$@"; do cmake --build "$out/$name" --target "$t" >>"$out/$name.log" 2>&1; done
+}
+run() {  # NAME JOB: the job's log is printed if it fails
+  if ! "${@:2}"; then cat "$out/$1.log" 2>/dev/null; echo "consumers: $1 failed"; return 1; fi
+}
+
+run gcc consumer gcc g++ find_package classify classify_compiled stb_user &
+gcc_job=$!
+run clang consumer clang clang++ find_package classify_strict classify_compiled
+wait $gcc_job
+for p in classify classify_compiled; do "$out/gcc/$p" $model $images; done
+for p in classify_strict classify_compiled; do "$out/clang/$p" $model $images; done
+"$out/gcc/stb_user" tests/data/images/jpeg_q90_263x199.jpg
+
+# pkg-config from the installed prefix (its .pc files locate the prefix from where they lie)
+pc() {
+  PKG_CONFIG_PATH="$prefix/share/pkgconfig:$(dirname "$(find "$prefix" -name fovea-compiled.pc)")" pkg-config "$@"
+}
+g++ -std=c++20 -O1 tests/consumers/classify.cpp -o "$out/pc_compiled" $(pc --cflags --libs fovea-compiled)
+"$out/pc_compiled" $model $images
+g++ -std=c++20 -fsyntax-only tests/consumers/classify.cpp $(pc --cflags fovea)
+for name in fovea fovea-compiled; do  # each points into the prefix it was installed to
+  inc=$(pc --cflags-only-I $name | tr ' ' '\n' | grep -m1 '^-I' | cut -c3-)
+  [ "$(realpath "$inc")" = "$(realpath "$prefix/include")" ] || { echo "consumers: $name.pc points to $inc, not $prefix/include"; exit 1; }
+done
+
+run add_subdirectory consumer add_subdirectory g++ add_subdirectory classify &
+sub_job=$!
+run fetchcontent consumer fetchcontent g++ fetchcontent classify
+wait $sub_job
+"$out/add_subdirectory/classify" $model $images
+"$out/fetchcontent/classify" $model $images
+echo "consumers: ok"
