@@ -5,12 +5,14 @@
 //   fovea-classify --weights DIR --bench 20 --threads 2 --precision bf16
 // Images stream through in batches: each batch is decoded, run, printed and written before the
 // next is read, so memory does not grow with the number of files.
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <random>
@@ -40,7 +42,8 @@ struct Options {
 void usage() {
     std::puts(
         "usage: fovea-classify [options] [IMAGE...]\n"
-        "  IMAGE...              PNG, JPEG, BMP, PNM or GIF files, preprocessed as timm's eval transform\n"
+        "  IMAGE...              PNG, JPEG, BMP, PNM or GIF files, preprocessed as timm's eval transform;\n"
+        "                        a folder: the image files under it, recursively, sorted\n"
         "  --weights PATH        model.safetensors, or a folder with model.safetensors + config.json\n"
         "                        (default: the bundled Fashion-MNIST Swin)\n"
         "  --model NAME          preset name (default: from config.json or the file's metadata)\n"
@@ -94,6 +97,36 @@ Options parse(int argc, char** argv) {
     }
     if (!o.images.empty() && !o.input_npy.empty()) fovea::detail::fail("give images or --input-npy, not both");
     return o;
+}
+
+// The file types fovea decodes, as timm's and torchvision's ImageFolder filter them.
+bool is_image_file(const std::filesystem::path& p) {
+    std::string ext = p.extension().string();
+    for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (const char* e : {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".ppm", ".pgm", ".pbm", ".pnm"})
+        if (ext == e) return true;
+    return false;
+}
+
+// A folder stands for the image files under it, recursively, in sorted order; files as given.
+std::vector<std::string> expand_folders(const std::vector<std::string>& args) {
+    std::vector<std::string> out;
+    for (const std::string& a : args) {
+        std::error_code ec;
+        if (!std::filesystem::is_directory(a, ec)) {
+            out.push_back(a);
+            continue;
+        }
+        std::vector<std::string> found;
+        std::filesystem::recursive_directory_iterator it(a, std::filesystem::directory_options::skip_permission_denied, ec), end;
+        for (; !ec && it != end; it.increment(ec))
+            if (it->is_regular_file(ec) && is_image_file(it->path())) found.push_back(it->path().string());
+        if (ec) fovea::detail::fail(a, ": cannot list the folder: ", ec.message());
+        if (found.empty()) fovea::detail::fail(a, ": no image files in the folder (.jpg .jpeg .png .bmp .gif .ppm .pgm .pbm .pnm)");
+        std::sort(found.begin(), found.end());
+        out.insert(out.end(), found.begin(), found.end());
+    }
+    return out;
 }
 
 // A name as it may appear in one line of text: control bytes escaped.
@@ -165,6 +198,15 @@ public:
         if (!f_) fovea::detail::fail(path, ": cannot write file");
         write_header();
     }
+    NpyStream(NpyStream&&) = default;
+    NpyStream& operator=(NpyStream&&) = default;
+    // However the program ends, a file holds a valid header for the rows written so far.
+    ~NpyStream() {
+        try {
+            close();
+        } catch (const fovea::Error&) {
+        }
+    }
     bool open() const { return f_.is_open(); }
     void append(const float* data, std::int64_t rows) {
         std::int64_t per = 1;
@@ -201,6 +243,9 @@ private:
     std::ofstream f_;
 };
 
+// Standard output went away (a pipe's reader exited): stop, with the files written so far completed.
+struct StdoutClosed {};
+
 struct Output {
     bool json = false;
     int top_k = 5;
@@ -227,6 +272,7 @@ void print_rows(const fovea::Model& model, const fovea::Tensor<float, 2>& logits
         }
         std::cout.flush();
         std::fflush(stdout);
+        if (!std::cout || std::ferror(stdout)) throw StdoutClosed{};
     }
 }
 
@@ -254,7 +300,8 @@ void progress(std::size_t done, std::size_t total) {
 }
 
 int run(int argc, char** argv) {
-    const Options o = parse(argc, argv);
+    Options o = parse(argc, argv);
+    o.images = expand_folders(o.images);
     if (o.version) {
         std::cout << "fovea-classify " << fovea::version_string << "; " << fovea::compiler_name() << "; kernels "
                   << fovea::detail::kernels().name << "; cpu " << fovea::cpu_info().model_name << " ("
@@ -359,8 +406,11 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    signal(SIGPIPE, SIG_IGN);  // a closed pipe is a write error to report, not a signal that kills
     try {
         return run(argc, argv);
+    } catch (const StdoutClosed&) {
+        report_error("standard output was closed; stopped (saved .npy files hold the rows printed so far)");
     } catch (const std::bad_alloc&) {
         report_error("out of memory (a smaller --batch-size needs less)");
     } catch (const std::exception& e) {

@@ -297,3 +297,67 @@ TEST(Cli, ThousandImagesTakeTheMemoryOfTen) {
     ASSERT_GT(ten, 0);
     EXPECT_LE(thousand, ten * 1.1 + 4096);
 }
+
+// A reader that goes away (`| head -1`) ends the program with an error line and exit code 1, not
+// SIGPIPE, and a --save-features file holds a valid header for the rows it has.
+TEST(Cli, ClosedStdoutIsAnErrorAndSavedFilesAreComplete) {
+    const std::string d = temp_dir("cli_pipe");
+    std::string many;  // enough output to fill the pipe after head has gone
+    for (int i = 0; i < 60; ++i) many += join(fashion_images()) + " ";
+    const std::string cmd = "{ " + std::string(FOVEA_CLI) + " --json --top-k 10 --batch-size 1 --save-features " + d + "/f.npy " + many +
+                            " 2>" + d + "/err; echo $? >" + d + "/code; } | head -1 >" + d + "/out";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    auto slurp = [](const std::string& p) {
+        std::ifstream f(p);
+        std::stringstream s;
+        s << f.rdbuf();
+        return s.str();
+    };
+    EXPECT_EQ(slurp(d + "/code"), "1\n");
+    EXPECT_NE(slurp(d + "/err").find("error: standard output was closed"), std::string::npos) << slurp(d + "/err");
+    EXPECT_EQ(json_lines(slurp(d + "/out")).size(), 1u);
+    const fovea::NpyArray f = fovea::read_npy(d + "/f.npy");  // the header agrees with the data that follows
+    ASSERT_EQ(f.shape.size(), 2u);
+    EXPECT_GE(f.shape[0], 1);
+    EXPECT_LT(f.shape[0], 600);
+    EXPECT_EQ(f.shape[1], 128);
+}
+
+// A folder stands for the image files under it (recursively, sorted, other files left out).
+TEST(Cli, FoldersAreTheirImagesSorted) {
+    const auto files = fashion_images();
+    const std::string folder = std::filesystem::path(files[0]).parent_path().string();
+    const CliResult all = run_cli(folder + " --json --top-k 1");
+    ASSERT_EQ(all.code, 0) << all.err;
+    const auto j = json_lines(all.out);
+    ASSERT_EQ(j.size(), files.size());
+    for (std::size_t i = 0; i < files.size(); ++i) EXPECT_EQ(std::filesystem::path(j[i]["path"].get<std::string>()), std::filesystem::path(files[i]));
+
+    const std::string d = temp_dir("cli_folder");
+    std::filesystem::create_directories(d + "/b/inner");
+    std::filesystem::copy_file(files[1], d + "/b/inner/z.PNG", std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(files[0], d + "/a.png", std::filesystem::copy_options::overwrite_existing);
+    write_file(d + "/notes.txt", "not an image");
+    const CliResult r = run_cli(d + " --json --top-k 1");
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto k = json_lines(r.out);
+    ASSERT_EQ(k.size(), 2u);
+    EXPECT_EQ(k[0]["path"], d + "/a.png");
+    EXPECT_EQ(k[1]["path"], d + "/b/inner/z.PNG");
+
+    std::filesystem::create_directories(d + "/empty");
+    const CliResult e = run_cli(d + "/empty");
+    EXPECT_EQ(e.code, 1);
+    EXPECT_NE(e.err.find("error: " + d + "/empty: no image files"), std::string::npos) << e.err;
+}
+
+#ifdef FOVEA_FMNIST_EVAL
+TEST(Cli, FashionMnistEvalHelpIsUsage) {
+    const ProgramResult r = run_program(FOVEA_FMNIST_EVAL, "--help");
+    EXPECT_EQ(r.code, 0);
+    EXPECT_EQ(r.out.rfind("usage: fovea-fmnist-eval", 0), 0u) << r.out;
+    const ProgramResult bad = run_program(FOVEA_FMNIST_EVAL, "--bogus");
+    EXPECT_EQ(bad.code, 1);
+    EXPECT_NE(bad.err.find("error: unknown argument '--bogus'"), std::string::npos) << bad.err;
+}
+#endif

@@ -20,15 +20,25 @@
 namespace {
 
 int run(int argc, char** argv) {
+    static const char* const kUsage =
+        "usage: fovea-fmnist-eval --weights DIR [--data DIR] [--precision f32|bf16|int8]\n"
+        "  the model's accuracy on the Fashion-MNIST test set (DIR default: /usr/share/datasets/fashion-mnist,\n"
+        "  Debian's dataset-fashion-mnist) and its agreement with the PyTorch predictions beside the weights";
     std::string weights, data = "/usr/share/datasets/fashion-mnist", precision = "f32";
-    for (int i = 1; i + 1 < argc; i += 2) {
+    for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
-        if (a == "--weights") weights = argv[i + 1];
-        else if (a == "--data") data = argv[i + 1];
-        else if (a == "--precision") precision = argv[i + 1];
-        else fovea::detail::fail("unknown argument '", a, "'");
+        if (a == "-h" || a == "--help") {
+            std::puts(kUsage);
+            return 0;
+        }
+        if (a != "--weights" && a != "--data" && a != "--precision") fovea::detail::fail("unknown argument '", a, "' (see --help)");
+        if (i + 1 >= argc) fovea::detail::fail(a, " needs a value");
+        const std::string v = argv[++i];
+        if (a == "--weights") weights = v;
+        else if (a == "--data") data = v;
+        else precision = v;
     }
-    if (weights.empty()) fovea::detail::fail("usage: fovea-fmnist-eval --weights DIR [--data DIR] [--precision P]");
+    if (weights.empty()) fovea::detail::fail("no --weights given (see --help)");
     const fovea::Model model = fovea::load_model(weights);
     fovea::LoadOptions lowp_options;
     lowp_options.precision = fovea::parse_precision(precision);

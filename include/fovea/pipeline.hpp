@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -29,6 +30,11 @@ Tensor<float, 4> preprocess(const Model& model, const std::vector<Image>& images
 // Encoded files in memory -> [N, C, H, W]; names[i] (optional) names bytes[i] in errors.
 Tensor<float, 4> preprocess(const Model& model, const std::vector<std::vector<std::uint8_t>>& bytes,
                             const std::vector<std::string>& names = {});
+// preprocess(model, {"cat.jpg", "dog.png"}): a list of paths. Without this overload two string
+// literals also fit the other vectors' iterator-pair constructors, and the call is ambiguous.
+inline Tensor<float, 4> preprocess(const Model& model, std::initializer_list<std::string> paths) {
+    return preprocess(model, std::vector<std::string>(paths));
+}
 
 struct Prediction {
     std::int64_t index = 0;  // class index
