@@ -143,6 +143,26 @@ inline CpuInfo detect_cpu() {
         c.avx_vnni = ((a >> 4) & 1) && ymm;
         c.avx512_bf16 = ((a >> 5) & 1) && zmm;
     }
+#else
+    // No CPUID: the kernel's description (/proc/cpuinfo: "model name" where the architecture has
+    // one, else ARM's implementer and part numbers), else the architecture's name.
+    std::ifstream info("/proc/cpuinfo");
+    std::string implementer, part;
+    for (std::string line; std::getline(info, line);) {
+        const auto colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        std::string key = line.substr(0, colon), value = line.substr(colon + 1);
+        while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) key.pop_back();
+        value.erase(0, std::min(value.size(), value.find_first_not_of(" \t")));
+        if ((key == "model name" || key == "Model" || key == "Hardware") && c.model_name.empty()) c.model_name = value;
+        if (key == "CPU implementer" && implementer.empty()) implementer = value;
+        if (key == "CPU part" && part.empty()) part = value;
+    }
+    if (c.model_name.empty() && !implementer.empty()) c.model_name = "implementer " + implementer + " part " + part;
+#if defined(__aarch64__)
+    if (c.model_name.empty()) c.model_name = "aarch64";
+#endif
+    if (c.model_name.empty()) c.model_name = "unknown CPU";
 #endif
     read_cache_sizes(c);
     // Guard against nonsense from a hypervisor: the blocking below divides by these.
