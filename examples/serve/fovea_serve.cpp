@@ -142,6 +142,7 @@ public:
     asio::io_context& ioc() { return ioc_; }
     const Options& options() const { return opt_; }
     std::atomic<std::int64_t> connections{0}, in_flight{0};
+    std::atomic<Clock::rep> last_request{0};  // when the newest request's header arrived
     bool shutting_down() const { return shutting_down_.load(); }
 
     bool authorized(const http::request<http::string_body>& req) const {
@@ -186,6 +187,7 @@ private:
     asio::signal_set signals_;
     asio::thread_pool work_;
     std::optional<asio::steady_timer> drain_timer_;
+    Clock::time_point shutdown_started_;
     std::map<std::string, ServedModel> models_;
     std::string api_key_;
     std::atomic<bool> ready_{false}, shutting_down_{false};
@@ -245,6 +247,7 @@ void Session::on_header(beast::error_code ec) {
         return close();
     }
     started_ = Clock::now();
+    server_.last_request = started_.time_since_epoch().count();
     ++server_.in_flight;
     counted_ = true;
     const auto& req = parser_->get();
@@ -562,14 +565,20 @@ void Server::begin_shutdown() {
                  static_cast<long long>(in_flight.load()));
     beast::error_code ec;
     acceptor_.close(ec);
+    shutdown_started_ = Clock::now();
     drain_timer_.emplace(ioc_);
     drain();
 }
 
 // Every accepted request answered (in_flight counts from a header read to its response written),
-// then the idle keep-alive connections are dropped by stopping the loop.
+// then the idle keep-alive connections are dropped by stopping the loop. Not at the first quiet
+// moment: a client may have just sent a request on a kept-alive connection, and closing it then
+// would lose that request. Requests that arrive while stopping get 503 with Connection: close, so
+// once no request has come for kQuiet, no client is still using a connection it could lose.
 void Server::drain() {
-    if (in_flight.load() == 0) {
+    constexpr auto kQuiet = std::chrono::milliseconds(300);
+    const auto last = Clock::time_point(Clock::duration(last_request.load()));
+    if (in_flight.load() == 0 && Clock::now() - last >= kQuiet && Clock::now() - shutdown_started_ >= kQuiet) {
         std::fprintf(stderr, "fovea-serve: stopped\n");
         ioc_.stop();
         return;
