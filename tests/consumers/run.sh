@@ -3,7 +3,8 @@
 #   installed, through find_package: g++ builds the header-only program (warnings as errors), the
 #     same against fovea::compiled and a program with its own stb_image; clang++ the header-only
 #     program without -isystem (fovea's headers as its own code under the strict warning set) and
-#     the compiled one. (Every header under that warning set, alone, is ctest's header check.)
+#     the compiled one, and every installed header in one file under that warning set (each
+#     header alone is ctest's header check, with GCC).
 #   installed, through pkg-config: fovea-compiled (built and run) and fovea (header-only, compiled)
 #   from the checkout: add_subdirectory and FetchContent (header-only programs)
 # Each builds only what it checks; the independent builds run two at a time.
@@ -31,7 +32,7 @@ run() {  # NAME JOB: the job's log is printed if it fails
 
 run gcc consumer gcc g++ find_package classify classify_compiled stb_user &
 gcc_job=$!
-run clang consumer clang clang++ find_package classify_strict classify_compiled
+run clang consumer clang clang++ find_package classify_strict classify_compiled every_header_strict
 wait $gcc_job
 for p in classify classify_compiled; do "$out/gcc/$p" $model $images; done
 for p in classify_strict classify_compiled; do "$out/clang/$p" $model $images; done
