@@ -22,7 +22,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -135,7 +134,6 @@ def main():
             url = f"http://127.0.0.1:{port}/v2/models/{name}/infer"
             aurl = f"http://127.0.0.1:{aport}/v2/models/{name}/infer"
             # overhead: one preprocessed image a request, binary, against --bench at the batch the server forms
-            x = np.load(os.path.join(m["dir"], "x.npy")) if os.path.exists(os.path.join(m["dir"], "x.npy")) else None
             cfg = json.load(open(os.path.join(m["dir"], "config.json")))
             shape = cfg.get("pretrained_cfg", {}).get("input_size", [3, 224, 224])
             x = np.random.default_rng(0).standard_normal((1, *shape)).astype(np.float32)

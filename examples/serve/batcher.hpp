@@ -3,6 +3,7 @@
 // max_queue_delay of the first run as one forward call of at most max_batch_size images. Only
 // requests of one input size share a call. Each request's rows are the rows it would get alone:
 // fovea computes every image of a batch independently (tested bit for bit).
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>

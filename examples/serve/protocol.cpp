@@ -306,15 +306,10 @@ ResponseBody format_infer_response(const std::string& model_name, const InferReq
         const std::int64_t cols = src.shape(1);
         fovea::Tensor<float, 2> values({n, cols});
         if (o.kind == OutputKind::probabilities) {
-            // softmax in double, as fovea::top_k
-            for (std::int64_t r = 0; r < n; ++r) {
-                float mx = src(r, 0);
-                for (std::int64_t c = 1; c < cols; ++c) mx = std::max(mx, src(r, c));
-                double sum = 0;
-                for (std::int64_t c = 0; c < cols; ++c) sum += std::exp(static_cast<double>(src(r, c) - mx));
-                for (std::int64_t c = 0; c < cols; ++c)
-                    values(r, c) = static_cast<float>(std::exp(static_cast<double>(src(r, c) - mx)) / sum);
-            }
+            // fovea::top_k's own softmax, every class of each row
+            const auto all = fovea::top_k(model, src, cols);
+            for (std::int64_t r = 0; r < n; ++r)
+                for (const auto& p : all[static_cast<std::size_t>(r)]) values(r, p.index) = static_cast<float>(p.prob);
         } else {
             std::memcpy(values.data(), src.data(), static_cast<std::size_t>(n * cols) * sizeof(float));
         }
