@@ -406,7 +406,9 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+#if defined(SIGPIPE)  // Windows has no SIGPIPE: a closed pipe is already a write error there
     signal(SIGPIPE, SIG_IGN);  // a closed pipe is a write error to report, not a signal that kills
+#endif
     try {
         return run(argc, argv);
     } catch (const StdoutClosed&) {

@@ -2,8 +2,12 @@
 // Helpers shared by the tests: fixture discovery and the parity tolerance.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#if defined(_WIN32)
+#include <process.h>  // _getpid
+#else
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -135,7 +139,12 @@ inline std::map<std::string, Entry> read_entries(const std::string& path) {
 
 // A scratch folder of this process: ctest runs tests as parallel processes.
 inline std::string temp_dir(const std::string& name) {
-    auto p = std::filesystem::temp_directory_path() / ("fovea_test_" + name + "_" + std::to_string(::getpid()));
+#if defined(_WIN32)
+    const int pid = ::_getpid();
+#else
+    const int pid = ::getpid();
+#endif
+    auto p = std::filesystem::temp_directory_path() / ("fovea_test_" + name + "_" + std::to_string(pid));
     std::filesystem::remove_all(p);
     std::filesystem::create_directories(p);
     return p.string();
@@ -146,6 +155,7 @@ struct ProgramResult {
     std::string out, err;
 };
 
+#if !defined(_WIN32)  // the programs' tests run them through a POSIX shell
 // One of the programs (fovea-classify, fovea-visualize) with `args`, its output kept; `shell` runs
 // first in the same shell (ulimit ...).
 inline ProgramResult run_program(const std::string& program, const std::string& args, const std::string& shell = "") {
@@ -162,6 +172,7 @@ inline ProgramResult run_program(const std::string& program, const std::string& 
     };
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(d + "/out"), slurp(d + "/err")};
 }
+#endif
 
 // The message of the fovea::Error that f throws ("" if none is thrown).
 template <typename F>

@@ -114,7 +114,8 @@ TEST(ThreadPool, ConcurrentCallersBothGetWorkers) {
         for (int loop = 0; loop < 100; ++loop)
             pool.run(8, [&](std::int64_t) {
                 if (std::this_thread::get_id() != self) helped[who].fetch_add(1);
-                std::this_thread::sleep_for(std::chrono::microseconds(50));
+                // a whole millisecond: Windows' sleeps round shorter ones down to nothing
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
             });
     };
     std::thread a(caller, 0), b(caller, 1);

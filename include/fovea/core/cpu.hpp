@@ -1,7 +1,8 @@
 #pragma once
 // What this CPU can run, read once: instruction sets (CPUID, and the XSAVE state the OS enabled),
-// cache sizes (Linux sysfs, else CPUID), the model name; and the AMX tile permission that Linux
-// grants per process on request. The kernel table (core/kernels.hpp) is chosen from this.
+// cache sizes (Linux sysfs, macOS sysctl, else CPUID), the model name; and the AMX tile permission
+// that Linux grants per process on request. The kernel table (core/kernels.hpp) is chosen from this.
+// Windows (MinGW-w64) reads everything from CPUID; the macOS branches have not run on a Mac.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -11,8 +12,14 @@
 
 #if defined(__x86_64__)
 #include <cpuid.h>
+#endif
+#if defined(__x86_64__) && defined(__linux__)
 #include <sys/syscall.h>
 #include <unistd.h>
+#endif
+#if defined(__APPLE__)
+#include <sys/sysctl.h>
+#include <sys/types.h>
 #endif
 
 namespace fovea {
@@ -60,8 +67,38 @@ inline std::string sysfs_word(const std::string& path) {
     return s;
 }
 
+#if defined(__APPLE__)
+// A sysctl number (hw.l2cachesize, hw.optional.avx512f); 0 where the name does not exist.
+inline std::int64_t sysctl_int(const char* name) {
+    std::int64_t v = 0;
+    std::size_t n = sizeof v;
+    if (::sysctlbyname(name, &v, &n, nullptr, 0) != 0) return 0;
+    return n == sizeof(std::int32_t) ? static_cast<std::int32_t>(v) : v;
+}
+inline std::string sysctl_string(const char* name) {
+    char buf[256] = {};
+    std::size_t n = sizeof buf - 1;
+    if (::sysctlbyname(name, buf, &n, nullptr, 0) != 0) return {};
+    return buf;
+}
+#endif
+
 inline void read_cache_sizes(CpuInfo& c) {
     bool found = false;
+#if defined(__APPLE__)
+    // Apple silicon describes its performance cores under hw.perflevel0 (the L2 is per cluster).
+    for (const char* prefix : {"hw.perflevel0.", "hw."}) {
+        const std::string p = prefix;
+        const std::int64_t l1d = sysctl_int((p + "l1dcachesize").c_str()), l2 = sysctl_int((p + "l2cachesize").c_str());
+        if (l1d <= 0 && l2 <= 0) continue;
+        if (l1d > 0) c.l1d = l1d;
+        if (l2 > 0) c.l2 = l2;
+        c.l3 = std::max<std::int64_t>(0, sysctl_int("hw.l3cachesize"));
+        found = true;
+        break;
+    }
+#endif
+#if defined(__linux__)
     for (int i = 0; i < 8; ++i) {
         const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
         const std::string level = sysfs_word(dir + "level"), type = sysfs_word(dir + "type");
@@ -72,6 +109,7 @@ inline void read_cache_sizes(CpuInfo& c) {
         if (level == "2") c.l2 = size;
         if (level == "3") c.l3 = size;
     }
+#endif
 #if defined(__x86_64__)
     if (found) return;
     // CPUID's deterministic cache parameters: leaf 4 (Intel), 0x8000001D (AMD).
@@ -125,7 +163,13 @@ inline CpuInfo detect_cpu() {
     c.fma = (cx >> 12) & 1;
     c.f16c = (cx >> 29) & 1;
     const std::uint64_t xcr0 = osxsave ? xgetbv0() : 0;
-    const bool ymm = (xcr0 & 0x6) == 0x6, zmm = ymm && (xcr0 & 0xe0) == 0xe0, tiles = (xcr0 & 0x60000) == 0x60000;
+    const bool ymm = (xcr0 & 0x6) == 0x6, tiles = (xcr0 & 0x60000) == 0x60000;
+#if defined(__APPLE__)
+    // macOS enables the AVX-512 state in XCR0 only once a thread first uses it; it says so in sysctl.
+    const bool zmm = ymm && sysctl_int("hw.optional.avx512f") != 0;
+#else
+    const bool zmm = ymm && (xcr0 & 0xe0) == 0xe0;
+#endif
     c.fma = c.fma && ymm;
     c.f16c = c.f16c && ymm;
     if (max_leaf >= 7) {
@@ -143,6 +187,9 @@ inline CpuInfo detect_cpu() {
         c.avx_vnni = ((a >> 4) & 1) && ymm;
         c.avx512_bf16 = ((a >> 5) & 1) && zmm;
     }
+#elif defined(__APPLE__)
+    c.model_name = sysctl_string("machdep.cpu.brand_string");  // "Apple M2"
+    if (c.model_name.empty()) c.model_name = "Apple CPU";
 #else
     // No CPUID: the kernel's description (/proc/cpuinfo: "model name" where the architecture has
     // one, else ARM's implementer and part numbers), else the architecture's name.

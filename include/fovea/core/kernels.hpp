@@ -154,9 +154,11 @@ inline LowpConfig make_lowp(Precision p, LowpIsa isa) {
         else
             fill_lowp<12>(c.ukernel, [](auto MR) -> UKernelLowp { return &avx512_lowp::gemm_ukernel_lowp<avx512_lowp::Bf16, decltype(MR)::value>; });
     } else {
+#if !defined(_WIN32)  // AMX runs on Linux only (see request_amx)
         c.name = i8 ? "amx int8 32x32" : "amx bf16 32x32";
         c.mr = 32;
         for (int m = 1; m <= c.mr; ++m) c.ukernel[m] = i8 ? &amx::gemm_ukernel_amx<true> : &amx::gemm_ukernel_amx<false>;
+#endif
     }
 #endif
     return c;

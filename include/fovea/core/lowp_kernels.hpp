@@ -305,6 +305,9 @@ inline void quantize_rows_u8(const float* x, std::int64_t rows, std::int64_t K, 
 #endif
 
 // ---- AMX tiles -------------------------------------------------------------------------------
+// Linux only: fovea asks Linux for the tile state (request_amx), and GCC 12's tile load/store
+// intrinsics cast the stride to long, which is 32 bits on Windows (the assembler rejects it).
+#if !defined(_WIN32)
 #if defined(__clang__)
 #pragma clang attribute push(__attribute__((target("amx-tile,amx-bf16,amx-int8,avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx512vnni,avx2,fma"))), \
                              apply_to = function)
@@ -375,6 +378,7 @@ template <bool Int8>
 #else
 #pragma GCC pop_options
 #endif
+#endif  // !_WIN32
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif

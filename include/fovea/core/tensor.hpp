@@ -13,6 +13,10 @@
 #include <span>
 #include <type_traits>
 
+#if defined(_WIN32)
+#include <malloc.h>  // _aligned_malloc
+#endif
+
 #include "fovea/core/error.hpp"
 
 namespace fovea {
@@ -122,17 +126,33 @@ private:
 };
 
 namespace detail {
-struct AlignedFree {
-    void operator()(void* p) const { std::free(p); }
-};
 inline constexpr std::size_t kAlign = 64;
+
+// kAlign-aligned memory, `bytes` a multiple of kAlign. Windows' C runtime has no aligned_alloc:
+// its _aligned_malloc blocks go back through _aligned_free, never free.
+inline void* aligned_malloc(std::size_t bytes) {
+#if defined(_WIN32)
+    return _aligned_malloc(bytes, kAlign);
+#else
+    return std::aligned_alloc(kAlign, bytes);
+#endif
+}
+struct AlignedFree {
+    void operator()(void* p) const {
+#if defined(_WIN32)
+        _aligned_free(p);
+#else
+        std::free(p);
+#endif
+    }
+};
 
 template <typename T>
 std::unique_ptr<T[], AlignedFree> aligned_array(std::size_t n) {
     if (n > (std::size_t{1} << 44) / sizeof(T)) throw std::bad_alloc();
     std::size_t bytes = (n * sizeof(T) + kAlign - 1) / kAlign * kAlign;
     if (bytes == 0) bytes = kAlign;
-    void* p = std::aligned_alloc(kAlign, bytes);
+    void* p = aligned_malloc(bytes);
     if (!p) throw std::bad_alloc();
     std::memset(p, 0, bytes);
     return std::unique_ptr<T[], AlignedFree>(static_cast<T*>(p));

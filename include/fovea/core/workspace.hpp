@@ -12,7 +12,12 @@
 #include <new>
 #include <vector>
 
+#if defined(__MINGW32__)
+#include <pthread.h>  // winpthreads, which MinGW's std::thread runs on
+#endif
+
 #include "fovea/core/error.hpp"
+#include "fovea/core/tensor.hpp"  // aligned_malloc
 
 namespace fovea {
 
@@ -68,17 +73,14 @@ public:
     }
 
 private:
-    struct Free {
-        void operator()(std::byte* p) const { std::free(p); }
-    };
     struct Block {
-        std::unique_ptr<std::byte[], Free> data;
+        std::unique_ptr<std::byte[], detail::AlignedFree> data;
         std::size_t size = 0;
         static Block make(std::size_t bytes) {
             bytes = std::max<std::size_t>(bytes, 64 * 1024);
-            void* p = std::aligned_alloc(kAlign, (bytes + kAlign - 1) / kAlign * kAlign);
+            void* p = detail::aligned_malloc((bytes + kAlign - 1) / kAlign * kAlign);
             if (!p) throw std::bad_alloc();
-            return {std::unique_ptr<std::byte[], Free>(static_cast<std::byte*>(p)), bytes};
+            return {std::unique_ptr<std::byte[], detail::AlignedFree>(static_cast<std::byte*>(p)), bytes};
         }
     };
 
@@ -96,8 +98,26 @@ private:
 
 // The calling thread's arena, kept until the thread exits (pool workers have theirs).
 inline Arena& thread_arena() {
+#if defined(__MINGW32__)
+    // MinGW GCC's emulated thread_local can be freed before its destructor runs at thread exit
+    // (which then frees garbage): the arena is owned through a thread key whose destructor is
+    // handed the pointer itself.
+    static const pthread_key_t key = [] {
+        pthread_key_t k{};
+        if (pthread_key_create(&k, [](void* a) { delete static_cast<Arena*>(a); }) != 0) throw std::bad_alloc();
+        return k;
+    }();
+    auto* arena = static_cast<Arena*>(pthread_getspecific(key));
+    if (!arena) {
+        auto owned = std::make_unique<Arena>();
+        if (pthread_setspecific(key, owned.get()) != 0) throw std::bad_alloc();
+        arena = owned.release();
+    }
+    return *arena;
+#else
     thread_local Arena arena;
     return arena;
+#endif
 }
 
 }  // namespace fovea

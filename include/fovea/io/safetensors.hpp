@@ -2,14 +2,20 @@
 // safetensors (the format timm publishes): 8-byte little-endian header length, a JSON header, then
 // one contiguous byte buffer. Every field is validated before it sizes or addresses anything; the
 // JSON is bounded (depth, array lengths, entries, name lengths) while it is parsed. The file is read
-// with pread, never mapped: a tensor is read (and F16 / BF16 / F64 converted to F32) when a layer
+// with pread (Windows: a seek and a read under a lock), never mapped: a tensor is read (and F16 / BF16 / F64 converted to F32) when a layer
 // binds it, so a file that shrinks or changes while it is read gives an error naming it, never a
 // SIGBUS, and memory holds one tensor beyond what the model keeps.
 #include <fcntl.h>
 #include <sys/stat.h>
+#if defined(_WIN32)
+#include <io.h>
+#include <mutex>
+#else
 #include <unistd.h>
+#endif
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -85,17 +91,21 @@ inline float bf16_to_float(std::uint16_t h) {
     return f;
 }
 
-// Where a safetensors file's bytes come from: an open file read with pread, or bytes in memory.
+// Where a safetensors file's bytes come from: an open file read at offsets, or bytes in memory.
 class ByteSource {
 public:
     explicit ByteSource(const std::string& path) : path_(path) {
-        struct stat st {};
-        if (::stat(path.c_str(), &st) != 0) fail(path, ": cannot open file (", std::strerror(errno), ")");
+        Stat st{};
+        if (stat_path(path, st) != 0) fail(path, ": cannot open file (", std::strerror(errno), ")");
         if (S_ISDIR(st.st_mode)) fail(path, ": is a directory, expected a file");
+#if defined(_WIN32)
+        fd_ = ::_open(path.c_str(), _O_RDONLY | _O_BINARY | _O_NOINHERIT);
+#else
         fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+#endif
         if (fd_ < 0) fail(path, ": cannot open file (", std::strerror(errno), ")");
-        if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
-            ::close(fd_);
+        if (stat_fd(fd_, st) != 0 || !S_ISREG(st.st_mode)) {
+            close_fd(fd_);
             fail(path, ": not a regular file");
         }
         size_ = static_cast<std::uint64_t>(st.st_size);
@@ -104,7 +114,7 @@ public:
     ByteSource(const std::uint8_t* bytes, std::size_t size, const std::string& name)
         : path_(name), size_(size), owned_(bytes, bytes + size) {}
     ~ByteSource() {
-        if (fd_ >= 0) ::close(fd_);
+        if (fd_ >= 0) close_fd(fd_);
     }
     ByteSource(const ByteSource&) = delete;
     ByteSource& operator=(const ByteSource&) = delete;
@@ -120,7 +130,7 @@ public:
         }
         auto* out = static_cast<std::uint8_t*>(dst);
         while (n > 0) {
-            const ::ssize_t got = ::pread(fd_, out, std::min<std::size_t>(n, std::size_t{1} << 30), static_cast<::off_t>(offset));
+            const std::int64_t got = read_at(out, std::min<std::size_t>(n, std::size_t{1} << 30), offset);
             if (got < 0 && errno == EINTR) continue;
             if (got < 0) fail(path_, ": read failed (", std::strerror(errno), ")");
             if (got == 0) fail(path_, ": the file ended at byte ", offset, " of ", size_, ": it changed while it was read");
@@ -131,6 +141,28 @@ public:
     }
 
 private:
+#if defined(_WIN32)
+    // Windows' C runtime has no pread: the file position is shared, so seek and read hold a lock.
+    // Its stat is 32-bit unless asked: _stat64 for files past 2 GB.
+    using Stat = struct _stat64;
+    static int stat_path(const std::string& p, Stat& st) { return ::_stat64(p.c_str(), &st); }
+    static int stat_fd(int fd, Stat& st) { return ::_fstat64(fd, &st); }
+    static void close_fd(int fd) { ::_close(fd); }
+    std::int64_t read_at(void* out, std::size_t n, std::uint64_t offset) const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (::_lseeki64(fd_, static_cast<__int64>(offset), SEEK_SET) < 0) return -1;
+        return ::_read(fd_, out, static_cast<unsigned>(n));
+    }
+    mutable std::mutex mutex_;
+#else
+    using Stat = struct stat;
+    static int stat_path(const std::string& p, Stat& st) { return ::stat(p.c_str(), &st); }
+    static int stat_fd(int fd, Stat& st) { return ::fstat(fd, &st); }
+    static void close_fd(int fd) { ::close(fd); }
+    std::int64_t read_at(void* out, std::size_t n, std::uint64_t offset) const {
+        return ::pread(fd_, out, n, static_cast<::off_t>(offset));
+    }
+#endif
     std::string path_;
     int fd_ = -1;
     std::uint64_t size_ = 0;
