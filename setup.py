@@ -4,7 +4,9 @@
 
 Offline, with Debian's packages alone (cmake, g++, pybind11-dev, python3-dev, python3-numpy,
 python3-setuptools, python3-wheel). CMAKE_BUILD_TYPE (default Release), CMAKE_BUILD_PARALLEL_LEVEL
-and the usual CMake variables of the environment apply.
+and the usual CMake variables of the environment apply. FOVEA_CMAKE_BUILD_DIR names a build tree of
+this checkout, configured with the module (the default on Debian), to take the module from there
+instead of configuring and compiling a second time (CI does, after its GCC build).
 """
 import os
 import pathlib
@@ -22,11 +24,16 @@ VERSION = re.search(r'FOVEA_VERSION_STRING "([^"]+)"', (ROOT / "include/fovea/ve
 
 class CMakeBuild(build_ext):
     def build_extension(self, ext):
-        build = pathlib.Path(self.build_temp).resolve() / "cmake"
-        subprocess.run(["cmake", "-S", str(ROOT), "-B", str(build),
-                        f"-DCMAKE_BUILD_TYPE={os.environ.get('CMAKE_BUILD_TYPE', 'Release')}",
-                        f"-DPython3_EXECUTABLE={sys.executable}", "-DFOVEA_BUILD_PYTHON=ON", "-DFOVEA_BUILD_TESTS=OFF",
-                        "-DFOVEA_BUILD_EXAMPLES=OFF", "-DFOVEA_INSTALL=OFF"], check=True)
+        if os.environ.get("FOVEA_CMAKE_BUILD_DIR"):
+            build = pathlib.Path(os.environ["FOVEA_CMAKE_BUILD_DIR"]).resolve()
+            if not (build / "CMakeCache.txt").is_file():
+                sys.exit(f"error: FOVEA_CMAKE_BUILD_DIR={build} is not a CMake build tree")
+        else:
+            build = pathlib.Path(self.build_temp).resolve() / "cmake"
+            subprocess.run(["cmake", "-S", str(ROOT), "-B", str(build),
+                            f"-DCMAKE_BUILD_TYPE={os.environ.get('CMAKE_BUILD_TYPE', 'Release')}",
+                            f"-DPython3_EXECUTABLE={sys.executable}", "-DFOVEA_BUILD_PYTHON=ON", "-DFOVEA_BUILD_TESTS=OFF",
+                            "-DFOVEA_BUILD_EXAMPLES=OFF", "-DFOVEA_INSTALL=OFF"], check=True)
         jobs = os.environ.get("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count() or 1))
         subprocess.run(["cmake", "--build", str(build), "--target", "_fovea", "-j", jobs], check=True)
         built = next((build / "python/fovea").glob("_fovea*.so"))

@@ -18,9 +18,11 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <numbers>
 #include <sstream>
 
 #include <fovea/fovea.hpp>
+#include <fovea/core/epilogue.hpp>
 #include <fovea/io/safetensors.hpp>
 #include <nlohmann/json.hpp>
 
@@ -173,6 +175,16 @@ inline ProgramResult run_program(const std::string& program, const std::string& 
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(d + "/out"), slurp(d + "/err")};
 }
 #endif
+
+// timm's activations in double, as PyTorch defines them (gelu_tanh through tanh itself).
+inline double activation_ref(fovea::Activation act, double v) {
+    switch (act) {
+        case fovea::Activation::Gelu: return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
+        case fovea::Activation::GeluTanh: return 0.5 * v * (1 + std::tanh(std::sqrt(2.0 / std::numbers::pi) * (v + 0.044715 * v * v * v)));
+        case fovea::Activation::QuickGelu: return v / (1 + std::exp(-1.702 * v));
+        default: return v;
+    }
+}
 
 // The message of the fovea::Error that f throws ("" if none is thrown).
 template <typename F>

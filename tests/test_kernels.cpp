@@ -37,13 +37,15 @@ TEST(Gemm, KernelsMatchFloat64OnRaggedShapesAndEveryEpilogue) {
         for (const std::int64_t M : {1, 5, 12, 13, 40})
             for (const std::int64_t N : {1, 15, 16, 17, 33, 70})
                 for (const std::int64_t K : {1, 7, 64})
-                    for (int variant = 0; variant < 4; ++variant) {
+                    for (int variant = 0; variant < 6; ++variant) {
                         const std::int64_t lda = K + 3, ldc = N + 5;  // strided A and C, as attention uses them
                         std::vector<float> a(M * lda), w(N * K), bias(N), scale(N), add(M * N), c(M * ldc);
                         fill(a), fill(w), fill(bias), fill(scale), fill(add), fill(c);
                         const std::vector<float> c0 = c;
                         Epilogue ep;
-                        if (variant == 1) ep.bias = bias.data(), ep.gelu = true;
+                        if (variant == 1) ep.bias = bias.data(), ep.act = fovea::Activation::Gelu;
+                        if (variant == 4) ep.bias = bias.data(), ep.act = fovea::Activation::GeluTanh;
+                        if (variant == 5) ep.bias = bias.data(), ep.act = fovea::Activation::QuickGelu;
                         if (variant == 2) ep.alpha = 0.125f, ep.add = add.data(), ep.add_ld = N;
                         if (variant == 3) ep.bias = bias.data(), ep.scale = scale.data(), ep.accumulate = true;
                         const auto B = fovea::detail::PackedMatrix::from_nk(w.data(), N, K, K, isa);
@@ -58,7 +60,7 @@ TEST(Gemm, KernelsMatchFloat64OnRaggedShapesAndEveryEpilogue) {
                                 double v = acc * ep.alpha;
                                 if (ep.bias) v += bias[j];
                                 if (ep.add) v += add[i * N + j];
-                                if (ep.gelu) v = 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
+                                if (ep.act != fovea::Activation::None) v = activation_ref(ep.act, v);
                                 if (ep.scale) v *= scale[j];
                                 if (ep.accumulate) v += c0[i * ldc + j];
                                 ASSERT_NEAR(c[i * ldc + j], v, 2e-6 * (1 + mag + std::abs(v)))
@@ -72,22 +74,25 @@ TEST(Gemm, KernelsMatchFloat64OnRaggedShapesAndEveryEpilogue) {
     EXPECT_GT(checked, 100000);
 }
 
-TEST(Gemm, GeluMatchesErfAcrossItsRange) {
-    // The vector GELU (erfc fit, |relative error| < 1.2e-7 in erfc) against std::erf in double.
+TEST(Gemm, ActivationsMatchFloat64AcrossTheirRange) {
+    // The vector GELU (erfc fit, |relative error| < 1.2e-7 in erfc), GELU's tanh form and QuickGELU
+    // (both x sigmoid(z)) against their definitions in double, as PyTorch writes them.
     std::vector<float> x;
     for (float v = -12.0f; v <= 12.0f; v += 0.01f) x.push_back(v);
+    for (float v : {-100.0f, -60.0f, -30.0f, 30.0f, 60.0f, 100.0f}) x.push_back(v);  // exp's clamps
     const std::int64_t n = static_cast<std::int64_t>(x.size());
     std::vector<float> one(1, 1.0f), y(x.size());
-    for (const Isa isa : runnable_isas()) {
-        const auto B = fovea::detail::PackedMatrix::from_nk(one.data(), 1, 1, 1, isa);  // y = gelu(x * 1)
-        Epilogue ep;
-        ep.gelu = true;
-        fovea::detail::gemm(fovea::Context::top(), n, x.data(), 1, B, y.data(), 1, ep);
-        for (std::int64_t i = 0; i < n; ++i) {
-            const double ref = 0.5 * x[i] * (1 + std::erf(x[i] / std::sqrt(2.0)));
-            ASSERT_NEAR(y[i], ref, 3e-7 * (1 + std::abs(ref))) << isa_name(isa) << " x=" << x[i];
+    for (const Isa isa : runnable_isas())
+        for (const auto act : {fovea::Activation::Gelu, fovea::Activation::GeluTanh, fovea::Activation::QuickGelu}) {
+            const auto B = fovea::detail::PackedMatrix::from_nk(one.data(), 1, 1, 1, isa);  // y = act(x * 1)
+            Epilogue ep;
+            ep.act = act;
+            fovea::detail::gemm(fovea::Context::top(), n, x.data(), 1, B, y.data(), 1, ep);
+            for (std::int64_t i = 0; i < n; ++i) {
+                const double ref = activation_ref(act, x[i]);
+                ASSERT_NEAR(y[i], ref, 3e-7 * (1 + std::abs(ref))) << isa_name(isa) << " act " << int(act) << " x=" << x[i];
+            }
         }
-    }
 }
 
 TEST(Threads, OutputBitsDoNotDependOnTheThreadCount) {

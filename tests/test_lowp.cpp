@@ -83,7 +83,7 @@ TEST(Lowp, KernelsMatchFloat64OfTheirOperandsOnRaggedShapes) {
                                 for (auto& x : a) x = std::max(x, -0.17f);
                             const std::vector<float> c0 = c;
                             Epilogue ep;
-                            if (variant == 1) ep.bias = bias.data(), ep.gelu = true;
+                            if (variant == 1) ep.bias = bias.data(), ep.act = fovea::Activation::Gelu;
                             if (variant == 2) ep.bias = bias.data(), ep.scale = scale.data(), ep.accumulate = true;
                             const auto& cfg = fovea::detail::lowp_config(p, l);
                             const auto B = LowpMatrix::from_nk(w.data(), N, K, K, p, entry_for(l), &cfg);
@@ -99,7 +99,7 @@ TEST(Lowp, KernelsMatchFloat64OfTheirOperandsOnRaggedShapes) {
                                     }
                                     double v = acc;
                                     if (ep.bias) v += bias[j];
-                                    if (ep.gelu) v = 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
+                                    if (ep.act != fovea::Activation::None) v = activation_ref(ep.act, v);
                                     if (ep.scale) v *= scale[j];
                                     if (ep.accumulate) v += c0[i * ldc + j];
                                     // int8 sums are exact: only the float write-back rounds

@@ -115,4 +115,5 @@ TEST_P(Precision, FullSizeLogitsAgainstTimmFp32) {
     std::filesystem::remove_all(s.dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(Seeded, Precision, ::testing::Values("vit_base_patch16_224", "swin_tiny_patch4_window7_224"));
+INSTANTIATE_TEST_SUITE_P(Seeded, Precision, ::testing::Values("vit_base_patch16_224", "swin_tiny_patch4_window7_224",
+                                                              "vit_base_patch16_clip_quickgelu_224", "vit_base_patch16_siglip_224"));

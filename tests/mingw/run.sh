@@ -37,10 +37,19 @@ cmake --build "$build" -j2 --target fovea-classify fovea_tests fovea_image_tests
 wait $boot
 
 # The suite under wine, one process per program (wine starts slowly), but the full-size precision
-# test (330 MB of weights; the gcc step runs it).
-"$wine" "$build/tests/fovea_tests.exe" --gtest_brief=1 --gtest_filter='-Seeded/Precision*'
-"$wine" "$build/tests/fovea_concurrency_tests.exe" --gtest_brief=1
-FOVEA_REQUIRE_PHOTOS=1 "$wine" "$build/tests/fovea_image_tests.exe" --gtest_brief=1
+# test (330 MB of weights; the gcc step runs it). The library's and the image tests side by side;
+# the threads test alone after them (it times the pool's workers).
+suite() {  # NAME ARGS...: the program's output is kept, and printed whole if it fails
+  if "$wine" "$build/tests/$1.exe" --gtest_brief=1 "${@:2}" >"$build/$1.log" 2>&1; then
+    grep -E '^\[  (PASSED|SKIPPED) ' "$build/$1.log" | sed "s/^/mingw: $1: /"
+  else
+    cat "$build/$1.log"; echo "mingw: $1 failed"; return 1
+  fi
+}
+suite fovea_tests --gtest_filter='-Seeded/Precision*' & lib_job=$!
+FOVEA_REQUIRE_PHOTOS=1 suite fovea_image_tests
+wait $lib_job
+suite fovea_concurrency_tests
 
 # fovea-classify.exe: the bundled model's top class for every image of a folder, the same JSON as
 # the Linux build's (LINUX_CLASSIFY, when given), and a bad path is "error: ..." with status 1.

@@ -29,7 +29,7 @@ def randomise(model, seed):
         for name, p in model.named_parameters():
             leaf = name.rsplit(".", 1)[-1]
             if leaf in ("pos_embed", "cls_token", "reg_token", "dist_token", "relative_position_bias_table",
-                        "position_embeddings", "distillation_token"):  # the last two: transformers' names
+                        "position_embeddings", "distillation_token", "latent"):  # the last two: transformers' names
                 p.copy_(torch.randn(p.shape, generator=g))
             elif p.ndim >= 2:
                 p.copy_(torch.randn(p.shape, generator=g) / math.sqrt(p[0].numel()))
@@ -177,6 +177,20 @@ def tiny_fixtures():
         ("beit_base_patch16_224", "beit_base_patch16_224", dict(TINY_BEIT), (1, 3, 32, 32), None),
         ("beitv2_base_patch16_224", "beitv2_base_patch16_224", dict(TINY_BEIT), (2, 3, 32, 32), None),
         ("beit_large_patch16_224", "beit_large_patch16_224", dict(TINY_BEIT), (1, 3, 32, 32), None),
+        # CLIP image towers: norm_pre, LayerNorm eps 1e-5, QuickGELU; L/14 at 336's structure (patch 14)
+        ("vit_base_patch16_clip_224", "vit_base_patch16_clip_224", dict(TINY_VIT), (1, 3, 32, 32), None),
+        ("vit_base_patch16_clip_quickgelu_224", "vit_base_patch16_clip_quickgelu_224", dict(TINY_VIT), (2, 3, 32, 32), None),
+        ("vit_large_patch14_clip_336", "vit_large_patch14_clip_336", dict(TINY_DINOV2), (1, 3, 42, 42), None),
+        ("clip_quickgelu_dynamic_40x24", "vit_large_patch14_clip_quickgelu_336", dict(TINY_DINOV2), (2, 3, 56, 28),
+         dict(dynamic_img_size=True)),
+        # SigLIP: no class token, attention pooling (MAP) or GAP; GELU's tanh form (SigLIP 2 entries)
+        ("vit_base_patch16_siglip_224", "vit_base_patch16_siglip_224", dict(TINY_VIT), (1, 3, 32, 32), None),
+        ("vit_base_patch16_siglip_384", "vit_base_patch16_siglip_384", dict(TINY_VIT, img_size=48), (1, 3, 48, 48), None),
+        ("vit_base_patch16_siglip_gap_224", "vit_base_patch16_siglip_gap_224", dict(TINY_VIT), (2, 3, 32, 32), None),
+        ("vit_base_patch32_siglip_256", "vit_base_patch32_siglip_256", dict(TINY_VIT), (1, 3, 32, 32), None),
+        ("vit_so400m_patch14_siglip_224", "vit_so400m_patch14_siglip_224", dict(TINY_DINOV2), (1, 3, 42, 42), None),
+        ("siglip_dynamic_24x40", "vit_base_patch16_siglip_224", dict(TINY_VIT), (2, 3, 24, 40), dyn),
+        ("siglip_no_head", "vit_base_patch16_siglip_224", dict(TINY_VIT), (1, 3, 32, 32), None),  # as published
     ]
     return fx
 

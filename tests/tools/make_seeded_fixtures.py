@@ -11,11 +11,12 @@ near 1 / fan_in); norm weights and layer scales in [0.5, 1.5); biases in [-1, 1)
 For each model, tests/data/seeded/<name>/ gets timm's config.json, spec.json (seed; per tensor:
 name, shape, rule, scale) and ref.safetensors (timm's fp32 logits and float64 logits).
 
-  PYTHONPATH=/tmp/timm_src /usr/bin/python3 tests/tools/make_seeded_fixtures.py
+  PYTHONPATH=/tmp/timm_src /usr/bin/python3 tests/tools/make_seeded_fixtures.py [NAME...]
 """
 import json
 import math
 import pathlib
+import sys
 
 import numpy as np
 import torch
@@ -24,8 +25,10 @@ from timm.models._hub import save_config_for_hf
 
 from safetensors_io import save_file
 
-MODELS = {"vit_base_patch16_224": 21, "swin_tiny_patch4_window7_224": 22}
-TOKENS = ("pos_embed", "cls_token", "reg_token", "dist_token", "relative_position_bias_table")
+MODELS = {"vit_base_patch16_224": 21, "swin_tiny_patch4_window7_224": 22,
+          # CLIP (norm_pre, QuickGELU, 512-wide projection head) and SigLIP (attention pooling, no head)
+          "vit_base_patch16_clip_quickgelu_224": 23, "vit_base_patch16_siglip_224": 24}
+TOKENS = ("pos_embed", "cls_token", "reg_token", "dist_token", "relative_position_bias_table", "latent")
 M64 = (1 << 64) - 1
 
 
@@ -63,6 +66,8 @@ def rule_of(name, shape):
 def main():
     root = pathlib.Path(__file__).resolve().parents[1] / "data" / "seeded"
     for arch, seed in MODELS.items():
+        if sys.argv[1:] and arch not in sys.argv[1:]:
+            continue
         out = root / arch
         out.mkdir(parents=True, exist_ok=True)
         model = timm.create_model(arch, pretrained=False).eval()

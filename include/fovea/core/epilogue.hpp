@@ -1,7 +1,15 @@
 #pragma once
 // What happens to a tile of alpha * A * B on its way out of the GEMM, in this order:
-//   v = alpha * acc (+ bias[j]) (+ add[i, j]) -> GELU -> (* scale[j]) -> C = v, or C += v
+//   v = alpha * acc (+ bias[j]) (+ add[i, j]) -> activation -> (* scale[j]) -> C = v, or C += v
 #include <cstdint>
+
+namespace fovea {
+
+// The MLP activations timm's act_layer names: gelu (exact, erf), gelu_tanh (the tanh
+// approximation: SigLIP 2) and quick_gelu (x sigmoid(1.702 x): OpenAI's CLIP).
+enum class Activation : std::uint8_t { None, Gelu, GeluTanh, QuickGelu };
+
+}  // namespace fovea
 
 namespace fovea::detail {
 
@@ -10,7 +18,7 @@ struct Epilogue {
     const float* bias = nullptr;   // [N], added to every row
     const float* add = nullptr;    // [M, N] at leading dimension add_ld, added elementwise
     std::int64_t add_ld = 0;
-    bool gelu = false;             // exact GELU
+    Activation act = Activation::None;
     const float* scale = nullptr;  // [N], multiplied in (LayerScale)
     bool accumulate = false;       // C += result (a residual connection) instead of C = result
 };

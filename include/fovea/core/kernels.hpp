@@ -96,7 +96,9 @@ inline void epilogue_generic(const float* acc, std::int64_t ldacc, std::int64_t 
             float v = acc[i * ldacc + j] * ep.alpha;
             if (ep.bias) v += ep.bias[col0 + j];
             if (ep.add) v += ep.add[(row0 + i) * ep.add_ld + col0 + j];
-            if (ep.gelu) v = 0.5f * v * (1.0f + std::erf(v * kInvSqrt2));
+            if (ep.act == Activation::Gelu) v = 0.5f * v * (1.0f + std::erf(v * kInvSqrt2));
+            if (ep.act == Activation::GeluTanh) v = v / (1.0f + std::exp(-1.5957691216057308f * (v + 0.044715f * v * v * v)));
+            if (ep.act == Activation::QuickGelu) v = v / (1.0f + std::exp(-1.702f * v));
             if (ep.scale) v *= ep.scale[col0 + j];
             C[i * ldc + j] = ep.accumulate ? C[i * ldc + j] + v : v;
         }

@@ -34,31 +34,38 @@ inline void softmax_row(float* x, std::int64_t n, const int* labels = nullptr, s
 }
 
 // One head of attention without leaving the core's caches:
-//   out[T, D] = softmax(alpha q k^T + add (+ shift mask)) v
-// q, k, v: (T, D) rows at stride ld (slices of the qkv projection); add: (T, T) or null; labels:
-// (T) region labels for the shift mask or null. The (T, T) scores live in the arena only, never
-// as [heads, T, T] in memory, unless probs asks for a copy of the softmax output. Runs on the
-// calling thread (ctx.threads is not used).
-inline void attention_head(const Context& ctx, const float* q, const float* k, const float* v, std::int64_t ld,
-                           std::int64_t T, std::int64_t D, float alpha, const float* add, const int* labels, float* out,
-                           std::int64_t ldo, float* probs = nullptr) {
+//   out[Tq, D] = softmax(alpha q k^T + add (+ shift mask)) v
+// q: (Tq, D) rows at stride ldq; k, v: (Tk, D) rows at stride ldkv (slices of the qkv or kv
+// projection); add: (Tq, Tk) or null; labels: (Tk) region labels for the shift mask (Tq = Tk) or
+// null. The (Tq, Tk) scores live in the arena only, never as [heads, Tq, Tk] in memory, unless
+// probs asks for a copy of the softmax output. Runs on the calling thread (ctx.threads is not used).
+inline void attention_rows(const Context& ctx, const float* q, std::int64_t ldq, std::int64_t Tq, const float* k, const float* v,
+                           std::int64_t ldkv, std::int64_t Tk, std::int64_t D, float alpha, const float* add, const int* labels,
+                           float* out, std::int64_t ldo, float* probs = nullptr) {
     const KernelConfig& cfg = kernels();
     const auto scope = ctx.arena->scope();
-    float* kp = ctx.arena->alloc<float>(PackedMatrix::packed_size(D, T, cfg.nr));  // K^T [D, T] packed
-    float* vp = ctx.arena->alloc<float>(PackedMatrix::packed_size(T, D, cfg.nr));  // V [T, D] packed
-    float* s = ctx.arena->alloc<float>(T * T);                                     // scores (T, T)
-    PackedMatrix::pack_nk(k, T, D, ld, cfg.isa, cfg.nr, kp);
-    PackedMatrix::pack_kn(v, T, D, ld, cfg.isa, cfg.nr, vp);
+    float* kp = ctx.arena->alloc<float>(PackedMatrix::packed_size(D, Tk, cfg.nr));  // K^T [D, Tk] packed
+    float* vp = ctx.arena->alloc<float>(PackedMatrix::packed_size(Tk, D, cfg.nr));  // V [Tk, D] packed
+    float* s = ctx.arena->alloc<float>(Tq * Tk);                                    // scores (Tq, Tk)
+    PackedMatrix::pack_nk(k, Tk, D, ldkv, cfg.isa, cfg.nr, kp);
+    PackedMatrix::pack_kn(v, Tk, D, ldkv, cfg.isa, cfg.nr, vp);
     Context one = ctx;
     one.threads = 1;
     Epilogue e;
     e.alpha = alpha;
     e.add = add;
-    e.add_ld = T;
-    gemm(one, T, q, ld, PackedMatrix::view(kp, D, T, cfg.isa), s, T, e);
-    for (std::int64_t i = 0; i < T; ++i) softmax_row(s + i * T, T, labels, i);
-    if (probs) std::copy(s, s + T * T, probs);
-    gemm(one, T, s, T, PackedMatrix::view(vp, T, D, cfg.isa), out, ldo, {});
+    e.add_ld = Tk;
+    gemm(one, Tq, q, ldq, PackedMatrix::view(kp, D, Tk, cfg.isa), s, Tk, e);
+    for (std::int64_t i = 0; i < Tq; ++i) softmax_row(s + i * Tk, Tk, labels, i);
+    if (probs) std::copy(s, s + Tq * Tk, probs);
+    gemm(one, Tq, s, Tk, PackedMatrix::view(vp, Tk, D, cfg.isa), out, ldo, {});
+}
+
+// Self-attention of one head: T queries over the same T tokens, q, k, v at one stride.
+inline void attention_head(const Context& ctx, const float* q, const float* k, const float* v, std::int64_t ld,
+                           std::int64_t T, std::int64_t D, float alpha, const float* add, const int* labels, float* out,
+                           std::int64_t ldo, float* probs = nullptr) {
+    attention_rows(ctx, q, ld, T, k, v, ld, T, D, alpha, add, labels, out, ldo, probs);
 }
 
 }  // namespace fovea::detail

@@ -42,6 +42,15 @@ inline R gelu(R x) {
     return V::mul(V::mul(V::set1(0.5f), x), f);
 }
 
+// x sigmoid(z) = x / (1 + exp(-z)): GELU's tanh form is x sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3)),
+// since (1 + tanh(u)) / 2 = sigmoid(2u); QuickGELU is x sigmoid(1.702 x).
+inline R x_sigmoid(R x, R z) { return V::mul(x, V::recip(V::add(V::set1(1.0f), exp(V::sub(V::zero(), z))))); }
+inline R gelu_tanh(R x) {
+    const R x2 = V::mul(x, x);
+    return x_sigmoid(x, V::mul(x, V::fmadd(x2, V::set1(0.0713548162726f), V::set1(1.5957691216057308f))));
+}
+inline R quick_gelu(R x) { return x_sigmoid(x, V::mul(x, V::set1(1.702f))); }
+
 // One row of LayerNorm: the mean, then the mean square deviation (two passes: no cancellation).
 // y may alias x.
 inline void layer_norm_row(const float* x, std::int64_t C, const float* w, const float* b, float eps, float* y) {
@@ -95,10 +104,14 @@ inline void softmax_row(float* x, std::int64_t n) {
 // readable past n), written to C at (row0, col0) of the whole product (add[] is indexed by it).
 // The steps are compile-time flags for the combinations the layers use (a tile's epilogue is
 // short, and per-row tests of runtime flags cost as much as the work); kAny reads them at run time.
-enum EpilogueStep : unsigned { kAlpha = 1, kBias = 2, kAdd = 4, kGelu = 8, kScale = 16, kAccumulate = 32, kAny = 64 };
+enum EpilogueStep : unsigned {
+    kAlpha = 1, kBias = 2, kAdd = 4, kGelu = 8, kScale = 16, kAccumulate = 32, kAny = 64, kGeluTanh = 128, kQuickGelu = 256
+};
 
 inline unsigned epilogue_steps(const Epilogue& ep) {
-    return (ep.alpha != 1.0f ? kAlpha : 0u) | (ep.bias ? kBias : 0u) | (ep.add ? kAdd : 0u) | (ep.gelu ? kGelu : 0u) |
+    const unsigned act = ep.act == Activation::Gelu ? kGelu : ep.act == Activation::GeluTanh ? kGeluTanh
+                       : ep.act == Activation::QuickGelu ? kQuickGelu : 0u;
+    return (ep.alpha != 1.0f ? kAlpha : 0u) | (ep.bias ? kBias : 0u) | (ep.add ? kAdd : 0u) | act |
            (ep.scale ? kScale : 0u) | (ep.accumulate ? kAccumulate : 0u);
 }
 
@@ -121,6 +134,8 @@ inline void epilogue_cols(const float* acc, std::int64_t ldacc, std::int64_t m, 
         if (steps & kBias) v = V::add(v, bias);
         if (steps & kAdd) v = V::add(v, load(add + r * add_ld));
         if (steps & kGelu) v = gelu(v);
+        if (steps & kGeluTanh) v = gelu_tanh(v);
+        if (steps & kQuickGelu) v = quick_gelu(v);
         if (steps & kScale) v = V::mul(v, scale);
         if (steps & kAccumulate) v = V::add(v, load(c));
         if (Full) V::storeu(c, v);
@@ -142,6 +157,8 @@ inline void epilogue_tile(const float* acc, std::int64_t ldacc, std::int64_t m, 
         case 0: return epilogue_steps_tile<0>(acc, ldacc, m, n, C, ldc, row0, col0, ep);
         case kBias: return epilogue_steps_tile<kBias>(acc, ldacc, m, n, C, ldc, row0, col0, ep);
         case kBias | kGelu: return epilogue_steps_tile<kBias | kGelu>(acc, ldacc, m, n, C, ldc, row0, col0, ep);
+        case kBias | kGeluTanh: return epilogue_steps_tile<kBias | kGeluTanh>(acc, ldacc, m, n, C, ldc, row0, col0, ep);
+        case kBias | kQuickGelu: return epilogue_steps_tile<kBias | kQuickGelu>(acc, ldacc, m, n, C, ldc, row0, col0, ep);
         case kBias | kAccumulate: return epilogue_steps_tile<kBias | kAccumulate>(acc, ldacc, m, n, C, ldc, row0, col0, ep);
         case kBias | kScale | kAccumulate:
             return epilogue_steps_tile<kBias | kScale | kAccumulate>(acc, ldacc, m, n, C, ldc, row0, col0, ep);

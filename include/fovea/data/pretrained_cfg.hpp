@@ -16,6 +16,8 @@ inline constexpr std::array<float, 3> kImagenetMean{0.485f, 0.456f, 0.406f};
 inline constexpr std::array<float, 3> kImagenetStd{0.229f, 0.224f, 0.225f};
 inline constexpr std::array<float, 3> kInceptionMean{0.5f, 0.5f, 0.5f};
 inline constexpr std::array<float, 3> kInceptionStd{0.5f, 0.5f, 0.5f};
+inline constexpr std::array<float, 3> kOpenaiClipMean{0.48145466f, 0.4578275f, 0.40821073f};
+inline constexpr std::array<float, 3> kOpenaiClipStd{0.26862954f, 0.26130258f, 0.27577711f};
 
 struct PretrainedCfg {
     std::array<std::int64_t, 3> input_size{3, 224, 224};  // C, H, W

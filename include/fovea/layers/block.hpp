@@ -19,6 +19,7 @@ struct BlockOptions {
     float eps = 1e-6f;
     Attention::Options attn;
     MlpKind mlp = MlpKind::Gelu;
+    Activation act = Activation::Gelu;  // the Gelu MLP's activation (timm's act_layer)
     bool layer_scale = false;
     std::string ls1 = "ls1.gamma", ls2 = "ls2.gamma";  // LayerScale keys under the block (BEiT: gamma_1, gamma_2)
 };
@@ -35,7 +36,7 @@ struct Block {
         b.attn = Attention::load(w, prefix + ".attn", o.dim, o.num_heads, o.attn);
         if (o.layer_scale) b.ls1 = LayerScale::load(w, prefix + "." + o.ls1, o.dim);
         b.norm2 = LayerNorm::load(w, prefix + ".norm2", o.dim, o.eps);
-        b.mlp = Mlp::load(w, prefix + ".mlp", o.dim, o.hidden, o.mlp);
+        b.mlp = Mlp::load(w, prefix + ".mlp", o.dim, o.hidden, o.mlp, o.act);
         if (o.layer_scale) b.ls2 = LayerScale::load(w, prefix + "." + o.ls2, o.dim);
         return b;
     }

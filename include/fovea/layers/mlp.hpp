@@ -1,6 +1,7 @@
 #pragma once
 // timm's MLPs, chosen by configuration:
-//   Gelu          Mlp:          fc1 -> exact GELU -> fc2 (GELU applied inside fc1's GEMM)
+//   Gelu          Mlp:          fc1 -> act -> fc2 (act_layer: exact GELU, its tanh form or QuickGELU,
+//                               applied inside fc1's GEMM)
 //   SwiGluPacked  GluMlp(SiLU): fc1 to 2h, first half gates: silu(x1) * x2 -> fc2
 //   SwiGlu        SwiGLU:       silu(fc1_g(x)) * fc1_x(x) -> fc2 (fc1_g and fc1_x fused into one GEMM at load)
 #include <string>
@@ -13,6 +14,14 @@ namespace fovea {
 
 enum class MlpKind { Gelu, SwiGluPacked, SwiGlu };
 
+// timm's act_layer names for Mlp's activation (the SwiGLU kinds gate with SiLU whatever it says).
+inline Activation parse_activation(const std::string& s, const std::string& where) {
+    if (s == "gelu") return Activation::Gelu;
+    if (s == "gelu_tanh") return Activation::GeluTanh;
+    if (s == "quick_gelu") return Activation::QuickGelu;
+    detail::fail(where, ": act_layer '", s.substr(0, 100), "' is not supported (gelu, gelu_tanh, quick_gelu)");
+}
+
 inline MlpKind parse_mlp_kind(const std::string& s, const std::string& where) {
     if (s == "mlp" || s == "gelu") return MlpKind::Gelu;
     if (s == "swiglu_packed") return MlpKind::SwiGluPacked;
@@ -22,13 +31,16 @@ inline MlpKind parse_mlp_kind(const std::string& s, const std::string& where) {
 
 struct Mlp {
     MlpKind kind = MlpKind::Gelu;
+    Activation act = Activation::Gelu;  // kind Gelu's activation
     Linear fc1, fc2;  // SwiGlu: fc1 holds fc1_g then fc1_x
     std::int64_t hidden = 0;  // fc2's input width
 
     // hidden: timm's hidden_features (for SwiGluPacked the width of fc1, twice fc2's input).
-    static Mlp load(WeightBinder& w, const std::string& prefix, std::int64_t dim, std::int64_t hidden, MlpKind kind = MlpKind::Gelu) {
+    static Mlp load(WeightBinder& w, const std::string& prefix, std::int64_t dim, std::int64_t hidden, MlpKind kind = MlpKind::Gelu,
+                    Activation act = Activation::Gelu) {
         Mlp m;
         m.kind = kind;
+        m.act = act;
         if (kind == MlpKind::Gelu) {
             m.hidden = hidden;
             m.fc1 = Linear::load(w, prefix + ".fc1", dim, hidden);
@@ -49,9 +61,9 @@ struct Mlp {
         const std::int64_t rows = x.shape(0);
         const auto scope = ctx.arena->scope();
         float* h = ctx.arena->alloc<float>(rows * fc1.out);  // (rows, fc1.out)
-        detail::Epilogue act;
-        act.gelu = kind == MlpKind::Gelu;
-        fc1.forward(ctx, x, {h, {rows, fc1.out}}, act);
+        detail::Epilogue ep;
+        if (kind == MlpKind::Gelu) ep.act = act;
+        fc1.forward(ctx, x, {h, {rows, fc1.out}}, ep);
         if (kind != MlpKind::Gelu) {  // rows of [gate | value] -> silu(gate) * value: [rows, hidden]
             float* g = ctx.arena->alloc<float>(rows * hidden);
             const auto glu = detail::kernels().silu_gate_row;

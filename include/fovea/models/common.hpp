@@ -18,15 +18,16 @@ namespace fovea {
 
 // timm's global_pool as an enum: class token, mean, max, mean and max averaged, or none ('': a
 // prediction per token).
-enum class Pool { Token, Avg, Max, AvgMax, None };
+enum class Pool { Token, Avg, Max, AvgMax, None, Map };  // Map: attention pooling (layers/attention_pool.hpp)
 
 inline Pool parse_pool(const std::string& s, const std::string& where) {
     if (s == "token") return Pool::Token;
     if (s == "avg") return Pool::Avg;
     if (s == "max") return Pool::Max;
     if (s == "avgmax") return Pool::AvgMax;
+    if (s == "map") return Pool::Map;
     if (s.empty()) return Pool::None;
-    detail::fail(where, ": global_pool '", s.substr(0, 100), "' is not supported (token, avg, max, avgmax, '')");
+    detail::fail(where, ": global_pool '", s.substr(0, 100), "' is not supported (token, avg, max, avgmax, map, '')");
 }
 
 namespace detail {

@@ -10,9 +10,11 @@
 #include "fovea/data/imagenet_labels.hpp"
 #include "fovea/io/json.hpp"
 #include "fovea/models/beit.hpp"
+#include "fovea/models/clip.hpp"
 #include "fovea/models/dinov2.hpp"
 #include "fovea/models/model.hpp"
 #include "fovea/models/registry.hpp"
+#include "fovea/models/siglip.hpp"
 #include "fovea/models/swin_transformer.hpp"
 #include "fovea/models/vision_transformer.hpp"
 

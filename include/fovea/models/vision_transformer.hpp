@@ -1,6 +1,7 @@
 #pragma once
 // Vision Transformer (ViT), DeiT, DeiT III and register / GAP variants, as timm's
-// vision_transformer.py and deit.py (DINOv2 builds on it: models/dinov2.hpp). Members carry timm's
+// vision_transformer.py and deit.py (DINOv2, CLIP and SigLIP build on it: models/dinov2.hpp,
+// clip.hpp, siglip.hpp). Members carry timm's
 // module names, so the checkpoint keys (blocks.3.attn.qkv.weight, ...) are the names used below.
 // After the model: its presets, transformers' ViT / DeiT configs and checkpoint layouts, and the
 // family's registration.
@@ -8,8 +9,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "fovea/layers/attention_pool.hpp"
 #include "fovea/layers/block.hpp"
 #include "fovea/layers/patch_embed.hpp"
 #include "fovea/models/common.hpp"
@@ -27,9 +30,10 @@ struct VitConfig {
                                      // (not std::optional<bool>: libstdc++ copies its unset payload, which UBSan reports)
     Pool global_pool = Pool::Token;
     MlpKind mlp = MlpKind::Gelu;     // timm's mlp_layer (fovea names: mlp, swiglu_packed, swiglu)
+    Activation act = Activation::Gelu;  // timm's act_layer (gelu, gelu_tanh, quick_gelu)
     bool distilled = false;          // DeiT: dist_token + head_dist, logits averaged
     bool dist_head = true;           // false: dist_token but one head on the class token (transformers' DeiTForImageClassification)
-    float eps = 1e-6f;
+    float eps = 1e-6f;               // LayerNorm's; fovea's key norm_eps for timm's norm_layer=partial(LayerNorm, eps=...)
 
     std::int64_t num_prefix_tokens() const { return (class_token ? 1 : 0) + reg_tokens + (distilled ? 1 : 0); }
     bool use_fc_norm() const {
@@ -60,13 +64,24 @@ struct VitConfig {
             if (args["fc_norm"].is_null()) fc_norm = -1;
             else { bool v = false; r.read("fc_norm", v); fc_norm = v; }
         }
+        if (r.has("act_layer")) {
+            std::string a;
+            r.read("act_layer", a);
+            act = parse_activation(a, where);
+        }
+        if (r.has("norm_eps")) {
+            double e = 0;
+            r.read("norm_eps", e);
+            if (!(e > 0 && e < 1)) detail::fail(where, ": model_args 'norm_eps' must be in (0, 1)");
+            eps = static_cast<float>(e);
+        }
         if (args.contains("init_values")) {
             auto& v = args["init_values"];
             if (!v.is_null() && !v.is_number()) detail::fail(where, ": model_args 'init_values' must be a number or null");
             layer_scale = !v.is_null();
         }
         r.ignore({"fc_norm", "init_values", "dynamic_img_size", "drop_rate", "pos_drop_rate", "patch_drop_rate",
-                  "proj_drop_rate", "attn_drop_rate", "drop_path_rate", "weight_init", "fix_init", "act_layer"});
+                  "proj_drop_rate", "attn_drop_rate", "drop_path_rate", "weight_init", "fix_init"});
         r.finish();
     }
 
@@ -80,6 +95,8 @@ struct VitConfig {
             detail::fail(where, ": img_size ", img_h, "x", img_w, " makes more than 65536 patches");
         if (embed_dim % num_heads) detail::fail(where, ": embed_dim ", embed_dim, " not divisible by num_heads ", num_heads);
         if (global_pool == Pool::Token && !class_token) detail::fail(where, ": global_pool 'token' needs class_token");
+        if (global_pool == Pool::Map && distilled) detail::fail(where, ": global_pool 'map' with a distillation token is not supported");
+        if (act != Activation::Gelu && mlp != MlpKind::Gelu) detail::fail(where, ": act_layer applies to the plain MLP only");
     }
 };
 
@@ -106,10 +123,12 @@ public:
         b.eps = cfg.eps;
         b.attn.bias = cfg.qkv_bias ? Attention::QkvBias::All : Attention::QkvBias::None;
         b.mlp = cfg.mlp;
+        b.act = cfg.act;
         b.layer_scale = cfg.layer_scale;
         for (std::int64_t i = 0; i < cfg.depth; ++i) m->blocks.push_back(Block::load(w, "blocks." + std::to_string(i), b));
         if (cfg.final_norm && !cfg.use_fc_norm()) m->norm = LayerNorm::load(w, "norm", C, cfg.eps);
         if (cfg.final_norm && cfg.use_fc_norm()) m->fc_norm = LayerNorm::load(w, "fc_norm", C, cfg.eps);
+        if (cfg.global_pool == Pool::Map) m->attn_pool = AttentionPoolLatent::load(w, "attn_pool", C, cfg.num_heads, cfg.hidden(), cfg.eps, cfg.act);
         if (cfg.num_classes > 0) {
             m->head = Linear::load(w, "head", C, cfg.num_classes);
             if (cfg.distilled && cfg.dist_head) m->head_dist = Linear::load(w, "head_dist", C, cfg.num_classes);
@@ -149,7 +168,18 @@ public:
         if (x.shape(2) != C || T < P + (pool == Pool::Token ? 0 : 1))
             detail::fail("forward_head: expected [N,T,", C, "] with T > ", P, ", got ", detail::dims_str(x.shape()));
         const std::int64_t R = pool == Pool::None ? B * T : B;  // rows after pooling
-        Tensor<float, 2> pooled = detail::pool_tokens(x, cfg_.distilled ? Pool::Token : pool, P);
+        Tensor<float, 2> pooled;
+        if (attn_pool) {  // over the patch tokens (timm: pool_include_prefix is false for 'map')
+            pooled = Tensor<float, 2>({B, C});
+            Tensor<float, 3> patches;
+            if (P > 0) {
+                patches = Tensor<float, 3>({B, T - P, C});
+                for (std::int64_t b = 0; b < B; ++b) std::copy(&x(b, P, 0), &x(b, P, 0) + (T - P) * C, &patches(b, 0, 0));
+            }
+            attn_pool->forward(ctx, P > 0 ? std::as_const(patches).view() : x, pooled);
+        } else {
+            pooled = detail::pool_tokens(x, cfg_.distilled ? Pool::Token : pool, P);
+        }
         const bool two_heads = cfg_.distilled && cfg_.dist_head;
         Tensor<float, 2> dist_pooled;
         if (two_heads) {  // eval mode: the class and distillation heads are averaged
@@ -176,6 +206,7 @@ public:
     TensorView<const float, 3> cls_token, reg_token, dist_token, pos_embed;
     std::optional<LayerNorm> norm_pre, norm, fc_norm;
     std::vector<Block> blocks;
+    std::optional<AttentionPoolLatent> attn_pool;
     std::optional<Linear> head, head_dist;
 
 private:

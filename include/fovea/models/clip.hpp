@@ -1,0 +1,65 @@
+#pragma once
+// CLIP image towers as timm registers them (vision_transformer.py's *_clip_* entries): Vision
+// Transformers with a LayerNorm before the blocks (norm_pre), LayerNorm eps 1e-5, and for OpenAI's
+// and MetaCLIP's weights QuickGELU (the _quickgelu_ presets, as timm runs them). The image
+// embedding is the head: timm stores CLIP's projection as head.weight (with a zero head.bias), so
+// num_classes is the embedding width (512, 768, ...). Each preset's data config is its default
+// tag's (OpenAI's mean and std but where the default tag is a fine-tune that uses 0.5).
+// The network is VisionTransformer: this family is its presets.
+#include "fovea/models/vision_transformer.hpp"
+
+namespace fovea::detail {
+
+inline Family clip_family() {
+    using J = nlohmann::json;
+    // name, timm's kwargs beyond pre_norm and eps, default tag's input size, crop_pct, OpenAI mean/std or 0.5
+    auto p = [](const char* name, J args, std::int64_t img, double crop_pct, bool openai_mean) {
+        args["pre_norm"] = true;
+        args["norm_eps"] = 1e-5;  // timm: norm_layer=partial(LayerNorm, eps=1e-5)
+        Preset preset = vit_preset(name, std::move(args), img, crop_pct, !openai_mean);
+        if (openai_mean) {
+            preset.data.mean.assign(kOpenaiClipMean.begin(), kOpenaiClipMean.end());
+            preset.data.std.assign(kOpenaiClipStd.begin(), kOpenaiClipStd.end());
+        }
+        return preset;
+    };
+    return {"clip",
+            {
+                p("vit_base_patch16_clip_224", {{"patch_size", 16}, {"embed_dim", 768}, {"depth", 12}, {"num_heads", 12}}, 224, 0.95, true),
+                p("vit_base_patch16_clip_384", {{"patch_size", 16}, {"embed_dim", 768}, {"depth", 12}, {"num_heads", 12}}, 384, 1.0, true),
+                p("vit_base_patch16_clip_quickgelu_224", {{"patch_size", 16}, {"embed_dim", 768}, {"depth", 12}, {"num_heads", 12}, {"act_layer", "quick_gelu"}, {"num_classes", 512}}, 224, 1.0, true),
+                p("vit_base_patch16_plus_clip_240", {{"patch_size", 16}, {"embed_dim", 896}, {"depth", 12}, {"num_heads", 14}, {"num_classes", 640}}, 240, 1.0, true),
+                p("vit_base_patch32_clip_224", {{"patch_size", 32}, {"embed_dim", 768}, {"depth", 12}, {"num_heads", 12}}, 224, 0.9, true),
+                p("vit_base_patch32_clip_256", {{"patch_size", 32}, {"embed_dim", 768}, {"depth", 12}, {"num_heads", 12}, {"num_classes", 512}}, 256, 1.0, true),
+                p("vit_base_patch32_clip_384", {{"patch_size", 32}, {"embed_dim", 768}, {"depth", 12}, {"num_heads", 12}}, 384, 1.0, true),
+                p("vit_base_patch32_clip_448", {{"patch_size", 32}, {"embed_dim", 768}, {"depth", 12}, {"num_heads", 12}}, 448, 1.0, true),
+                p("vit_base_patch32_clip_quickgelu_224", {{"patch_size", 32}, {"embed_dim", 768}, {"depth", 12}, {"num_heads", 12}, {"act_layer", "quick_gelu"}, {"num_classes", 512}}, 224, 0.9, true),
+                p("vit_betwixt_patch32_clip_224", {{"patch_size", 32}, {"embed_dim", 640}, {"depth", 12}, {"num_heads", 10}, {"num_classes", 512}}, 224, 0.9, true),
+                p("vit_giant_patch14_clip_224", {{"patch_size", 14}, {"embed_dim", 1408}, {"mlp_ratio", 4.363636363636363}, {"depth", 40}, {"num_heads", 16}, {"num_classes", 1024}}, 224, 1.0, true),
+                p("vit_gigantic_patch14_clip_224", {{"patch_size", 14}, {"embed_dim", 1664}, {"mlp_ratio", 4.923076923076923}, {"depth", 48}, {"num_heads", 16}, {"num_classes", 1280}}, 224, 1.0, true),
+                p("vit_gigantic_patch14_clip_378", {{"patch_size", 14}, {"embed_dim", 1664}, {"mlp_ratio", 4.923076923076923}, {"depth", 48}, {"num_heads", 16}, {"num_classes", 1280}}, 378, 1.0, true),
+                p("vit_gigantic_patch14_clip_quickgelu_224", {{"patch_size", 14}, {"embed_dim", 1664}, {"mlp_ratio", 4.923076923076923}, {"depth", 48}, {"num_heads", 16}, {"act_layer", "quick_gelu"}, {"num_classes", 1280}}, 224, 1.0, true),
+                p("vit_huge_patch14_clip_224", {{"patch_size", 14}, {"embed_dim", 1280}, {"depth", 32}, {"num_heads", 16}}, 224, 1.0, true),
+                p("vit_huge_patch14_clip_336", {{"patch_size", 14}, {"embed_dim", 1280}, {"depth", 32}, {"num_heads", 16}}, 336, 1.0, true),
+                p("vit_huge_patch14_clip_378", {{"patch_size", 14}, {"embed_dim", 1280}, {"depth", 32}, {"num_heads", 16}, {"num_classes", 1024}}, 378, 1.0, true),
+                p("vit_huge_patch14_clip_quickgelu_224", {{"patch_size", 14}, {"embed_dim", 1280}, {"depth", 32}, {"num_heads", 16}, {"act_layer", "quick_gelu"}, {"num_classes", 1024}}, 224, 1.0, true),
+                p("vit_huge_patch14_clip_quickgelu_378", {{"patch_size", 14}, {"embed_dim", 1280}, {"depth", 32}, {"num_heads", 16}, {"act_layer", "quick_gelu"}, {"num_classes", 1024}}, 378, 1.0, true),
+                p("vit_large_patch14_clip_224", {{"patch_size", 14}, {"embed_dim", 1024}, {"depth", 24}, {"num_heads", 16}}, 224, 1.0, false),
+                p("vit_large_patch14_clip_336", {{"patch_size", 14}, {"embed_dim", 1024}, {"depth", 24}, {"num_heads", 16}}, 336, 1.0, false),
+                p("vit_large_patch14_clip_quickgelu_224", {{"patch_size", 14}, {"embed_dim", 1024}, {"depth", 24}, {"num_heads", 16}, {"act_layer", "quick_gelu"}, {"num_classes", 768}}, 224, 1.0, true),
+                p("vit_large_patch14_clip_quickgelu_336", {{"patch_size", 14}, {"embed_dim", 1024}, {"depth", 24}, {"num_heads", 16}, {"act_layer", "quick_gelu"}, {"num_classes", 768}}, 336, 1.0, true),
+                p("vit_medium_patch16_clip_224", {{"embed_dim", 512}, {"depth", 12}, {"num_heads", 8}, {"num_classes", 512}}, 224, 0.9, true),
+                p("vit_medium_patch32_clip_224", {{"patch_size", 32}, {"embed_dim", 512}, {"depth", 12}, {"num_heads", 8}, {"num_classes", 512}}, 224, 0.9, true),
+                p("vit_xsmall_patch16_clip_224", {{"embed_dim", 256}, {"depth", 10}, {"num_heads", 4}, {"num_classes", 512}}, 224, 0.9, true),
+            },
+            {},
+            nullptr,  // its checkpoints are ViT checkpoints: the vit family names them
+            nullptr,
+            [](const BuildArgs& a) { return build_vit(a, "clip"); }};
+}
+
+}  // namespace fovea::detail
+
+namespace fovea {
+inline const detail::Registration clip_registration{detail::clip_family()};
+}  // namespace fovea
