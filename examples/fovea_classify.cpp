@@ -99,36 +99,6 @@ Options parse(int argc, char** argv) {
     return o;
 }
 
-// The file types fovea decodes, as timm's and torchvision's ImageFolder filter them.
-bool is_image_file(const std::filesystem::path& p) {
-    std::string ext = p.extension().string();
-    for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    for (const char* e : {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".ppm", ".pgm", ".pbm", ".pnm"})
-        if (ext == e) return true;
-    return false;
-}
-
-// A folder stands for the image files under it, recursively, in sorted order; files as given.
-std::vector<std::string> expand_folders(const std::vector<std::string>& args) {
-    std::vector<std::string> out;
-    for (const std::string& a : args) {
-        std::error_code ec;
-        if (!std::filesystem::is_directory(a, ec)) {
-            out.push_back(a);
-            continue;
-        }
-        std::vector<std::string> found;
-        std::filesystem::recursive_directory_iterator it(a, std::filesystem::directory_options::skip_permission_denied, ec), end;
-        for (; !ec && it != end; it.increment(ec))
-            if (it->is_regular_file(ec) && is_image_file(it->path())) found.push_back(it->path().string());
-        if (ec) fovea::detail::fail(a, ": cannot list the folder: ", ec.message());
-        if (found.empty()) fovea::detail::fail(a, ": no image files in the folder (.jpg .jpeg .png .bmp .gif .ppm .pgm .pbm .pnm)");
-        std::sort(found.begin(), found.end());
-        out.insert(out.end(), found.begin(), found.end());
-    }
-    return out;
-}
-
 // A name as it may appear in one line of text: control bytes escaped.
 std::string printable(const std::string& s) {
     std::string out;
@@ -190,59 +160,6 @@ double peak_rss_mb() {
     return 0;
 }
 
-// .npy written a batch at a time: rows are appended and the header's row count completed on close.
-class NpyStream {
-public:
-    NpyStream() = default;
-    NpyStream(const std::string& path, std::vector<std::int64_t> inner) : path_(path), inner_(std::move(inner)), f_(path, std::ios::binary) {
-        if (!f_) fovea::detail::fail(path, ": cannot write file");
-        write_header();
-    }
-    NpyStream(NpyStream&&) = default;
-    NpyStream& operator=(NpyStream&&) = default;
-    // However the program ends, a file holds a valid header for the rows written so far.
-    ~NpyStream() {
-        try {
-            close();
-        } catch (const fovea::Error&) {
-        }
-    }
-    bool open() const { return f_.is_open(); }
-    void append(const float* data, std::int64_t rows) {
-        std::int64_t per = 1;
-        for (auto d : inner_) per *= d;
-        f_.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(rows * per * 4));
-        rows_ += rows;
-        if (!f_) fovea::detail::fail(path_, ": write failed (disk full?)");
-    }
-    void close() {
-        if (!f_.is_open()) return;
-        f_.seekp(0);
-        write_header();
-        f_.close();
-        if (!f_) fovea::detail::fail(path_, ": write failed (disk full?)");
-    }
-
-private:
-    void write_header() {  // always 128 bytes, so the final shape fits where the first one was
-        std::string dims = std::to_string(rows_) + ",";
-        for (auto d : inner_) dims += " " + std::to_string(d) + ",";
-        if (!inner_.empty()) dims.pop_back();
-        std::string h = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
-        h.append(128 - 10 - 1 - h.size(), ' ');
-        h += '\n';
-        f_.write("\x93NUMPY\x01\x00", 8);
-        f_.put(static_cast<char>(h.size() & 0xff));
-        f_.put(static_cast<char>(h.size() >> 8));
-        f_ << h;
-        if (!f_) fovea::detail::fail(path_, ": write failed (disk full?)");
-    }
-    std::string path_;
-    std::vector<std::int64_t> inner_;
-    std::int64_t rows_ = 0;
-    std::ofstream f_;
-};
-
 // Standard output went away (a pipe's reader exited): stop, with the files written so far completed.
 struct StdoutClosed {};
 
@@ -250,7 +167,7 @@ struct Output {
     bool json = false;
     int top_k = 5;
     std::vector<std::string> labels;
-    NpyStream logits, features, input;
+    fovea::NpyWriter logits, features, input;
 };
 
 // Top-k of each row, as text or one JSON object per line; ids name the rows.
@@ -279,11 +196,11 @@ void print_rows(const fovea::Model& model, const fovea::Tensor<float, 2>& logits
 void run_batch(const fovea::Model& model, const fovea::Tensor<float, 4>& x, const std::vector<nlohmann::json>& ids, Output& out) {
     const fovea::Features features = model.forward_features(x);
     const auto logits = model.forward_head(features);
-    if (out.features.open()) {
+    if (out.features.is_open()) {
         const auto pooled = model.forward_head(features, true);
         out.features.append(pooled.data(), pooled.shape(0));
     }
-    if (out.logits.open()) out.logits.append(logits.data(), logits.shape(0));
+    if (out.logits.is_open()) out.logits.append(logits.data(), logits.shape(0));
     const std::int64_t per = logits.shape(0) / x.shape(0);  // global_pool '': a row per token
     std::vector<nlohmann::json> rows;
     for (std::int64_t r = 0; r < logits.shape(0); ++r) rows.push_back(per == 1 ? ids[static_cast<std::size_t>(r)] : nlohmann::json(r));
@@ -301,7 +218,7 @@ void progress(std::size_t done, std::size_t total) {
 
 int run(int argc, char** argv) {
     Options o = parse(argc, argv);
-    o.images = expand_folders(o.images);
+    o.images = fovea::list_images(o.images);
     if (o.version) {
         std::cout << "fovea-classify " << fovea::version_string << "; " << fovea::compiler_name() << "; kernels "
                   << fovea::detail::kernels().name << "; cpu " << fovea::cpu_info().model_name << " ("
@@ -358,8 +275,8 @@ int run(int argc, char** argv) {
     }
 
     const std::int64_t K = model.num_classes() ? model.num_classes() : model.num_features();
-    if (!o.save_logits.empty()) out.logits = NpyStream(o.save_logits, {K});
-    if (!o.save_features.empty()) out.features = NpyStream(o.save_features, {model.num_features()});
+    if (!o.save_logits.empty()) out.logits = fovea::NpyWriter(o.save_logits, {K});
+    if (!o.save_features.empty()) out.features = fovea::NpyWriter(o.save_features, {model.num_features()});
     int status = 0;
     if (!o.input_npy.empty()) {
         const auto x = fovea::to_tensor<4>(fovea::read_npy(o.input_npy), o.input_npy);
@@ -369,7 +286,7 @@ int run(int argc, char** argv) {
     } else {
         if (o.images.empty()) fovea::detail::fail("no input: give image files, --input-npy FILE or --bench N");
         const std::int64_t C = cfg.input_size[0], H = cfg.input_size[1], W = cfg.input_size[2];
-        if (!o.save_input.empty()) out.input = NpyStream(o.save_input, {C, H, W});
+        if (!o.save_input.empty()) out.input = fovea::NpyWriter(o.save_input, {C, H, W});
         const std::size_t batch = o.batch_size ? static_cast<std::size_t>(o.batch_size) : 8;
         std::vector<fovea::Tensor<float, 3>> ready;  // at most one batch
         std::vector<nlohmann::json> ids;
@@ -378,7 +295,7 @@ int run(int argc, char** argv) {
             fovea::Tensor<float, 4> x({static_cast<std::int64_t>(ready.size()), C, H, W});
             for (std::size_t i = 0; i < ready.size(); ++i)
                 std::copy(ready[i].data(), ready[i].data() + ready[i].size(), x.data() + static_cast<std::int64_t>(i) * C * H * W);
-            if (out.input.open()) out.input.append(x.data(), x.shape(0));
+            if (out.input.is_open()) out.input.append(x.data(), x.shape(0));
             run_batch(model, x, ids, out);
             ready.clear();
             ids.clear();

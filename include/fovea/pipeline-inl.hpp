@@ -2,6 +2,9 @@
 // once by the fovea::compiled library (FOVEA_COMPILED).
 #pragma once
 #include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <filesystem>
 
 #include "fovea/data/transforms.hpp"
 #include "fovea/pipeline.hpp"
@@ -33,6 +36,47 @@ inline Tensor<float, 4> batch_for(const Model& model, std::size_t n) {
     return Tensor<float, 4>({static_cast<std::int64_t>(n), s[0], s[1], s[2]});
 }
 }  // namespace detail
+
+FOVEA_INLINE_ std::vector<std::string> list_images(const std::vector<std::string>& paths) {
+    auto is_image = [](const std::filesystem::path& p) {
+        std::string ext = p.extension().string();
+        for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (const char* e : {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".ppm", ".pgm", ".pbm", ".pnm"})
+            if (ext == e) return true;
+        return false;
+    };
+    std::vector<std::string> out;
+    for (const std::string& a : paths) {
+        std::error_code ec;
+        if (!std::filesystem::is_directory(a, ec)) {
+            out.push_back(a);
+            continue;
+        }
+        std::vector<std::string> found;
+        std::filesystem::recursive_directory_iterator it(a, std::filesystem::directory_options::skip_permission_denied, ec), end;
+        for (; !ec && it != end; it.increment(ec))
+            if (it->is_regular_file(ec) && is_image(it->path())) found.push_back(it->path().string());
+        if (ec) detail::fail(a, ": cannot list the folder: ", ec.message());
+        if (found.empty()) detail::fail(a, ": no image files in the folder (.jpg .jpeg .png .bmp .gif .ppm .pgm .pbm .pnm)");
+        std::sort(found.begin(), found.end());
+        out.insert(out.end(), found.begin(), found.end());
+    }
+    return out;
+}
+
+FOVEA_INLINE_ Tensor<float, 2> embed(const Model& model, TensorView<const float, 4> x, bool normalize) {
+    const std::int64_t K = model.num_classes();
+    const bool projection = model.info().family == "clip" && K > 0 && K != 1000 && K != 11821;
+    Tensor<float, 2> e = model.forward_head(model.forward_features(x), !projection);
+    if (normalize)
+        for (std::int64_t r = 0; r < e.shape(0); ++r) {
+            double ss = 0;
+            for (std::int64_t c = 0; c < e.shape(1); ++c) ss += double(e(r, c)) * e(r, c);
+            const float inv = static_cast<float>(1.0 / std::max(std::sqrt(ss), 1e-12));  // as torch's F.normalize
+            for (std::int64_t c = 0; c < e.shape(1); ++c) e(r, c) *= inv;
+        }
+    return e;
+}
 
 FOVEA_INLINE_ Tensor<float, 4> preprocess(const Model& model, const std::vector<std::string>& paths) {
     Tensor<float, 4> x = detail::batch_for(model, paths.size());

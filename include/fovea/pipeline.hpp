@@ -5,8 +5,10 @@
 //       for (auto& p : row) std::printf("%5.1f%% %s\n", 100 * p.prob, p.label.c_str());
 // preprocess is timm's eval transform with the model's pretrained_cfg (channels, size, crop,
 // interpolation, mean, std); top_k is a softmax and the k most likely classes with their labels.
-// A public header: preprocess is defined in pipeline-inl.hpp (header-only) or compiled into
-// fovea::compiled (FOVEA_COMPILED); top_k is here.
+// list_images expands folders as timm's and torchvision's ImageFolder do; embed gives the image
+// embedding a search index or zero-shot classifier uses.
+// A public header: preprocess, list_images and embed are defined in pipeline-inl.hpp (header-only)
+// or compiled into fovea::compiled (FOVEA_COMPILED); top_k is here.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -35,6 +37,17 @@ Tensor<float, 4> preprocess(const Model& model, const std::vector<std::vector<st
 inline Tensor<float, 4> preprocess(const Model& model, std::initializer_list<std::string> paths) {
     return preprocess(model, std::vector<std::string>(paths));
 }
+
+// Paths as given, but each folder replaced by the image files under it (recursively; the types
+// fovea decodes: .jpg .jpeg .png .bmp .gif .ppm .pgm .pbm .pnm, any case), sorted. A folder
+// without images, or one that cannot be listed, is a fovea::Error.
+std::vector<std::string> list_images(const std::vector<std::string>& paths);
+
+// The image embedding of each image of x, [N, D], L2-normalised unless asked not to: the head's
+// output for CLIP towers, where timm stores CLIP's image projection as the head (not for a head of
+// 1000 or 11821 classes: an ImageNet fine-tune's classifier), else the pooled pre-logits features
+// (SigLIP, DINOv2, classifiers).
+Tensor<float, 2> embed(const Model& model, TensorView<const float, 4> x, bool normalize = true);
 
 struct Prediction {
     std::int64_t index = 0;  // class index

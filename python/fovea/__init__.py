@@ -56,9 +56,4 @@ def preprocess(model, items):
     return _fovea._preprocess(model, prepared)
 
 
-def embed(model, x, normalize=True):
-    """Image embeddings [N, num_features]: the pooled, pre-logits features, L2-normalised by default."""
-    e = model.forward_head(model.forward_features(x), pre_logits=True)
-    if normalize:
-        e /= _np.maximum(_np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
-    return e
+embed = _fovea.embed

@@ -347,6 +347,15 @@ split into (0: fovea.get_num_threads()).)");
         py::arg("model"), py::arg("logits"), py::arg("k") = 5,
         "The k most likely classes of each row of logits: [[(index, probability, label), ...], ...].");
     m.def(
+        "embed",
+        [](const Model& model, py::handle x, bool normalize) {
+            Input<4> in(x, "embed", "[N, C, H, W]");
+            return to_numpy(nogil([&] { return fovea::embed(model, in.view, normalize); }));
+        },
+        py::arg("model"), py::arg("x"), py::arg("normalize") = true,
+        "Image embeddings [N, D], L2-normalised unless normalize=False: a CLIP tower's projection head (not\n"
+        "an ImageNet classifier's 1000 or 11821 classes), else the pooled pre-logits features (SigLIP, DINOv2, ...).");
+    m.def(
         "set_num_threads",
         [](int n) {
             if (n < 0) fail("set_num_threads: n must be 0 (every core) or more, got ", n);

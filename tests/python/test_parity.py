@@ -54,13 +54,18 @@ def test_intermediates_as_timm_returns_them(fovea):
     assert with_prefix[0][1].shape[1] == model.num_prefix_tokens
 
 
-def test_embed_is_normalised_pre_logits(fovea):
-    model = fovea.load_model(str(DATA / "vit_small_patch16_224"))
-    x = read_safetensors(DATA / "vit_small_patch16_224" / "ref.safetensors")["input"]
-    e = fovea.embed(model, x)
-    pre = model.forward_head(model.forward_features(x), pre_logits=True)
+@pytest.mark.parametrize("name,source", [("vit_small_patch16_224", "pre_logits"), ("siglip_no_head", "pre_logits"),
+                                         ("vit_base_patch16_clip_quickgelu_224", "logits")])
+def test_embed_is_normalised_pre_logits_or_clip_projection(fovea, name, source):
+    # the fixtures' CLIP head has 5 outputs: a projection, not an ImageNet classifier
+    model = fovea.load_model(str(DATA / name))
+    ref = read_safetensors(DATA / name / "ref.safetensors")
+    e = fovea.embed(model, ref["input"])
+    want = ref[source] / np.linalg.norm(ref[source], axis=1, keepdims=True)
     assert np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-6)
-    assert np.allclose(e, pre / np.linalg.norm(pre, axis=1, keepdims=True), atol=1e-7)
+    assert np.allclose(e, want, atol=1e-5)
+    raw = fovea.embed(model, ref["input"], normalize=False)
+    assert np.allclose(raw, ref[source], atol=1e-5 * max(1.0, np.abs(ref[source]).max()))
 
 
 def test_precisions_and_attention(fovea):

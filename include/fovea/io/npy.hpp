@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fovea/core/error.hpp"
@@ -174,6 +175,61 @@ inline void write_npy(const std::string& path, const float* data, const std::vec
     f.close();
     if (!f) detail::fail(path, ": write failed (disk full?)");
 }
+
+// float32 .npy written a batch of rows at a time: the header's row count is completed on close(),
+// and by the destructor however a program ends, so a file always holds the rows written so far.
+class NpyWriter {
+public:
+    NpyWriter() = default;
+    // inner: the shape of one row ({} for scalars, {C} for vectors, ...)
+    NpyWriter(const std::string& path, std::vector<std::int64_t> inner) : path_(path), inner_(std::move(inner)), f_(path, std::ios::binary) {
+        if (!f_) detail::fail(path, ": cannot write file");
+        write_header();
+    }
+    NpyWriter(NpyWriter&&) = default;
+    NpyWriter& operator=(NpyWriter&&) = default;
+    ~NpyWriter() {
+        try {
+            close();
+        } catch (const Error&) {
+        }
+    }
+    bool is_open() const { return f_.is_open(); }
+    std::int64_t rows() const { return rows_; }
+    void append(const float* data, std::int64_t rows) {
+        std::int64_t per = 1;
+        for (auto d : inner_) per *= d;
+        f_.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(rows * per * 4));
+        rows_ += rows;
+        if (!f_) detail::fail(path_, ": write failed (disk full?)");
+    }
+    void close() {
+        if (!f_.is_open()) return;
+        f_.seekp(0);
+        write_header();
+        f_.close();
+        if (!f_) detail::fail(path_, ": write failed (disk full?)");
+    }
+
+private:
+    void write_header() {  // always 128 bytes, so the final shape fits where the first one was
+        std::string dims = std::to_string(rows_) + ",";
+        for (auto d : inner_) dims += " " + std::to_string(d) + ",";
+        if (!inner_.empty()) dims.pop_back();
+        std::string h = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
+        h.append(128 - 10 - 1 - h.size(), ' ');
+        h += '\n';
+        f_.write("\x93NUMPY\x01\x00", 8);
+        f_.put(static_cast<char>(h.size() & 0xff));
+        f_.put(static_cast<char>(h.size() >> 8));
+        f_ << h;
+        if (!f_) detail::fail(path_, ": write failed (disk full?)");
+    }
+    std::string path_;
+    std::vector<std::int64_t> inner_;
+    std::int64_t rows_ = 0;
+    std::ofstream f_;
+};
 
 template <std::size_t R>
 Tensor<float, R> to_tensor(const NpyArray& a, const std::string& what) {
