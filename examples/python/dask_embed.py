@@ -7,6 +7,7 @@ names beside them, in input order.
   dask_embed.py --weights MODEL_DIR --fashion-mnist --out OUT_DIR         # Debian's test set
   dask_embed.py --weights MODEL_DIR IMAGES_DIR --out OUT_DIR --scheduler tcp://HOST:8786
   dask_embed.py --weights MODEL_DIR IMAGES_DIR --out OUT_DIR --workers 0  # one process, no Dask
+  dask_embed.py --engine timm ...   # the same job with timm on PyTorch in each worker (to compare)
 
 Writes OUT_DIR/part-00000.npy ([n, C] float32: L2-normalised embeddings, or logits with
 --logits) and OUT_DIR/part-00000.txt (one name per row), and prints images/s. Every worker must see
@@ -77,6 +78,67 @@ class FoveaModel:
         return names, y
 
 
+class TimmModel(FoveaModel):
+    """The same worker state with timm on PyTorch (--engine timm), for comparison: the hub folder's
+    config.json and model.safetensors, timm's eval transform, torch's threads set as fovea's."""
+
+    def setup(self, worker=None):
+        import json
+        import timm
+        import torch
+        threads = self.threads
+        if not threads:
+            host = worker.address.split("://")[-1].rsplit(":", 1)[0] if worker is not None else None
+            threads = max(1, (os.cpu_count() or 1) // self.workers_per_host.get(host, 1))
+        torch.set_num_threads(threads)
+        folder = pathlib.Path(self.weights)
+        cfg = json.loads((folder / "config.json").read_text())
+        self.model = timm.create_model(cfg["architecture"], pretrained=False, num_classes=cfg.get("num_classes", 1000),
+                                       pretrained_cfg_overlay=cfg.get("pretrained_cfg", {}), **cfg.get("model_args", {}))
+        self.model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in read_safetensors(folder / "model.safetensors").items()})
+        self.model.eval()
+        data = timm.data.resolve_data_config(model=self.model)
+        self.transform = timm.data.create_transform(**data)
+
+    def run(self, items, logits):
+        import torch
+        from PIL import Image
+        if self.model is None:
+            self.setup()
+        if isinstance(items, tuple):
+            pixels = self.fashion_mnist()[items[0]:items[1]]
+            names = [f"fashion-mnist/t10k/{i:05d}" for i in range(items[0], items[1])]
+            images = [Image.fromarray(p) for p in pixels]
+        else:
+            names = items
+            images = [Image.open(p) for p in items]
+        mode = "L" if self.model.patch_embed.proj.in_channels == 1 else "RGB"
+        with torch.inference_mode():
+            x = torch.stack([self.transform(im.convert(mode)) for im in images])
+            if logits:
+                return names, self.model(x).numpy()
+            e = self.model.forward_head(self.model.forward_features(x), pre_logits=True)
+            return names, torch.nn.functional.normalize(e, dim=1).numpy()
+
+
+def read_safetensors(path):
+    """F32 tensors of a safetensors file as NumPy arrays (timm's fixtures and hub weights)."""
+    import json
+    raw = pathlib.Path(path).read_bytes()
+    n = int.from_bytes(raw[:8], "little")
+    out = {}
+    for k, v in json.loads(raw[8:8 + n]).items():
+        if k != "__metadata__":
+            if v["dtype"] != "F32":
+                raise SystemExit(f"error: {path}: {k} is {v['dtype']}; --engine timm reads F32 weights only")
+            a, b = v["data_offsets"]
+            out[k] = np.frombuffer(raw[8 + n + a:8 + n + b], np.float32).reshape(v["shape"])
+    return out
+
+
+ENGINES = {"fovea": FoveaModel, "timm": TimmModel}
+
+
 def run_batch(items, out, index, logits):
     """A Dask task: one batch through the worker's model, written as shard `index`."""
     from distributed import get_worker
@@ -112,6 +174,7 @@ def main(argv=None):
     ap.add_argument("--scheduler", help="a running cluster's scheduler, tcp://HOST:8786 (default: a LocalCluster)")
     ap.add_argument("--workers", type=int, default=2, help="LocalCluster workers (0: this process, no Dask)")
     ap.add_argument("--threads", type=int, default=0, help="fovea threads per worker (default: cores / workers)")
+    ap.add_argument("--engine", default="fovea", choices=sorted(ENGINES), help="fovea (default), or timm on PyTorch to compare")
     a = ap.parse_args(argv)
     if bool(a.folder) == a.fashion_mnist:
         ap.error("give a folder of images or --fashion-mnist")
@@ -140,7 +203,7 @@ def main(argv=None):
 
     start = time.perf_counter()
     if a.workers == 0 and not a.scheduler:
-        state = FoveaModel(weights, a.precision, a.threads or cores)
+        state = ENGINES[a.engine](weights, a.precision, a.threads or cores)
         for i, b in enumerate(batches):
             write_shard(out, i, *state.run(b, a.logits))
         workers = 0
@@ -159,7 +222,7 @@ def main(argv=None):
             for address in info:
                 host = address.split("://")[-1].rsplit(":", 1)[0]
                 per_host[host] = per_host.get(host, 0) + 1
-            client.register_worker_plugin(FoveaModel(weights, a.precision, a.threads, per_host), name=FoveaModel.name)
+            client.register_worker_plugin(ENGINES[a.engine](weights, a.precision, a.threads, per_host), name=FoveaModel.name)
             start = time.perf_counter()
             futures = [client.submit(run_batch, b, str(out.resolve()), i, a.logits, pure=False) for i, b in enumerate(batches)]
             for f in futures:
@@ -169,9 +232,9 @@ def main(argv=None):
             if cluster is not None:
                 cluster.close()
     seconds = time.perf_counter() - start
+    where = f"{workers} workers" if workers else "one process"
     print(f"{total} images in {len(batches)} shards under {out}: {seconds:.2f} s, {total / seconds:.1f} images/s"
-          f" ({workers} workers)" if workers else f"{total} images in {len(batches)} shards under {out}: "
-          f"{seconds:.2f} s, {total / seconds:.1f} images/s (one process)")
+          f" ({where}, {a.engine})")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Downstream projects, as CI builds them from a built tree of this checkout (BUILD: its build folder):
 #   installed, through find_package: g++ builds the header-only program (warnings as errors), the
-#     same against fovea::compiled and a program with its own stb_image; clang++ the header-only
-#     program without -isystem (fovea's headers as its own code under the strict warning set) and
-#     the compiled one, and every installed header in one file under that warning set (each
-#     header alone is ctest's header check, with GCC).
+#     same against fovea::compiled, and every installed header in
+#     one file under the strict warning set (each header alone is ctest's header check, which CI
+#     runs with clang); clang++ the header-only program without -isystem (fovea's headers as its
+#     own code under the strict warning set), the compiled one, and a program with its own stb_image.
 #   installed, through pkg-config: fovea-compiled (built and run) and fovea (header-only, compiled)
 #   from the checkout: add_subdirectory and FetchContent (header-only programs)
 # Each builds only what it checks; the independent builds run two at a time.
@@ -31,13 +31,13 @@ run() {  # NAME JOB: the job's log is printed if it fails
   if ! "${@:2}"; then cat "$out/$1.log" 2>/dev/null; echo "consumers: $1 failed"; return 1; fi
 }
 
-run gcc consumer gcc g++ find_package classify classify_compiled stb_user &
+run gcc consumer gcc g++ find_package classify classify_compiled every_header_strict &
 gcc_job=$!
-run clang consumer clang clang++ find_package classify_strict classify_compiled every_header_strict
+run clang consumer clang clang++ find_package classify_strict classify_compiled stb_user
 wait $gcc_job
 for p in classify classify_compiled; do "$out/gcc/$p" $model $images; done
 for p in classify_strict classify_compiled; do "$out/clang/$p" $model $images; done
-"$out/gcc/stb_user" tests/data/images/jpeg_q90_263x199.jpg
+"$out/clang/stb_user" tests/data/images/jpeg_q90_263x199.jpg
 
 # pkg-config from the installed prefix (its .pc files locate the prefix from where they lie)
 pc() {
