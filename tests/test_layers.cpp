@@ -1,5 +1,6 @@
 // Layer-level checks that do not need a whole model.
 #include <fovea/core/context.hpp>
+#include <fovea/layers/linear.hpp>
 #include <fovea/layers/patch_merging.hpp>
 #include <fovea/layers/relative_position.hpp>
 
@@ -49,4 +50,14 @@ TEST(Tensor, ViewsIndexWithStrides) {
     fovea::TensorView<const float, 2> col(t.data() + 1, {2, 3}, {12, 4});  // t[:, :, 1]
     EXPECT_EQ(col(1, 2), 21.0f);
     EXPECT_FALSE(col.is_contiguous());
+}
+
+// A layer of width 0 (weights [0, C]) once divided by zero in the GEMM's blocking: the layer
+// refuses it at load, whatever the family's config said (test_registry: the config's own check).
+TEST(Linear, ZeroWidthIsRefusedAtLoad) {
+    const std::string path = temp_dir("linear_zero_width") + "/model.safetensors";
+    write_safetensors(path, {{"fc1.weight", {"F32", {0, 16}, ""}}, {"fc1.bias", {"F32", {0}, ""}}});
+    fovea::WeightBinder w(fovea::SafeTensorsFile::open(path));
+    const std::string e = error_of([&] { fovea::Linear::load(w, "fc1", 16, 0); });
+    EXPECT_NE(e.find("'fc1' is a layer of width 0 (0 x 16)"), std::string::npos) << e;
 }

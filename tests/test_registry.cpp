@@ -1,8 +1,4 @@
 // Presets, config.json / metadata resolution and weight binding errors.
-#include <fovea/layers/linear.hpp>
-#include <fovea/models/swin_transformer.hpp>
-#include <fovea/models/vision_transformer.hpp>
-
 #include "fixtures.hpp"
 
 using namespace fovea_test;
@@ -33,8 +29,7 @@ TEST(Registry, ExplicitPresetWithMatchingConfigLoadsAndTagsAreStripped) {
     EXPECT_EQ(m.architecture(), kVit);
     EXPECT_EQ(m.num_classes(), 5);
     EXPECT_EQ(m.num_features(), 16);
-    EXPECT_NE(m.as<fovea::VisionTransformer>(), nullptr);
-    EXPECT_EQ(m.as<fovea::SwinTransformer>(), nullptr);
+    EXPECT_EQ(m.info().family, "vit");
 }
 
 TEST(Registry, PresetAgainstAnotherArchitectureNamesBoth) {
@@ -131,8 +126,5 @@ TEST(Registry, ZeroWidthMlpIsRefused) {
     write_file(d + "/config.json", cfg.dump());
     std::string e = error_of([&] { fovea::load_model(d); });
     EXPECT_NE(e.find("mlp_ratio 0.01 gives an MLP of width 0 for embed_dim 16"), std::string::npos) << e;
-    // the layer's own check, as a family that computes its width otherwise would meet it
-    fovea::WeightBinder w(fovea::SafeTensorsFile::open(d + "/model.safetensors"));
-    e = error_of([&] { fovea::Linear::load(w, "blocks.0.mlp.fc1", 16, 0); });
-    EXPECT_NE(e.find("'blocks.0.mlp.fc1' is a layer of width 0 (0 x 16)"), std::string::npos) << e;
+    // the layer's own check (a family that computes its width otherwise would meet it): test_layers
 }

@@ -135,9 +135,8 @@ TEST_P(VitPictures, PcaRgbIsNumpys) {
 TEST_P(VitPictures, WeightPicturesAreNumpys) {
     const Refs ref(GetParam());
     const auto model = model_for(GetParam());
-    const auto& pe = fovea::patch_embed_of(model);
     const auto k = ref.shape("filters_pca")[0];
-    const auto pcs = fovea::patch_embed_components(pe, k);
+    const auto pcs = fovea::patch_embed_components(model, k);
     EXPECT_EQ(dims(pcs), ref.shape("filters_pca"));
     EXPECT_LE(max_abs(pcs.data(), pcs.size(), ref.get("filters_pca")), kTol);
     if (!ref.has("position_similarity")) {
@@ -195,7 +194,7 @@ TEST_P(SwinPictures, StageTokensAndPcaAreTheReferences) {
         const auto rgb = fovea::pca_rgb(fovea::TensorView<const float, 4>(want.data(), {s[0], s[1], s[2], s[3]}));
         EXPECT_LE(max_abs(rgb.data(), rgb.size(), ref.get("pca_rgb." + std::to_string(i))), kTol) << stages[i];
     }
-    const auto pcs = fovea::patch_embed_components(fovea::patch_embed_of(model), ref.shape("filters_pca")[0]);
+    const auto pcs = fovea::patch_embed_components(model, ref.shape("filters_pca")[0]);
     EXPECT_LE(max_abs(pcs.data(), pcs.size(), ref.get("filters_pca")), kTol);
     EXPECT_THROW(fovea::position_similarity(model), fovea::Error);
 }

@@ -11,9 +11,6 @@
 #include <vector>
 
 #include <fovea/fovea.hpp>
-#include <fovea/layers/patch_embed.hpp>
-#include <fovea/models/swin_transformer.hpp>
-#include <fovea/models/vision_transformer.hpp>
 #include <fovea/visualize.hpp>
 
 #include "plot.hpp"
@@ -141,17 +138,19 @@ void save_attention(const Options& o, const fovea::Model& model) {
 }
 
 void embeddings(const Options& o, const fovea::Model& model) {
-    const fovea::PatchEmbed& pe = fovea::patch_embed_of(model);
-    const std::int64_t K = pe.in_chans * pe.patch * pe.patch, count = std::min<std::int64_t>({28, pe.embed_dim - 1, K});
-    const auto pcs = fovea::patch_embed_components(pe, count);
-    const std::int64_t size = fovea::display_scale(pe.patch, pe.patch, 48) * pe.patch;
+    const auto filters = model.patch_embed_filters();
+    if (filters.empty()) fovea::detail::fail(model.architecture(), ": no patch embedding to show");
+    const std::int64_t E = filters.shape(0), p = filters.shape(2), K = filters.shape(1) * p * p;
+    const std::int64_t count = std::min<std::int64_t>({28, E - 1, K});
+    const auto pcs = fovea::patch_embed_components(model, count);
+    const std::int64_t size = fovea::display_scale(p, p, 48) * p;
     std::vector<fovea::Picture> cells;
     for (std::int64_t i = 0; i < count; ++i)
         cells.push_back(fovea::filter_picture(pcs.view()[i], size, size));
     save(o, "embedding_filters.png",
          plot::titled(fovea::tile(cells, 7, 3), "patch embedding: first " + std::to_string(count) + " principal components"));
 
-    if (model.as<fovea::VisionTransformer>()) {
+    if (!model.absolute_pos_embed().empty()) {
         const auto sim = fovea::position_similarity(model);
         const std::int64_t gh = sim.shape(0), gw = sim.shape(1), cell = fovea::display_scale(gh, gw, 40) * std::max(gh, gw);
         std::vector<fovea::Picture> maps;
@@ -168,7 +167,7 @@ void embeddings(const Options& o, const fovea::Model& model) {
 void image_pictures(const Options& o, const fovea::Model& model) {
     const auto x = fovea::preprocess(model, o.images);
     const std::int64_t N = x.shape(0), H = x.shape(2), W = x.shape(3), s = fovea::display_scale(H, W, o.size);
-    const bool swin = model.as<fovea::SwinTransformer>() != nullptr;
+    const bool swin = model.info().family == "swin";
     const std::int64_t P = model.prefix_tokens();
     if (o.rollout && swin && !o.defaults) fovea::detail::fail("--rollout needs global attention (ViT family), not Swin's windows");
     const bool rollout = o.rollout && !swin;
@@ -178,10 +177,11 @@ void image_pictures(const Options& o, const fovea::Model& model) {
     else if (!block.empty()) what.attention = {block};
     std::vector<std::string> stages;  // whose tokens --pca shows
     if (o.pca) {
-        if (swin) {
-            const auto& layers = model.as<fovea::SwinTransformer>()->layers;
-            for (std::size_t i = 0; i < layers.size(); ++i)
-                stages.push_back("layers." + std::to_string(i) + ".blocks." + std::to_string(layers[i].blocks.size() - 1));
+        if (swin) {  // each stage's last block: "layers.I.blocks.J" followed by another stage's, or last
+            const auto names = model.block_names();
+            const auto stage = [](const std::string& b) { return b.substr(0, b.find(".blocks.")); };
+            for (std::size_t i = 0; i < names.size(); ++i)
+                if (i + 1 == names.size() || stage(names[i + 1]) != stage(names[i])) stages.push_back(names[i]);
         } else {
             stages.push_back("features");
         }

@@ -26,7 +26,7 @@ import tempfile
 
 DEPENDENCIES = """
 #include <Eigen/Core>
-#include <Eigen/SVD>
+#include <Eigen/Eigenvalues>
 #include <nlohmann/json.hpp>
 #if __has_include(<stb/stb_image.h>)
 #include <stb/stb_image.h>

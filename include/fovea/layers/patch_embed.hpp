@@ -29,6 +29,15 @@ struct PatchEmbed {
         return p;
     }
 
+    // The convolution's weight unpacked, [E, in_chans, p, p].
+    Tensor<float, 4> filters() const {
+        Tensor<float, 4> out({embed_dim, in_chans, patch, patch});
+        const std::int64_t K = in_chans * patch * patch;
+        for (std::int64_t e = 0; e < embed_dim; ++e)
+            for (std::int64_t j = 0; j < K; ++j) out.data()[e * K + j] = weight.at(e, j);
+        return out;
+    }
+
     // x (B, in_chans, H, W), H and W multiples of patch -> y (B, gh*gw, E)
     void forward(const Context& ctx, TensorView<const float, 4> x, TensorView<float, 3> y) const {
         const std::int64_t B = x.shape(0), gh = x.shape(2) / patch, gw = x.shape(3) / patch;

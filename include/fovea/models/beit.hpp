@@ -100,6 +100,7 @@ public:
 
     const BeitConfig& config() const { return cfg_; }
     const ModelInfo& info() const override { return info_; }
+    Tensor<float, 4> patch_embed_filters() const override { return patch_embed.filters(); }
 
     Features forward_features(const Context& ctx, TensorView<const float, 4> x, const ForwardHooks& hooks) const override {
         return run(ctx, x, hooks, {}, nullptr);

@@ -50,6 +50,12 @@ public:
     std::int64_t prefix_tokens() const { return info().prefix_tokens; }
     // The grid of forward_features' patch tokens for an input of h x w pixels.
     std::array<std::int64_t, 2> feature_grid(std::int64_t h, std::int64_t w) const { return net_->feature_grid(h, w); }
+    // The attention blocks by timm's module names ("blocks.3", "layers.2.blocks.5"), the
+    // patch-embedding filters [E, in_chans, p, p] and the absolute position embedding [1, T, C]
+    // (empty where the family has none): what pictures of the weights read.
+    std::vector<std::string> block_names() const { return net_->block_names(); }
+    Tensor<float, 4> patch_embed_filters() const { return net_->patch_embed_filters(); }
+    TensorView<const float, 3> absolute_pos_embed() const { return net_->absolute_pos_embed(); }
     Precision precision() const { return precision_; }
     const PretrainedCfg& pretrained_cfg() const { return data_; }
     // config.json's label_names, ImageNet-1k names for 1000 classes, or empty

@@ -109,6 +109,17 @@ public:
     virtual std::array<std::int64_t, 2> feature_grid(std::int64_t h, std::int64_t w) const {
         return {h / info().patch_size, w / info().patch_size};
     }
+    // What pictures of a model read (visualize/), so that they need no family's header: the
+    // attention blocks by timm's module names, in order; the patch-embedding filters [E, in_chans,
+    // p, p] (a copy); the absolute position embedding [1, prefix + grid, C] at the configured size.
+    // Empty where the family has none.
+    virtual std::vector<std::string> block_names() const {
+        std::vector<std::string> names;
+        for (std::int64_t i = 0; i < info().depth; ++i) names.push_back("blocks." + std::to_string(i));
+        return names;
+    }
+    virtual Tensor<float, 4> patch_embed_filters() const { return {}; }
+    virtual TensorView<const float, 3> absolute_pos_embed() const { return {}; }
 };
 
 // timm's feature_take_indices: which of `count` blocks / stages to take (sorted, validated).

@@ -265,6 +265,14 @@ public:
 
     const SwinConfig& config() const { return cfg_; }
     const ModelInfo& info() const override { return info_; }
+    Tensor<float, 4> patch_embed_filters() const override { return patch_embed.filters(); }
+    std::vector<std::string> block_names() const override {
+        std::vector<std::string> names;
+        for (std::size_t i = 0; i < layers.size(); ++i)
+            for (std::size_t j = 0; j < layers[i].blocks.size(); ++j)
+                names.push_back("layers." + std::to_string(i) + ".blocks." + std::to_string(j));
+        return names;
+    }
     std::array<std::int64_t, 2> feature_grid(std::int64_t h, std::int64_t w) const override {
         h /= cfg_.patch_size, w /= cfg_.patch_size;
         for (std::int64_t i = 1; i < cfg_.num_stages(); ++i) h = (h + 1) / 2, w = (w + 1) / 2;  // each patch merging

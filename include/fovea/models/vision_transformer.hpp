@@ -144,6 +144,8 @@ public:
 
     const VitConfig& config() const { return cfg_; }
     const ModelInfo& info() const override { return info_; }
+    Tensor<float, 4> patch_embed_filters() const override { return patch_embed.filters(); }
+    TensorView<const float, 3> absolute_pos_embed() const override { return pos_embed; }
 
     Features forward_features(const Context& ctx, TensorView<const float, 4> x, const ForwardHooks& hooks) const override {
         return run(ctx, x, hooks, {}, nullptr);

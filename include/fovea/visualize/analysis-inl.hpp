@@ -2,11 +2,8 @@
 // fovea::compiled (src/visualize.cpp).
 #pragma once
 #include <Eigen/Core>
-#include <Eigen/SVD>
+#include <Eigen/Eigenvalues>
 
-#include "fovea/models/beit.hpp"
-#include "fovea/models/swin_transformer.hpp"
-#include "fovea/models/vision_transformer.hpp"
 #include "fovea/visualize/analysis.hpp"
 
 #ifdef FOVEA_COMPILED
@@ -17,17 +14,7 @@
 
 namespace fovea {
 
-FOVEA_INLINE_ std::vector<std::string> attention_blocks(const Model& model) {
-    std::vector<std::string> names;
-    if (const auto* swin = model.as<SwinTransformer>()) {
-        for (std::size_t i = 0; i < swin->layers.size(); ++i)
-            for (std::size_t j = 0; j < swin->layers[i].blocks.size(); ++j)
-                names.push_back("layers." + std::to_string(i) + ".blocks." + std::to_string(j));
-        return names;
-    }
-    for (std::int64_t i = 0; i < model.info().depth; ++i) names.push_back("blocks." + std::to_string(i));
-    return names;
-}
+FOVEA_INLINE_ std::vector<std::string> attention_blocks(const Model& model) { return model.block_names(); }
 
 FOVEA_INLINE_ std::string attention_block(const Model& model, const std::string& which) {
     const auto names = attention_blocks(model);
@@ -174,9 +161,13 @@ FOVEA_INLINE_ Pca pca(TensorView<const float, 2> x, std::int64_t k) {
         }
     const Eigen::RowVectorXd mu = X.colwise().mean();
     X.rowwise() -= mu;
-    Eigen::BDCSVD<Eigen::MatrixXd> svd(X, Eigen::ComputeThinV);
-    Eigen::MatrixXd V = svd.matrixV().leftCols(k);
-    Eigen::MatrixXd S = X * V;
+    // The principal directions are the eigenvectors of X^T X (D x D, in double; the eigenvalues are
+    // the squared singular values). The leading components, all that is asked for, come out as an
+    // SVD of X gives them, and Eigen's symmetric solver compiles in a third of its SVD's time.
+    const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(X.transpose() * X);
+    const Eigen::MatrixXd V = eig.eigenvectors().rightCols(k).rowwise().reverse();  // descending
+    const Eigen::VectorXd sv2 = eig.eigenvalues().tail(k).reverse().cwiseMax(0.0);
+    const Eigen::MatrixXd S = X * V;
     const double total = X.squaredNorm();
     Pca p;
     p.mean.assign(mu.data(), mu.data() + D);
@@ -188,9 +179,8 @@ FOVEA_INLINE_ Pca pca(TensorView<const float, 2> x, std::int64_t k) {
         const double sign = S(at, c) < 0 ? -1.0 : 1.0;
         for (std::int64_t j = 0; j < D; ++j) p.components(c, j) = sign * V(j, c);
         for (std::int64_t i = 0; i < n; ++i) p.scores(i, c) = sign * S(i, c);
-        const double sv2 = svd.singularValues()(c) * svd.singularValues()(c);
-        p.explained_variance.push_back(sv2 / static_cast<double>(n - 1));
-        p.explained_ratio.push_back(total > 0 ? sv2 / total : 0.0);
+        p.explained_variance.push_back(sv2(c) / static_cast<double>(n - 1));
+        p.explained_ratio.push_back(total > 0 ? sv2(c) / total : 0.0);
     }
     return p;
 }
@@ -222,33 +212,25 @@ FOVEA_INLINE_ Tensor<float, 4> pca_rgb(TensorView<const float, 4> grid) {
     return out;
 }
 
-FOVEA_INLINE_ const PatchEmbed& patch_embed_of(const Model& model) {
-    if (const auto* m = model.as<VisionTransformer>()) return m->patch_embed;
-    if (const auto* m = model.as<SwinTransformer>()) return m->patch_embed;
-    if (const auto* m = model.as<Beit>()) return m->patch_embed;
-    detail::fail(model.architecture(), ": no patch embedding to show");
-}
-
-FOVEA_INLINE_ Tensor<float, 4> patch_embed_components(const PatchEmbed& pe, std::int64_t k) {
-    const std::int64_t E = pe.embed_dim, K = pe.in_chans * pe.patch * pe.patch;
-    Tensor<float, 2> w({E, K});
-    for (std::int64_t e = 0; e < E; ++e)
-        for (std::int64_t j = 0; j < K; ++j) w(e, j) = pe.weight.at(e, j);
-    const Pca p = pca(w, k);
-    Tensor<float, 4> out({k, pe.in_chans, pe.patch, pe.patch});
-    for (std::int64_t i = 0; i < k * K; ++i) out.data()[i] = static_cast<float>(p.components.data()[i]);
+FOVEA_INLINE_ Tensor<float, 4> patch_embed_components(const Model& model, std::int64_t k) {
+    const auto filters = model.patch_embed_filters();
+    if (filters.empty()) detail::fail(model.architecture(), ": no patch embedding to show");
+    const std::int64_t E = filters.shape(0), C = filters.shape(1), p = filters.shape(2), K = C * p * p;
+    const Pca pc = pca(TensorView<const float, 2>(filters.data(), {E, K}), k);
+    Tensor<float, 4> out({k, C, p, p});
+    for (std::int64_t i = 0; i < k * K; ++i) out.data()[i] = static_cast<float>(pc.components.data()[i]);
     return out;
 }
 
 FOVEA_INLINE_ Tensor<float, 4> position_similarity(const Model& model) {
-    const auto* vit = model.as<VisionTransformer>();
-    if (!vit || vit->pos_embed.empty()) detail::fail(model.architecture(), ": no absolute position embedding to compare");
-    const auto& cfg = vit->config();
-    const std::int64_t gh = cfg.img_h / cfg.patch_size, gw = cfg.img_w / cfg.patch_size, L = gh * gw, C = cfg.embed_dim;
-    const std::int64_t first = vit->pos_embed.shape(1) - L;  // prefix tokens' entries, if they have any
+    const auto pos = model.absolute_pos_embed();
+    if (pos.empty()) detail::fail(model.architecture(), ": no absolute position embedding to compare");
+    const auto& info = model.info();
+    const std::int64_t gh = info.img_h / info.patch_size, gw = info.img_w / info.patch_size, L = gh * gw, C = pos.shape(2);
+    const std::int64_t first = pos.shape(1) - L;  // prefix tokens' entries, if they have any
     Eigen::MatrixXd P(L, C);
     for (std::int64_t i = 0; i < L; ++i)
-        for (std::int64_t c = 0; c < C; ++c) P(i, c) = vit->pos_embed(0, first + i, c);
+        for (std::int64_t c = 0; c < C; ++c) P(i, c) = pos(0, first + i, c);
     const Eigen::VectorXd norms = P.rowwise().norm().cwiseMax(1e-12);
     P.array().colwise() /= norms.array();
     const Eigen::MatrixXd sim = P * P.transpose();

@@ -19,8 +19,6 @@
 
 namespace fovea {
 
-struct PatchEmbed;
-
 struct InspectOptions {
     // Blocks whose softmax attention to keep ("blocks.11", "layers.2.blocks.5"; "*": every block).
     std::vector<std::string> attention;
@@ -94,12 +92,10 @@ Pca pca(TensorView<const float, 2> x, std::int64_t k);
 // maximum over them.
 Tensor<float, 4> pca_rgb(TensorView<const float, 4> grid);
 
-// The patch embedding of a ViT, DeiT, DINOv2, BEiT or Swin model.
-const PatchEmbed& patch_embed_of(const Model& model);
-
-// ViT paper figure 7 (left): the first k principal components of the patch-embedding filters (the
-// rows of the [E, in_chans * p * p] convolution weight, centred), each as a filter: [k, in_chans, p, p].
-Tensor<float, 4> patch_embed_components(const PatchEmbed& pe, std::int64_t k);
+// ViT paper figure 7 (left): the first k principal components of the model's patch-embedding
+// filters (Model::patch_embed_filters: the rows of the [E, in_chans * p * p] convolution weight,
+// centred), each as a filter: [k, in_chans, p, p].
+Tensor<float, 4> patch_embed_components(const Model& model, std::int64_t k);
 
 // ViT paper figure 7 (centre): the cosine similarity of each patch position's embedding with every
 // other's, [grid_h, grid_w, grid_h, grid_w] over the grid the model was trained at.
