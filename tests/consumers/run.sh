@@ -31,31 +31,38 @@ run() {  # NAME JOB: the job's log is printed if it fails
   if ! "${@:2}"; then cat "$out/$1.log" 2>/dev/null; echo "consumers: $1 failed"; return 1; fi
 }
 
-run gcc consumer gcc g++ find_package classify classify_compiled every_header_strict &
-gcc_job=$!
-run clang consumer clang clang++ find_package classify_strict classify_compiled stb_user
-wait $gcc_job
-for p in classify classify_compiled; do "$out/gcc/$p" $model $images; done
-for p in classify_strict classify_compiled; do "$out/clang/$p" $model $images; done
-"$out/clang/stb_user" tests/data/images/jpeg_q90_263x199.jpg
-
 # pkg-config from the installed prefix (its .pc files locate the prefix from where they lie)
 pc() {
   PKG_CONFIG_PATH="$prefix/share/pkgconfig:$(dirname "$(find "$prefix" -name fovea-compiled.pc)")" pkg-config "$@"
 }
-g++ -std=c++20 -O1 tests/consumers/classify.cpp -o "$out/pc_compiled" $(pc --cflags --libs fovea-compiled)
+pkg_config_consumers() {
+  g++ -std=c++20 -O1 tests/consumers/classify.cpp -o "$out/pc_compiled" $(pc --cflags --libs fovea-compiled)
+  g++ -std=c++20 -fsyntax-only tests/consumers/classify.cpp $(pc --cflags fovea)
+}
+
+# Two lanes of about a minute each: g++ (-O3: GCC's -Werror warnings depend on the optimiser) and
+# clang++ (-O1: its warnings come from the front end) followed by the from-the-checkout and
+# pkg-config builds.
+run gcc consumer gcc g++ find_package classify classify_compiled every_header_strict &
+gcc_job=$!
+clang_lane() {
+  release_flags=-O1 run clang consumer clang clang++ find_package classify_strict classify_compiled stb_user
+  # -O0: what these check is how fovea is found and linked, not how it is optimised
+  release_flags=-O0 run add_subdirectory consumer add_subdirectory g++ add_subdirectory classify
+  release_flags=-O0 run fetchcontent consumer fetchcontent g++ fetchcontent classify
+  pkg_config_consumers
+}
+clang_lane
+wait $gcc_job
+for p in classify classify_compiled; do "$out/gcc/$p" $model $images; done
+for p in classify_strict classify_compiled; do "$out/clang/$p" $model $images; done
+"$out/clang/stb_user" tests/data/images/jpeg_q90_263x199.jpg
+"$out/add_subdirectory/classify" $model $images
+"$out/fetchcontent/classify" $model $images
 "$out/pc_compiled" $model $images
-g++ -std=c++20 -fsyntax-only tests/consumers/classify.cpp $(pc --cflags fovea)
 for name in fovea fovea-compiled; do  # each points into the prefix it was installed to
   inc=$(pc --cflags-only-I $name | tr ' ' '\n' | grep -m1 '^-I' | cut -c3-)
   [ "$(realpath "$inc")" = "$(realpath "$prefix/include")" ] || { echo "consumers: $name.pc points to $inc, not $prefix/include"; exit 1; }
 done
 
-# -O0: what these check is how fovea is found and linked, not how it is optimised
-release_flags=-O0 run add_subdirectory consumer add_subdirectory g++ add_subdirectory classify &
-sub_job=$!
-release_flags=-O0 run fetchcontent consumer fetchcontent g++ fetchcontent classify
-wait $sub_job
-"$out/add_subdirectory/classify" $model $images
-"$out/fetchcontent/classify" $model $images
 echo "consumers: ok"

@@ -21,6 +21,7 @@ cp -r /usr/share/eigen3/cmake "$deps/share/eigen3/"
 cp -r /usr/share/cmake/nlohmann_json "$deps/share/cmake/"
 export WINEPREFIX=$PWD/$build/wine WINEDEBUG=-all
 wine=$(command -v wine64 || echo /usr/lib/wine/wine64)  # Debian's wine64 package puts it there
+wineserver=$(command -v wineserver || echo /usr/lib/wine/wineserver)
 toolchain=(-DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/mingw-w64.cmake" -DFOVEA_DEPS_PREFIX="$deps" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE=-O1)  # -O1: a third of -O3's compile time
 
 # GoogleTest from Debian's sources (libgtest-dev), built for Windows; wine's prefix made meanwhile.
@@ -32,9 +33,14 @@ if [ ! -f "$deps/lib/cmake/GTest/GTestConfig.cmake" ]; then
   cmake --install "$build/googletest" --prefix "$deps" >>"$build/googletest.log"
 fi
 
-cmake -S . -B "$build" "${toolchain[@]}" >"$build/configure.log"
+cmake -S . -B "$build" $(command -v ninja >/dev/null && echo -G Ninja) "${toolchain[@]}" >"$build/configure.log"
 cmake --build "$build" -j2 --target fovea-classify fovea_tests fovea_image_tests fovea_concurrency_tests
 wait $boot
+# A program started while the new prefix's boot processes still ran once exited with no output in
+# CI: wait for them (-w: until the boot's wineserver ends), then keep one wineserver for the run.
+"$wineserver" -w
+"$wineserver" -p
+trap '"$wineserver" -k 2>/dev/null || true' EXIT
 
 # The suite under wine, one process per program (wine starts slowly), but the full-size precision
 # test (330 MB of weights; the gcc step runs it). The library's and the image tests side by side;
@@ -43,7 +49,7 @@ suite() {  # NAME ARGS...: the program's output is kept, and printed whole if it
   if "$wine" "$build/tests/$1.exe" --gtest_brief=1 "${@:2}" >"$build/$1.log" 2>&1; then
     grep -E '^\[  (PASSED|SKIPPED) ' "$build/$1.log" | sed "s/^/mingw: $1: /"
   else
-    cat "$build/$1.log"; echo "mingw: $1 failed"; return 1
+    local rc=$?; cat "$build/$1.log"; echo "mingw: $1 failed (exit status $rc)"; return 1
   fi
 }
 suite fovea_tests --gtest_filter='-Seeded/Precision*' & lib_job=$!
