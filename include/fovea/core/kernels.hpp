@@ -37,7 +37,6 @@ inline constexpr int kMaxMr = 14;
 // The reduced-precision kernels of one entry: tile height, micro-kernels by height, the row
 // converter of A. Tiles are always kLowpNr (32) columns wide.
 enum class LowpIsa { Generic, Avx512, Amx };
-inline const char* lowp_isa_name(LowpIsa i) { return i == LowpIsa::Amx ? "amx" : i == LowpIsa::Avx512 ? "avx512" : "generic"; }
 
 struct LowpConfig {
     LowpIsa isa = LowpIsa::Generic;

@@ -21,24 +21,6 @@
 
 namespace fovea {
 
-// bfloat16 as stored (the upper half of a float32): the element type of bf16 weights.
-struct bfloat16 {
-    std::uint16_t bits = 0;
-    static bfloat16 from_float(float f) {  // round to nearest even; NaN stays NaN
-        std::uint32_t u;
-        std::memcpy(&u, &f, 4);
-        if ((u & 0x7fffffffu) > 0x7f800000u) return {static_cast<std::uint16_t>((u >> 16) | 0x40)};
-        u += 0x7fffu + ((u >> 16) & 1u);
-        return {static_cast<std::uint16_t>(u >> 16)};
-    }
-    float to_float() const {
-        const std::uint32_t u = static_cast<std::uint32_t>(bits) << 16;
-        float f;
-        std::memcpy(&f, &u, 4);
-        return f;
-    }
-};
-
 namespace detail {
 // A layer's argument of the wrong shape: a programming error inside fovea or in a caller of a
 // layer, reported as the layer, the argument and both shapes.

@@ -94,7 +94,7 @@ public:
         w.finish();
         m->params_ = w.kept();
         m->info_ = {"beit", cfg.num_classes, C, cfg.in_chans, cfg.img_h, cfg.img_w, cfg.patch_size, 1, cfg.depth,
-                    cfg.use_rel_pos_bias, true};
+                    true};
         return m;
     }
 

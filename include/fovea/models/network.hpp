@@ -91,7 +91,6 @@ struct ModelInfo {
     std::int64_t patch_size = 0;         // inputs are multiples of this (ViT) or of patch * 2^(stages-1) (Swin padding aside)
     std::int64_t prefix_tokens = 0;
     std::int64_t depth = 0;              // blocks (ViT) or stages (Swin): the range of intermediate indices
-    bool fixed_input_size = false;       // true: only img_h x img_w (BEiT's relative position tables)
     bool class_token = false;            // token 0 is a class token (pictures: attention from it)
 };
 

@@ -259,7 +259,7 @@ public:
         w.finish();
         m->params_ = w.kept();
         m->info_ = {"swin", cfg.num_classes, cfg.num_features(), cfg.in_chans, cfg.img_h, cfg.img_w, cfg.patch_size, 0,
-                    cfg.num_stages(), false};
+                    cfg.num_stages()};
         return m;
     }
 

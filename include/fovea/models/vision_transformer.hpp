@@ -138,7 +138,7 @@ public:
         w.finish();
         m->params_ = w.kept();
         m->info_ = {family, cfg.num_classes, C, cfg.in_chans, cfg.img_h, cfg.img_w, cfg.patch_size, cfg.num_prefix_tokens(),
-                    cfg.depth, false, cfg.class_token};
+                    cfg.depth, cfg.class_token};
         return m;
     }
 
@@ -294,7 +294,7 @@ inline Built build_vit(const BuildArgs& a, const std::string& family) {
     cfg.num_classes = classes_for(a, cfg.num_classes, "head.weight");
     if (a.spec.extras.contains("layer_norm_eps")) cfg.eps = a.spec.extras["layer_norm_eps"].get<float>();
     // a distilled model without head_dist uses its class token alone (transformers' DeiTForImageClassification)
-    if (cfg.distilled) cfg.dist_head = a.spec.extras.value("dist_head", a.file->find("head_dist.weight") != nullptr);
+    if (cfg.distilled) cfg.dist_head = a.file->find("head_dist.weight") != nullptr;
     Built b;
     b.data = a.preset.data;
     b.data.input_size = {cfg.in_chans, cfg.img_h, cfg.img_w};
