@@ -14,20 +14,25 @@ TEST(Layouts, DetectedFromTensorNames) {
     EXPECT_EQ(layout_of("hf_deit_teacher"), "hf-deit");  // transformers 5 names
     EXPECT_EQ(layout_of("hf_swin"), "hf-swin");
     EXPECT_EQ(layout_of("layouts/swin_original"), "swin-original");
+    EXPECT_EQ(layout_of("swinv2_tiny_window8_256"), "timm");
+    EXPECT_EQ(layout_of("layouts/swinv2_original"), "swinv2-original");
 }
 
-// Microsoft's release / timm <= 0.6: stage-end downsample, head.weight, stored buffers.
+// Microsoft's release / timm <= 0.6: stage-end downsample, head.weight, stored buffers (Swin and Swin V2).
 TEST(Layouts, OriginalSwinEqualsTheTimmFixture) {
-    const fovea::Model m = fovea::load_model(data_dir() + "/layouts/swin_original");
-    const Reference ref("swin_tiny_patch4_window7_224");  // same weights, timm >= 0.9 names
-    const auto x = ref.input();
-    const auto y = m.forward(x);
-    const Diff d = compare(y.data(), ref.data("logits"), y.size());
-    EXPECT_TRUE(d.ok()) << d.max_err;
-    const auto maps = m.forward_intermediates(x);
-    ASSERT_EQ(maps.size(), 4u);
-    for (std::size_t i = 0; i < maps.size(); ++i)
-        EXPECT_TRUE(compare(maps[i].data(), ref.data("intermediates." + std::to_string(i)), maps[i].size()).ok()) << i;
+    for (auto [folder, fixture] : {std::pair{"swin_original", "swin_tiny_patch4_window7_224"},
+                                   std::pair{"swinv2_original", "swinv2_tiny_window8_256"}}) {
+        const fovea::Model m = fovea::load_model(data_dir() + "/layouts/" + folder);
+        const Reference ref(fixture);  // same weights, timm >= 0.9 names
+        const auto x = ref.input();
+        const auto y = m.forward(x);
+        const Diff d = compare(y.data(), ref.data("logits"), y.size());
+        EXPECT_TRUE(d.ok()) << folder << " " << d.max_err;
+        const auto maps = m.forward_intermediates(x);
+        ASSERT_EQ(maps.size(), 4u);
+        for (std::size_t i = 0; i < maps.size(); ++i)
+            EXPECT_TRUE(compare(maps[i].data(), ref.data("intermediates." + std::to_string(i)), maps[i].size()).ok()) << folder << " " << i;
+    }
 }
 
 TEST(Layouts, TransformersConfigLabelsAndProcessor) {

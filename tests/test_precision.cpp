@@ -116,4 +116,5 @@ TEST_P(Precision, FullSizeLogitsAgainstTimmFp32) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeded, Precision, ::testing::Values("vit_base_patch16_224", "swin_tiny_patch4_window7_224",
-                                                              "vit_base_patch16_clip_quickgelu_224", "vit_base_patch16_siglip_224"));
+                                                              "vit_base_patch16_clip_quickgelu_224", "vit_base_patch16_siglip_224",
+                                                              "eva02_base_patch14_224", "swinv2_tiny_window8_256"));

@@ -46,6 +46,20 @@ TEST(Registry, PresetAgainstAnotherArchitectureNamesBoth) {
     e = error_of([&] { fovea::create_model("deit_small_patch16_224", d + "/w.safetensors"); });
     EXPECT_NE(e.find("patch_embed.proj.weight"), std::string::npos) << e;
     EXPECT_NE(e.find("expected [384, 3, 16, 16] got [16, 3, 8, 8]"), std::string::npos) << e;
+    // EVA-02 and Swin V2 weights under a ViT or Swin (v1) preset, and back: (fixture, preset, its family, the file's)
+    const std::array<std::array<std::string, 4>, 5> cases = {{
+        {"eva02_tiny_patch14_224", "vit_small_patch16_224", "vit", "eva"},
+        {"eva02_base_patch14_224", "vit_small_patch16_224", "vit", "eva"},
+        {"swinv2_tiny_window8_256", "swin_tiny_patch4_window7_224", "swin", "swinv2"},
+        {kVit, "eva02_small_patch14_224", "eva", "vit"},
+        {"swin_tiny_patch4_window7_224", "swinv2_tiny_window8_256", "swinv2", "swin"}}};
+    for (const auto& [fixture, preset, family, found] : cases) {
+        std::filesystem::copy_file(data_dir() + "/" + fixture + "/model.safetensors", d + "/other.safetensors",
+                                   std::filesystem::copy_options::overwrite_existing);
+        e = error_of([&] { fovea::create_model(preset, d + "/other.safetensors"); });
+        const std::string want = "holds a " + found + " checkpoint, not the " + family + " that '" + preset + "' is";
+        EXPECT_NE(e.find(want), std::string::npos) << fixture << ": " << e;
+    }
 }
 
 TEST(Registry, MissingAndUnexpectedTensorsAreNamed) {

@@ -191,6 +191,21 @@ def tiny_fixtures():
         ("vit_so400m_patch14_siglip_224", "vit_so400m_patch14_siglip_224", dict(TINY_DINOV2), (1, 3, 42, 42), None),
         ("siglip_dynamic_24x40", "vit_base_patch16_siglip_224", dict(TINY_VIT), (2, 3, 24, 40), dyn),
         ("siglip_no_head", "vit_base_patch16_siglip_224", dict(TINY_VIT), (1, 3, 32, 32), None),  # as published
+        # EVA-02: 2-D rotary embedding (grid scaled to ref_feat_shape 16), q / v biases on a fused qkv (tiny,
+        # small) or q_proj / k_proj / v_proj (base, large), packed SwiGLU or SwiGLU with its inner norm
+        ("eva02_tiny_patch14_224", "eva02_tiny_patch14_224", dict(TINY_DINOV2), (1, 3, 42, 42), None),
+        ("eva02_small_patch14_224", "eva02_small_patch14_224", dict(TINY_DINOV2), (2, 3, 42, 42), None),
+        ("eva02_base_patch14_224", "eva02_base_patch14_224", dict(TINY_DINOV2), (1, 3, 42, 42), None),
+        ("eva02_large_patch14_448", "eva02_large_patch14_448", dict(TINY_DINOV2, img_size=56), (1, 3, 56, 56), None),
+        ("eva02_dynamic_56x28", "eva02_base_patch14_448", dict(TINY_DINOV2), (2, 3, 56, 28), dyn),
+        # Swin V2: cosine attention with a clamped per-head logit scale, the continuous position bias MLP,
+        # post-norm blocks, reduction-then-norm patch merging; maps 32, 16, 8, 4
+        ("swinv2_tiny_window8_256", "swinv2_tiny_window8_256", dict(TINY_SWIN, img_size=64), (1, 3, 64, 64), None),
+        ("swinv2_tiny_window16_256", "swinv2_tiny_window16_256", dict(TINY_SWIN, img_size=64), (1, 3, 64, 64), None),
+        ("swinv2_base_window12to16_192to256", "swinv2_base_window12to16_192to256", dict(TINY_SWIN, img_size=64),
+         (1, 3, 64, 64), None),
+        # padding and a non-square map (24x40 -> 12x20 -> 6x10 -> 3x5), batch 2
+        ("swinv2_small_window8_48x80", "swinv2_small_window8_256", dict(TINY_SWIN, img_size=64), (2, 3, 48, 80), None),
     ]
     return fx
 
@@ -228,13 +243,14 @@ def patch_merging_order(out_dir):
     save_file({"input": x, "output": y}, pathlib.Path(out_dir) / "patch_merging_order.safetensors")
 
 
-def swin_original_layout(out_dir):
-    """The tiny Swin-T fixture in the layout of Microsoft's release and timm <= 0.6 (the inverse of
-    timm's checkpoint_filter_fn): downsample at the end of stages 0-2, head.weight, and the stored
-    relative_position_index / attn_mask buffers. Same weights, so the same reference applies."""
+def swin_original_layout(out_dir, fixture="swin_tiny_patch4_window7_224", folder="swin_original"):
+    """The tiny Swin-T fixture (or Swin V2's) in the layout of Microsoft's release and timm <= 0.6
+    (the inverse of timm's checkpoint_filter_fn): downsample at the end of stages 0-2, head.weight,
+    and stored buffers (relative_position_index, attn_mask; V2's relative_coords_table). Same weights,
+    so the same reference applies."""
     import json as _json
     import numpy as np
-    src = pathlib.Path(out_dir) / "swin_tiny_patch4_window7_224"
+    src = pathlib.Path(out_dir) / fixture
     raw = (src / "model.safetensors").read_bytes()
     n = struct.unpack("<Q", raw[:8])[0]
     header = _json.loads(raw[8:8 + n])
@@ -248,13 +264,13 @@ def swin_original_layout(out_dir):
         k = re.sub(r"^layers\.(\d+)\.downsample", lambda m: f"layers.{int(m.group(1)) - 1}.downsample", k)
         tensors[k.replace("head.fc.", "head.")] = torch.from_numpy(arr.copy())
     cfg = _json.loads((src / "config.json").read_text())
-    model = timm.create_model("swin_tiny_patch4_window7_224", pretrained=False, num_classes=5,
-                              **cfg["model_args"])
+    model = timm.create_model(cfg["architecture"], pretrained=False, num_classes=5, **cfg["model_args"])
     for name, buf in model.named_buffers():  # stored buffers, as old checkpoints carry them
-        # a sample of them keeps the file small: the last stage's indices and one shifted-window mask
-        if (name.startswith("layers.3.") and name.endswith("relative_position_index")) or name == "layers.1.blocks.1.attn_mask":
+        # a sample of them keeps the file small: the last stage's buffers and one shifted-window mask
+        if (name.startswith("layers.3.") and name.endswith(("relative_position_index", "relative_coords_table"))) or \
+                name == "layers.1.blocks.1.attn_mask":
             tensors[name] = buf.to(torch.float16) if buf.is_floating_point() else buf
-    out = pathlib.Path(out_dir) / "layouts" / "swin_original"
+    out = pathlib.Path(out_dir) / "layouts" / folder
     out.mkdir(parents=True, exist_ok=True)
     save_file(tensors, out / "model.safetensors")
     (out / "config.json").write_text((src / "config.json").read_text())
@@ -276,6 +292,7 @@ def main():
     patch_merging_order(a.out)
     if not a.only:
         swin_original_layout(a.out)
+        swin_original_layout(a.out, "swinv2_tiny_window8_256", "swinv2_original")
     for i, (name, arch, args, shape, kw) in enumerate(tiny_fixtures()):
         if a.only and name not in a.only:
             continue

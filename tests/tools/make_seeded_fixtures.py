@@ -27,7 +27,10 @@ from safetensors_io import save_file
 
 MODELS = {"vit_base_patch16_224": 21, "swin_tiny_patch4_window7_224": 22,
           # CLIP (norm_pre, QuickGELU, 512-wide projection head) and SigLIP (attention pooling, no head)
-          "vit_base_patch16_clip_quickgelu_224": 23, "vit_base_patch16_siglip_224": 24}
+          "vit_base_patch16_clip_quickgelu_224": 23, "vit_base_patch16_siglip_224": 24,
+          # EVA-02 (rotary embedding, separate q / k / v, SwiGLU with its norm; no head: pooled features)
+          # and Swin V2 (cosine attention, continuous position bias, post-norm) at 256
+          "eva02_base_patch14_224": 25, "swinv2_tiny_window8_256": 26}
 TOKENS = ("pos_embed", "cls_token", "reg_token", "dist_token", "relative_position_bias_table", "latent")
 M64 = (1 << 64) - 1
 
@@ -72,7 +75,8 @@ def main():
         out.mkdir(parents=True, exist_ok=True)
         model = timm.create_model(arch, pretrained=False).eval()
         state = model.state_dict()
-        spec = {"seed": seed, "input": [1, 3, 224, 224], "tensors": []}
+        shape = [1, *model.pretrained_cfg["input_size"]]
+        spec = {"seed": seed, "input": shape, "tensors": []}
         params = {}
         for i, (name, t) in enumerate(state.items()):
             if t.dtype != torch.float32:  # buffers such as Swin's relative_position_index, attn_mask
@@ -84,7 +88,7 @@ def main():
             params[name] = torch.from_numpy(v)
             spec["tensors"].append({"name": name, "shape": list(t.shape), "rule": rule, "scale": scale})
         model.load_state_dict(params, strict=False)
-        x = torch.from_numpy(values(seed, 0, 3 * 224 * 224, "uniform", 2.0).reshape(1, 3, 224, 224))
+        x = torch.from_numpy(values(seed, 0, math.prod(shape), "uniform", 2.0).reshape(shape))
         with torch.no_grad():
             logits32 = model(x)
             logits64 = model.double()(x.double()).float()

@@ -1,9 +1,12 @@
 #pragma once
-// timm Attention (vision_transformer.py) and BEiT's (beit.py): a fused qkv projection, then per head
+// timm Attention (vision_transformer.py), BEiT's (beit.py) and EVA's (eva.py): a qkv projection,
+// then per head
 //   softmax(q k^T / sqrt(head_dim) (+ relative position bias)) v
 // and proj. Chosen by configuration: the qkv bias on q, k and v (qkv.bias), on q and v only
-// (BEiT's q_bias and v_bias; k has none), or none; and a learned relative position bias over a
-// class token and a fixed grid (BEiT's per-block relative_position_bias_table).
+// (BEiT's and EVA's q_bias and v_bias; k has none), or none; q, k and v stored as one qkv or as
+// q_proj, k_proj, v_proj (EVA-02 base and large; fused here at load); a learned relative position
+// bias over a class token and a fixed grid (BEiT's per-block relative_position_bias_table); and
+// EVA-02's rotary embedding of q and k, given with the input (it depends on the grid).
 #include <cmath>
 #include <string>
 #include <vector>
@@ -12,6 +15,7 @@
 #include "fovea/core/ops.hpp"
 #include "fovea/layers/linear.hpp"
 #include "fovea/layers/relative_position.hpp"
+#include "fovea/layers/rope.hpp"
 
 namespace fovea {
 
@@ -20,6 +24,7 @@ enum class QkvBias { All, QV, None };
 struct AttentionOptions {
     QkvBias bias = QkvBias::All;
     std::int64_t rel_grid_h = 0, rel_grid_w = 0;  // > 0: relative position bias over [cls] + this grid
+    bool fused_qkv = true;                        // false: q_proj, k_proj (no bias), v_proj
 };
 
 struct Attention {
@@ -39,13 +44,13 @@ struct Attention {
         a.num_heads = num_heads;
         a.head_dim = dim / num_heads;
         a.scale = 1.0f / std::sqrt(static_cast<float>(a.head_dim));
-        a.qkv = Linear::load(w, prefix + ".qkv", dim, 3 * dim, o.bias == QkvBias::All);
-        if (o.bias == QkvBias::QV) {  // [q_bias, 0, v_bias]
-            std::vector<float> b(static_cast<std::size_t>(3 * dim), 0.0f);
-            const auto q = w.get<1>(prefix + ".q_bias", {dim}), v = w.get<1>(prefix + ".v_bias", {dim});
-            std::copy(q.data(), q.data() + dim, b.begin());
-            std::copy(v.data(), v.data() + dim, b.begin() + 2 * dim);
-            a.qkv.bias = w.keep<1>(b, {3 * dim});
+        if (o.fused_qkv) {
+            a.qkv = Linear::load(w, prefix + ".qkv", dim, 3 * dim, o.bias == QkvBias::All);
+            if (o.bias == QkvBias::QV) a.qkv.bias = Linear::qv_bias(w, prefix + ".q_bias", prefix + ".v_bias", dim);
+        } else {
+            if (o.bias == QkvBias::All) detail::fail(w.file()->path(), ": ", prefix, ": separate q, k, v projections have no k bias");
+            a.qkv = Linear::load_fused(w, {prefix + ".q_proj", prefix + ".k_proj", prefix + ".v_proj"}, dim, dim, false);
+            if (o.bias == QkvBias::QV) a.qkv.bias = Linear::qv_bias(w, prefix + ".q_proj.bias", prefix + ".v_proj.bias", dim);
         }
         a.proj = Linear::load(w, prefix + ".proj", dim, dim);
         if (o.rel_grid_h > 0) {
@@ -59,13 +64,17 @@ struct Attention {
     }
 
     // x [B, T, C] -> y [B, T, C] through proj's epilogue `out` (a block adds into its residual).
-    // probs (optional): [B, heads, T, T], the softmax output of every head.
+    // probs (optional): [B, heads, T, T], the softmax output of every head. rope (optional): the
+    // rotation of q and k for this input's grid.
     void forward(const Context& ctx, TensorView<const float, 3> x, TensorView<float, 3> y, detail::Epilogue out = {},
-                 float* probs = nullptr) const {
+                 float* probs = nullptr, const RotaryEmbedding::Table* rope = nullptr) const {
         const std::int64_t B = x.shape(0), T = x.shape(1), C = qkv.in, H = num_heads, D = head_dim;
         detail::check_shape("Attention", "y", y.shape(), B, T, C);
         if (!rel_bias.empty() && rel_bias.shape(1) != T)
             detail::fail("attention: relative position bias is for ", rel_bias.shape(1), " tokens, the input has ", T);
+        if (rope && (rope->prefix + rope->tokens != T || rope->dim != D))
+            detail::fail("attention: rotary table is for ", rope->prefix + rope->tokens, " tokens of ", rope->dim,
+                         " channels, the input has ", T, " of ", D);
         const auto scope = ctx.arena->scope();
         float* qkv_buf = ctx.arena->alloc<float>(B * T * 3 * C);  // (B*T, 3*C) -> q | k | v, heads inside each
         float* o = ctx.arena->alloc<float>(B * T * C);            // (B*T, C), heads side by side
@@ -74,7 +83,11 @@ struct Attention {
         parallel_for(ctx, B * H, 1, 4 * ctx.threads, [&](std::int64_t begin, std::int64_t end, Context& sub) {
             for (std::int64_t bh = begin; bh < end; ++bh) {
                 const std::int64_t b = bh / H, h = bh % H;
-                const float* q = qkv_buf + b * T * 3 * C + h * D;
+                float* q = qkv_buf + b * T * 3 * C + h * D;
+                if (rope) {  // this (batch, head)'s own columns of q and k
+                    RotaryEmbedding::apply(*rope, q, 3 * C);
+                    RotaryEmbedding::apply(*rope, q + C, 3 * C);
+                }
                 detail::attention_head(sub, q, q + C, q + 2 * C, 3 * C, T, D, scale,
                                        rel_bias.empty() ? nullptr : rel_bias.data() + h * T * T, nullptr,
                                        o + b * T * C + h * D, C, probs ? probs + bh * T * T : nullptr);

@@ -52,6 +52,19 @@ struct Linear {
         return l;
     }
 
+    // A qkv bias stored as q and v parts, k having none (BEiT, EVA, Swin V2): [q, 0, v].
+    static TensorView<const float, 1> qv_bias(WeightBinder& w, const std::string& q_key, const std::string& v_key,
+                                              std::int64_t dim) {
+        std::vector<float> b(static_cast<std::size_t>(3 * dim), 0.0f);
+        const auto q = w.borrow<1>(q_key, {dim});
+        std::copy(q.data(), q.data() + dim, b.begin());
+        w.release(q);
+        const auto v = w.borrow<1>(v_key, {dim});
+        std::copy(v.data(), v.data() + dim, b.begin() + 2 * dim);
+        w.release(v);
+        return w.keep<1>(std::move(b), {3 * dim});
+    }
+
     // x [rows, in] -> y [rows, out], through ep (GELU, LayerScale, residual add) as it is written.
     // Rows may be strided (a slice of a wider buffer); y must not alias x.
     void forward(const Context& ctx, TensorView<const float, 2> x, TensorView<float, 2> y, detail::Epilogue ep = {}) const {

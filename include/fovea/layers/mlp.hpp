@@ -4,10 +4,14 @@
 //                               applied inside fc1's GEMM)
 //   SwiGluPacked  GluMlp(SiLU): fc1 to 2h, first half gates: silu(x1) * x2 -> fc2
 //   SwiGlu        SwiGLU:       silu(fc1_g(x)) * fc1_x(x) -> fc2 (fc1_g and fc1_x fused into one GEMM at load)
+// Any of them may carry a LayerNorm over the hidden width before fc2 (timm's norm_layer: mlp.norm,
+// EVA-02's scale_mlp).
+#include <optional>
 #include <string>
 
 #include "fovea/core/context.hpp"
 #include "fovea/core/kernels.hpp"
+#include "fovea/layers/layer_norm.hpp"
 #include "fovea/layers/linear.hpp"
 
 namespace fovea {
@@ -33,11 +37,13 @@ struct Mlp {
     MlpKind kind = MlpKind::Gelu;
     Activation act = Activation::Gelu;  // kind Gelu's activation
     Linear fc1, fc2;  // SwiGlu: fc1 holds fc1_g then fc1_x
+    std::optional<LayerNorm> norm;  // over the hidden width, before fc2
     std::int64_t hidden = 0;  // fc2's input width
 
     // hidden: timm's hidden_features (for SwiGluPacked the width of fc1, twice fc2's input).
+    // norm_eps > 0: the MLP has its inner norm.
     static Mlp load(WeightBinder& w, const std::string& prefix, std::int64_t dim, std::int64_t hidden, MlpKind kind = MlpKind::Gelu,
-                    Activation act = Activation::Gelu) {
+                    Activation act = Activation::Gelu, float norm_eps = 0.0f) {
         Mlp m;
         m.kind = kind;
         m.act = act;
@@ -52,6 +58,7 @@ struct Mlp {
             m.hidden = hidden;
             m.fc1 = Linear::load_fused(w, {prefix + ".fc1_g", prefix + ".fc1_x"}, dim, hidden);
         }
+        if (norm_eps > 0) m.norm = LayerNorm::load(w, prefix + ".norm", m.hidden, norm_eps);
         m.fc2 = Linear::load(w, prefix + ".fc2", m.hidden, dim);
         return m;
     }
@@ -72,6 +79,7 @@ struct Mlp {
             });
             h = g;
         }
+        if (norm) norm->forward(ctx, TensorView<const float, 2>(h, {rows, hidden}), TensorView<float, 2>(h, {rows, hidden}));
         fc2.forward(ctx, TensorView<const float, 2>(h, {rows, hidden}), y, out);
     }
 };

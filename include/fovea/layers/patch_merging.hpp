@@ -1,7 +1,8 @@
 #pragma once
 // timm swin_transformer.PatchMerging: pad odd sizes with zeros, gather each 2x2 neighbourhood
 // as channels in timm's order (x[0::2,0::2], x[1::2,0::2], x[0::2,1::2], x[1::2,1::2]),
-// LayerNorm(4C), then reduction Linear(4C -> out, no bias).
+// LayerNorm(4C), then reduction Linear(4C -> out, no bias). Swin V2's (swin_transformer_v2.PatchMerging)
+// reduces first and normalises the output: LayerNorm(out) after the reduction.
 #include <string>
 
 #include "fovea/layers/layer_norm.hpp"
@@ -13,11 +14,12 @@ struct PatchMerging {
     LayerNorm norm;
     Linear reduction;
     std::int64_t dim = 0;
+    bool norm_after = false;  // Swin V2
 
     static PatchMerging load(WeightBinder& w, const std::string& prefix, std::int64_t dim, std::int64_t out_dim,
-                             float eps) {
-        return {LayerNorm::load(w, prefix + ".norm", 4 * dim, eps),
-                Linear::load(w, prefix + ".reduction", 4 * dim, out_dim, false), dim};
+                             float eps, bool norm_after = false) {
+        return {LayerNorm::load(w, prefix + ".norm", norm_after ? out_dim : 4 * dim, eps),
+                Linear::load(w, prefix + ".reduction", 4 * dim, out_dim, false), dim, norm_after};
     }
 
     // x (B, H, W, C) -> y (B, ceil(H/2), ceil(W/2), out)
@@ -28,8 +30,14 @@ struct PatchMerging {
         const auto scope = ctx.arena->scope();
         const TensorView<float, 2> g(ctx.arena->alloc<float>(rows * 4 * dim), {rows, 4 * dim});
         gather(ctx, x.data(), B, H, W, dim, g.data());
+        const auto out = y.reshape<2>({rows, reduction.out});
+        if (norm_after) {
+            reduction.forward(ctx, g, out);
+            norm.forward(ctx, out, out);
+            return;
+        }
         norm.forward(ctx, g, g);
-        reduction.forward(ctx, g, y.reshape<2>({rows, reduction.out}));
+        reduction.forward(ctx, g, out);
     }
 
     // (B, H, W, C) -> (B, ceil(H/2), ceil(W/2), 4C), channel block k = dw*2 + dh, zero padded

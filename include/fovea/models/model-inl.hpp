@@ -12,10 +12,12 @@
 #include "fovea/models/beit.hpp"
 #include "fovea/models/clip.hpp"
 #include "fovea/models/dinov2.hpp"
+#include "fovea/models/eva.hpp"
 #include "fovea/models/model.hpp"
 #include "fovea/models/registry.hpp"
 #include "fovea/models/siglip.hpp"
 #include "fovea/models/swin_transformer.hpp"
+#include "fovea/models/swin_transformer_v2.hpp"
 #include "fovea/models/vision_transformer.hpp"
 
 #ifdef FOVEA_COMPILED

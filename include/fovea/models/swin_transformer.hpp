@@ -3,6 +3,9 @@
 // sides are multiples of the patch size. Checkpoint layout of timm >= 0.9 (downsample at the start
 // of stages 1-3: layers.{1,2,3}.downsample, head.fc). After the model: its presets, transformers'
 // Swin config, the transformers and Microsoft checkpoint layouts, and the family's registration.
+// Swin V2 (models/swin_transformer_v2.hpp) is this network with SwinConfig::v2: residual post-norm
+// blocks (x + norm(attn(x))), cosine window attention with its continuous position bias, and patch
+// merging that normalises after the reduction.
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +31,8 @@ struct SwinConfig {
     // transformers' SwinLayer instead of timm's: pad the map, then roll the padded map (timm rolls,
     // then pads), and clamp the window to a square of min(H, W). Same numbers when nothing is padded.
     bool hf_padding = false;
+    bool v2 = false;                                // Swin V2's blocks, attention and patch merging
+    std::vector<std::int64_t> pretrained_window_sizes;  // V2: per stage, the window of pre-training (0: this one)
 
     std::int64_t num_stages() const { return static_cast<std::int64_t>(depths.size()); }
     std::int64_t stage_dim(std::int64_t i) const { return embed_dim << i; }
@@ -49,6 +54,7 @@ struct SwinConfig {
         r.read("mlp_ratio", mlp_ratio);
         r.read("qkv_bias", qkv_bias);
         r.read("always_partition", always_partition);
+        r.read("pretrained_window_sizes", pretrained_window_sizes, 0, 64, 8);
         if (r.has("global_pool")) {
             std::string p;
             r.read("global_pool", p);
@@ -64,6 +70,8 @@ struct SwinConfig {
             detail::fail(where, ": Swin mlp_ratio ", mlp_ratio, " gives an MLP of width 0 for embed_dim ", embed_dim);
         if (depths.size() != num_heads.size())
             detail::fail(where, ": depths has ", depths.size(), " stages but num_heads has ", num_heads.size());
+        if (!pretrained_window_sizes.empty() && (!v2 || pretrained_window_sizes.size() != depths.size()))
+            detail::fail(where, ": pretrained_window_sizes needs Swin V2 and one size per stage (", depths.size(), ")");
         for (std::size_t i = 0; i < depths.size(); ++i)
             if (stage_dim(static_cast<std::int64_t>(i)) % num_heads[i] || stage_dim(static_cast<std::int64_t>(i)) > 65536)
                 detail::fail(where, ": stage ", i, " dim ", stage_dim(static_cast<std::int64_t>(i)),
@@ -77,15 +85,18 @@ struct SwinConfig {
 };
 
 // timm SwinTransformerBlock: x = x + attn(norm1(x)) over (shifted) windows; x = x + mlp(norm2(x)).
+// Swin V2's (SwinTransformerV2Block) normalises the branch instead: x = x + norm1(attn(x)), x = x + norm2(mlp(x)).
 struct SwinTransformerBlock {
     LayerNorm norm1, norm2;
     WindowAttention attn;
     Mlp mlp;
     std::int64_t wh = 7, ww = 7, sh = 0, sw = 0;  // window and shift after clamping
     bool pad_then_roll = false;                    // transformers' order (SwinConfig::hf_padding)
+    bool post_norm = false;                        // Swin V2
 
     static SwinTransformerBlock load(WeightBinder& w, const std::string& prefix, const SwinConfig& cfg, std::int64_t dim,
-                                     std::int64_t heads, std::int64_t res_h, std::int64_t res_w, bool shifted) {
+                                     std::int64_t heads, std::int64_t res_h, std::int64_t res_w, bool shifted,
+                                     std::int64_t pretrained_window = 0) {
         SwinTransformerBlock b;
         // timm clamps the window to the configured feature map, and drops the shift there.
         const std::int64_t win = cfg.window_size, shift = shifted ? win / 2 : 0;
@@ -101,8 +112,10 @@ struct SwinTransformerBlock {
             b.sh = clamp_h ? 0 : shift;
             b.sw = clamp_w ? 0 : shift;
         }
+        b.post_norm = cfg.v2;
         b.norm1 = LayerNorm::load(w, prefix + ".norm1", dim, cfg.eps);
-        b.attn = WindowAttention::load(w, prefix + ".attn", dim, heads, b.wh, b.ww, cfg.qkv_bias);
+        b.attn = cfg.v2 ? WindowAttention::load_v2(w, prefix + ".attn", dim, heads, b.wh, b.ww, pretrained_window, pretrained_window, cfg.qkv_bias)
+                        : WindowAttention::load(w, prefix + ".attn", dim, heads, b.wh, b.ww, cfg.qkv_bias);
         w.ignore(prefix + ".attn_mask");
         b.norm2 = LayerNorm::load(w, prefix + ".norm2", dim, cfg.eps);
         b.mlp = Mlp::load(w, prefix + ".mlp", dim, static_cast<std::int64_t>(static_cast<double>(dim) * cfg.mlp_ratio));
@@ -180,7 +193,7 @@ private:
             for (std::int64_t r = r0; r < r1; ++r) {
                 if (s[r] >= 0) {
                     std::copy(x + s[r] * C, x + (s[r] + 1) * C, xs + r * C);
-                    norm1.forward_row(xs + r * C, h + r * C);
+                    if (!post_norm) norm1.forward_row(xs + r * C, h + r * C);
                 } else {
                     std::fill(xs + r * C, xs + (r + 1) * C, 0.0f);
                     std::fill(h + r * C, h + (r + 1) * C, 0.0f);
@@ -189,8 +202,16 @@ private:
         });
         detail::Epilogue residual;
         residual.accumulate = true;
-        attn.forward(ctx, TensorView<const float, 3>(h, {w1 - w0, N, C}), labels ? labels + w0 * N : nullptr,
-                     TensorView<float, 3>(xs, {w1 - w0, N, C}), residual, probs ? probs + w0 * attn.num_heads * N * N : nullptr);
+        float* wprobs = probs ? probs + w0 * attn.num_heads * N * N : nullptr;
+        const int* wlabels = labels ? labels + w0 * N : nullptr;
+        if (post_norm) {  // h = attn(x); x += norm1(h)
+            attn.forward(ctx, TensorView<const float, 3>(xs, {w1 - w0, N, C}), wlabels, TensorView<float, 3>(h, {w1 - w0, N, C}), {},
+                         wprobs);
+            add_normed(ctx, norm1, h, xs, rows);
+        } else {
+            attn.forward(ctx, TensorView<const float, 3>(h, {w1 - w0, N, C}), wlabels, TensorView<float, 3>(xs, {w1 - w0, N, C}),
+                         residual, wprobs);
+        }
         // Padding stops here (the MLP is token-wise): the kept tokens move up, in order.
         std::int64_t kept = 0;
         for (std::int64_t r = 0; r < rows; ++r)
@@ -199,10 +220,26 @@ private:
                 ++kept;
             }
         const TensorView<float, 2> xk(xs, {kept, C}), hk(h, {kept, C});
-        norm2.forward(ctx, xk, hk);
-        mlp.forward(ctx, hk, xk, residual);
+        if (post_norm) {  // h = mlp(x); x += norm2(h)
+            mlp.forward(ctx, xk, hk);
+            add_normed(ctx, norm2, h, xs, kept);
+        } else {
+            norm2.forward(ctx, xk, hk);
+            mlp.forward(ctx, hk, xk, residual);
+        }
         for (std::int64_t r = 0, k = 0; r < rows; ++r)
             if (s[r] >= 0) std::copy(xs + k * C, xs + (k + 1) * C, x + s[r] * C), ++k;
+    }
+
+    // x += norm(h), row by row (h is overwritten)
+    static void add_normed(const Context& ctx, const LayerNorm& norm, float* h, float* x, std::int64_t rows) {
+        const std::int64_t C = norm.dim;
+        parallel_for(ctx, rows, 64, ctx.threads, [&](std::int64_t r0, std::int64_t r1, Context&) {
+            for (std::int64_t r = r0; r < r1; ++r) {
+                norm.forward_row(h + r * C, h + r * C);
+                for (std::int64_t c = 0; c < C; ++c) x[r * C + c] += h[r * C + c];
+            }
+        });
     }
 
     // The map position that padded, shifted position p holds, or -1 for padding. timm rolls the
@@ -236,7 +273,7 @@ struct SwinTransformerStage {
 class SwinTransformer final : public detail::Network {
 public:
     static std::shared_ptr<SwinTransformer> load(const SwinConfig& cfg, std::shared_ptr<const SafeTensorsFile> file,
-                                                 WeightBinder::Options bind = {}) {
+                                                 WeightBinder::Options bind = {}, const std::string& family = "swin") {
         cfg.validate(file->path());
         auto m = std::make_shared<SwinTransformer>();
         m->cfg_ = cfg;
@@ -247,10 +284,12 @@ public:
             const std::string p = "layers." + std::to_string(i);
             SwinTransformerStage s;
             const std::int64_t dim = cfg.stage_dim(i);
-            if (i > 0) s.downsample = PatchMerging::load(w, p + ".downsample", cfg.stage_dim(i - 1), dim, cfg.eps);
+            if (i > 0) s.downsample = PatchMerging::load(w, p + ".downsample", cfg.stage_dim(i - 1), dim, cfg.eps, cfg.v2);
+            const std::int64_t pretrained = cfg.pretrained_window_sizes.empty() ? 0 : cfg.pretrained_window_sizes[static_cast<std::size_t>(i)];
             for (std::int64_t j = 0; j < cfg.depths[static_cast<std::size_t>(i)]; ++j)
                 s.blocks.push_back(SwinTransformerBlock::load(w, p + ".blocks." + std::to_string(j), cfg, dim,
-                                                              cfg.num_heads[static_cast<std::size_t>(i)], gh >> i, gw >> i, j % 2 == 1));
+                                                              cfg.num_heads[static_cast<std::size_t>(i)], gh >> i, gw >> i, j % 2 == 1,
+                                                              pretrained));
             m->layers.push_back(std::move(s));
         }
         m->norm = LayerNorm::load(w, "norm", cfg.num_features(), cfg.eps);
@@ -258,7 +297,7 @@ public:
         else for (const char* k : {"head.fc.weight", "head.fc.bias"}) w.ignore(k);
         w.finish();
         m->params_ = w.kept();
-        m->info_ = {"swin", cfg.num_classes, cfg.num_features(), cfg.in_chans, cfg.img_h, cfg.img_w, cfg.patch_size, 0,
+        m->info_ = {family, cfg.num_classes, cfg.num_features(), cfg.in_chans, cfg.img_h, cfg.img_w, cfg.patch_size, 0,
                     cfg.num_stages()};
         return m;
     }

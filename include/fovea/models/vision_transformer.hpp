@@ -1,7 +1,7 @@
 #pragma once
 // Vision Transformer (ViT), DeiT, DeiT III and register / GAP variants, as timm's
-// vision_transformer.py and deit.py (DINOv2, CLIP and SigLIP build on it: models/dinov2.hpp,
-// clip.hpp, siglip.hpp). Members carry timm's
+// vision_transformer.py and deit.py (DINOv2, CLIP, SigLIP and EVA-02 build on it: models/dinov2.hpp,
+// clip.hpp, siglip.hpp, eva.hpp). Members carry timm's
 // module names, so the checkpoint keys (blocks.3.attn.qkv.weight, ...) are the names used below.
 // After the model: its presets, transformers' ViT / DeiT configs and checkpoint layouts, and the
 // family's registration.
@@ -34,12 +34,23 @@ struct VitConfig {
     bool distilled = false;          // DeiT: dist_token + head_dist, logits averaged
     bool dist_head = true;           // false: dist_token but one head on the class token (transformers' DeiTForImageClassification)
     float eps = 1e-6f;               // LayerNorm's; fovea's key norm_eps for timm's norm_layer=partial(LayerNorm, eps=...)
+    // EVA-02's differences (models/eva.hpp translates eva.py's kwargs to these keys)
+    bool qv_bias = false;            // q_bias and v_bias, k without (qkv_bias then is false)
+    bool qkv_fused = true;           // false: attn.q_proj / k_proj / v_proj
+    std::int64_t mlp_hidden = 0;     // the MLP's hidden_features where it is not int(embed_dim * mlp_ratio)
+    bool mlp_norm = false;           // a LayerNorm inside the MLP (mlp.norm)
+    bool rope = false;               // 2-D rotary embedding of q and k (layers/rope.hpp)
+    std::int64_t rope_ref_h = 0, rope_ref_w = 0;
+    double rope_temperature = 10000.0;
+    bool gamma_keys = false;         // LayerScale stored as gamma_1 / gamma_2 (EVA, BEiT) instead of ls1.gamma / ls2.gamma
 
     std::int64_t num_prefix_tokens() const { return (class_token ? 1 : 0) + reg_tokens + (distilled ? 1 : 0); }
     bool use_fc_norm() const {
         return fc_norm >= 0 ? fc_norm == 1 : global_pool == Pool::Avg || global_pool == Pool::Max || global_pool == Pool::AvgMax;
     }
-    std::int64_t hidden() const { return static_cast<std::int64_t>(static_cast<double>(embed_dim) * mlp_ratio); }
+    std::int64_t hidden() const {
+        return mlp_hidden > 0 ? mlp_hidden : static_cast<std::int64_t>(static_cast<double>(embed_dim) * mlp_ratio);
+    }
 
     void apply(const nlohmann::json& args, const std::string& where) {
         detail::ArgReader r(args, where);
@@ -50,6 +61,14 @@ struct VitConfig {
         r.read("pre_norm", pre_norm);
         r.read("final_norm", final_norm);
         r.read("distilled", distilled);
+        r.read("qv_bias", qv_bias);
+        r.read("qkv_fused", qkv_fused);
+        r.read("mlp_hidden", mlp_hidden, 1, 1 << 20);
+        r.read("mlp_norm", mlp_norm);
+        r.read("rope", rope);
+        r.read_pair("rope_ref", rope_ref_h, rope_ref_w, 65536);
+        r.read("rope_temperature", rope_temperature);
+        r.read("gamma_keys", gamma_keys);
         if (r.has("global_pool")) {
             std::string p;
             r.read("global_pool", p);
@@ -97,6 +116,12 @@ struct VitConfig {
         if (global_pool == Pool::Token && !class_token) detail::fail(where, ": global_pool 'token' needs class_token");
         if (global_pool == Pool::Map && distilled) detail::fail(where, ": global_pool 'map' with a distillation token is not supported");
         if (act != Activation::Gelu && mlp != MlpKind::Gelu) detail::fail(where, ": act_layer applies to the plain MLP only");
+        if (qv_bias && qkv_bias) detail::fail(where, ": qkv_bias and qv_bias exclude each other");
+        if (!qkv_fused && qkv_bias) detail::fail(where, ": separate q, k, v projections take qv_bias, not qkv_bias");
+        if (rope && ((embed_dim / num_heads) % 4 != 0))
+            detail::fail(where, ": a rotary embedding needs a head width divisible by 4, got ", embed_dim / num_heads);
+        if (rope && !(rope_temperature > 1 && rope_temperature < 1e9))
+            detail::fail(where, ": rope_temperature ", rope_temperature, " is out of range (1, 1e9)");
     }
 };
 
@@ -116,12 +141,16 @@ public:
         const std::int64_t embed_len = gh * gw + (cfg.no_embed_class ? 0 : cfg.num_prefix_tokens());
         m->pos_embed = w.get<3>("pos_embed", {1, embed_len, C});
         if (cfg.pre_norm) m->norm_pre = LayerNorm::load(w, "norm_pre", C, cfg.eps);
+        if (cfg.rope) m->rope = RotaryEmbedding{C / cfg.num_heads, static_cast<float>(cfg.rope_temperature), cfg.rope_ref_h, cfg.rope_ref_w};
         BlockOptions b;
         b.dim = C;
         b.num_heads = cfg.num_heads;
         b.hidden = cfg.hidden();
         b.eps = cfg.eps;
-        b.attn.bias = cfg.qkv_bias ? Attention::QkvBias::All : Attention::QkvBias::None;
+        b.attn.bias = cfg.qkv_bias ? Attention::QkvBias::All : cfg.qv_bias ? Attention::QkvBias::QV : Attention::QkvBias::None;
+        b.attn.fused_qkv = cfg.qkv_fused;
+        b.mlp_norm_eps = cfg.mlp_norm ? cfg.eps : 0.0f;
+        if (cfg.gamma_keys) b.ls1 = "gamma_1", b.ls2 = "gamma_2";
         b.mlp = cfg.mlp;
         b.act = cfg.act;
         b.layer_scale = cfg.layer_scale;
@@ -210,6 +239,7 @@ public:
     std::vector<Block> blocks;
     std::optional<AttentionPoolLatent> attn_pool;
     std::optional<Linear> head, head_dist;
+    std::optional<RotaryEmbedding> rope;  // EVA-02: computed, not stored
 
 private:
     using BlockOut = std::function<void(const float* tokens, std::int64_t B, std::int64_t T, std::int64_t gh, std::int64_t gw)>;
@@ -246,6 +276,8 @@ private:
         const auto rows = tokens.reshape<2>({B * T, C});
         if (norm_pre) norm_pre->forward(ctx, rows, rows);
         if (stage) stage("pos_embed", out, {B, T, C});
+        std::optional<RotaryEmbedding::Table> rot;
+        if (rope) rot = rope->table(gh, gw, P);
 
         std::size_t next = 0;
         for (std::size_t i = 0; i < blocks.size(); ++i) {
@@ -255,7 +287,7 @@ private:
                 hooks.attention_out->push_back({name, Tensor<float, 5>({B, cfg_.num_heads, 1, T, T}), 0, 0, 0, 0, gh, gw, {}});
                 map = &hooks.attention_out->back();
             }
-            blocks[i].forward(ctx, tokens, map ? map->probs.data() : nullptr);
+            blocks[i].forward(ctx, tokens, map ? map->probs.data() : nullptr, rot ? &*rot : nullptr);
             if (stage) stage(name, out, {B, T, C});
             if (next < take.size() && take[next] == static_cast<int>(i)) {
                 on_block(out, B, T, gh, gw);
@@ -304,7 +336,8 @@ inline Built build_vit(const BuildArgs& a, const std::string& family) {
 
 // A checkpoint named as timm's ViT names its parameters (DINOv2's too; BEiT adds relative position tables).
 inline bool is_vit_checkpoint(const SafeTensorsFile& f) {
-    return f.find("pos_embed") && f.find("blocks.0.attn.qkv.weight") && !f.find("blocks.0.attn.relative_position_bias_table");
+    return f.find("pos_embed") && f.find("blocks.0.attn.qkv.weight") && !f.find("blocks.0.attn.relative_position_bias_table") &&
+           !f.find("blocks.0.attn.q_bias");  // EVA's
 }
 
 // transformers' ViTForImageClassification / DeiTForImageClassification(WithTeacher) configs.
