@@ -3,6 +3,7 @@
 //   fovea-classify --weights DIR *.jpg --top-k 5 --json      # a timm hub folder
 //   fovea-classify --weights DIR --input-npy x.npy --save-logits y.npy
 //   fovea-classify --weights DIR --bench 20 --threads 2 --precision bf16
+//   fovea-classify --weights CLIP_DIR --text-embeddings classes.npy --labels classes.txt *.jpg  # zero-shot
 // Images stream through in batches: each batch is decoded, run, printed and written before the
 // next is read, so memory does not grow with the number of files.
 #include <signal.h>
@@ -10,6 +11,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <optional>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -34,6 +38,8 @@ namespace {
 
 struct Options {
     std::string model, weights, input_npy, save_logits, save_features, save_input, labels, precision = "f32";
+    std::string text_embeddings;  // zero-shot: class text embeddings [K, D]
+    std::optional<float> logit_scale, logit_bias;
     std::vector<std::string> images;
     int top_k = 5, threads = 0, bench = 0, batch_size = 0;  // batch_size 0: 8 images, 1 for --bench
     bool json = false, list_models = false, version = false;
@@ -56,10 +62,23 @@ void usage() {
         "  --save-features FILE  write pre-logit features [N, C] as float32 .npy\n"
         "  --save-input FILE     write the preprocessed batch [N, C, H, W] as float32 .npy\n"
         "  --precision P         f32 (default), bf16 or int8\n"
+        "  --text-embeddings F   zero-shot: .npy [K, D] of class text embeddings (OpenCLIP / transformers), one\n"
+        "                        per line of --labels; CLIP: softmax(scale cos), SigLIP: sigmoid(scale cos + bias)\n"
+        "  --logit-scale S       zero-shot scale, exp of the model's logit_scale (default: open_clip_model.safetensors\n"
+        "                        beside the weights, else 100 for CLIP)\n"
+        "  --logit-bias B        zero-shot bias: SigLIP's sigmoid (default: from open_clip_model.safetensors)\n"
         "  --threads N           threads (default: all cores; at most the machine's hardware threads)\n"
         "  --bench N             time N forward passes after a warm-up (random input unless --input-npy)\n"
         "  --list-models         print the preset names\n"
         "  --version             print fovea's version, compiler, kernels, CPU and image decoders");
+}
+
+float to_float(const std::string& flag, const std::string& v) {
+    char* end = nullptr;
+    const double d = std::strtod(v.c_str(), &end);
+    if (v.empty() || end != v.c_str() + v.size() || !std::isfinite(d) || std::abs(d) > 1e30)
+        fovea::detail::fail(flag, " expects a number, got '", v.substr(0, 40), "'");
+    return static_cast<float>(d);
 }
 
 int to_int(const std::string& flag, const std::string& v, int lo, int hi) {
@@ -84,6 +103,9 @@ Options parse(int argc, char** argv) {
         else if (a == "--save-input") o.save_input = value();
         else if (a == "--labels") o.labels = value();
         else if (a == "--precision") o.precision = value();
+        else if (a == "--text-embeddings") o.text_embeddings = value();
+        else if (a == "--logit-scale") o.logit_scale = to_float(a, value());
+        else if (a == "--logit-bias") o.logit_bias = to_float(a, value());
         else if (a == "--top-k") o.top_k = to_int(a, value(), 1, 1'000'000);
         else if (a == "--threads") o.threads = to_int(a, value(), 1, 1'000'000);
         else if (a == "--bench") o.bench = to_int(a, value(), 1, 1'000'000);
@@ -96,6 +118,8 @@ Options parse(int argc, char** argv) {
         else o.images.push_back(a);
     }
     if (!o.images.empty() && !o.input_npy.empty()) fovea::detail::fail("give images or --input-npy, not both");
+    if (o.text_embeddings.empty() && (o.logit_scale || o.logit_bias))
+        fovea::detail::fail("--logit-scale and --logit-bias go with --text-embeddings");
     return o;
 }
 
@@ -168,12 +192,12 @@ struct Output {
     int top_k = 5;
     std::vector<std::string> labels;
     fovea::NpyWriter logits, features, input;
+    std::optional<fovea::Tensor<float, 2>> text;  // zero-shot: the class text embeddings
+    fovea::ZeroShotHead head;
 };
 
 // Top-k of each row, as text or one JSON object per line; ids name the rows.
-void print_rows(const fovea::Model& model, const fovea::Tensor<float, 2>& logits, const std::vector<nlohmann::json>& ids,
-                const Output& out) {
-    const auto rows = fovea::top_k(model, logits, out.top_k, out.labels);
+void print_rows(const std::vector<std::vector<fovea::Prediction>>& rows, const std::vector<nlohmann::json>& ids, const Output& out) {
     for (std::size_t r = 0; r < rows.size(); ++r) {
         const auto& id = ids[r];
         if (out.json) {
@@ -194,6 +218,12 @@ void print_rows(const fovea::Model& model, const fovea::Tensor<float, 2>& logits
 }
 
 void run_batch(const fovea::Model& model, const fovea::Tensor<float, 4>& x, const std::vector<nlohmann::json>& ids, Output& out) {
+    if (out.text) {  // zero-shot: the image embeddings against the class texts
+        const fovea::ZeroShot z = fovea::zero_shot(model, x, *out.text, out.head);
+        if (out.logits.is_open()) out.logits.append(z.logits.data(), z.logits.shape(0));
+        print_rows(fovea::top_k(z, out.top_k, out.labels), ids, out);
+        return;
+    }
     const fovea::Features features = model.forward_features(x);
     const auto logits = model.forward_head(features);
     if (out.features.is_open()) {
@@ -204,7 +234,7 @@ void run_batch(const fovea::Model& model, const fovea::Tensor<float, 4>& x, cons
     const std::int64_t per = logits.shape(0) / x.shape(0);  // global_pool '': a row per token
     std::vector<nlohmann::json> rows;
     for (std::int64_t r = 0; r < logits.shape(0); ++r) rows.push_back(per == 1 ? ids[static_cast<std::size_t>(r)] : nlohmann::json(r));
-    print_rows(model, logits, rows, out);
+    print_rows(fovea::top_k(model, logits, out.top_k, out.labels), rows, out);
 }
 
 void progress(std::size_t done, std::size_t total) {
@@ -245,8 +275,20 @@ int run(int argc, char** argv) {
     Output out;
     out.json = o.json;
     out.top_k = o.top_k;
-    out.labels = o.labels.empty() ? model.label_names() : read_labels(o.labels, model.num_classes());
     const auto& cfg = model.pretrained_cfg();
+    std::int64_t K = model.num_classes() ? model.num_classes() : model.num_features();
+    if (!o.text_embeddings.empty()) {
+        out.text = fovea::to_tensor<2>(fovea::read_npy(o.text_embeddings), o.text_embeddings);
+        K = out.text->shape(0);
+        out.head = o.logit_scale ? fovea::ZeroShotHead{*o.logit_scale, o.logit_bias} : fovea::zero_shot_head(model, weights);
+        if (o.logit_bias) out.head.logit_bias = o.logit_bias;
+        if (model.info().family == "siglip" && !out.head.logit_bias)
+            fovea::detail::fail("SigLIP's zero-shot probabilities are sigmoids with a bias: give --logit-bias too");
+        if (o.labels.empty()) fovea::detail::fail("--text-embeddings needs --labels: the class of each embedding, one per line");
+        out.labels = read_labels(o.labels, K);
+    } else {
+        out.labels = o.labels.empty() ? model.label_names() : read_labels(o.labels, model.num_classes());
+    }
 
     if (o.bench) {
         fovea::Tensor<float, 4> x;
@@ -274,7 +316,6 @@ int run(int argc, char** argv) {
         return 0;
     }
 
-    const std::int64_t K = model.num_classes() ? model.num_classes() : model.num_features();
     if (!o.save_logits.empty()) out.logits = fovea::NpyWriter(o.save_logits, {K});
     if (!o.save_features.empty()) out.features = fovea::NpyWriter(o.save_features, {model.num_features()});
     int status = 0;

@@ -1,7 +1,9 @@
 // fovea-classify end to end: logits files equal timm's, and every failure is one "error:" line.
 #include <stdlib.h>
 
+#include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <sstream>
 
@@ -361,3 +363,110 @@ TEST(Cli, FashionMnistEvalHelpIsUsage) {
     EXPECT_NE(bad.err.find("error: unknown argument '--bogus'"), std::string::npos) << bad.err;
 }
 #endif
+
+// Zero-shot classification (tests/tools/make_zeroshot_fixtures.py): the probabilities of OpenCLIP's
+// and transformers' recipes, computed in float64 from timm's image embedding and text embeddings
+// made for the fixture. CLIP: softmax at OpenAI's scale 100; SigLIP: sigmoid with the scale and
+// bias read from an open_clip_model.safetensors.
+namespace {
+struct ZeroShotCase {
+    std::string dir, fixture;
+};
+ZeroShotCase zero_shot_case(const std::string& which) {
+    ZeroShotCase c{data_dir() + "/zeroshot/" + which, ""};
+    std::ifstream f(c.dir + "/fixture.txt");
+    std::getline(f, c.fixture);
+    return c;
+}
+}  // namespace
+
+TEST(ZeroShot, ProbabilitiesMatchTheReference) {
+    for (const std::string which : {"clip", "siglip"}) {
+        const ZeroShotCase c = zero_shot_case(which);
+        const fovea::Model model = fovea::load_model(data_dir() + "/" + c.fixture);
+        const auto x = fovea::to_tensor<4>(fovea::read_npy(c.dir + "/input.npy"), "input");
+        const auto text = fovea::to_tensor<2>(fovea::read_npy(c.dir + "/text.npy"), "text");
+        const fovea::ZeroShotHead head = which == "clip" ? fovea::zero_shot_head(model, data_dir() + "/" + c.fixture)
+                                                         : fovea::read_open_clip_head(c.dir).value();
+        EXPECT_EQ(head.logit_bias.has_value(), which == "siglip");
+        const fovea::ZeroShot z = fovea::zero_shot(model, x, text, head);
+        const auto probs = fovea::read_npy(c.dir + "/probs.npy"), logits = fovea::read_npy(c.dir + "/logits.npy");
+        ASSERT_EQ(static_cast<std::size_t>(z.probs.size()), probs.data.size()) << which;
+        const Diff dp = compare(z.probs.data(), probs.data.data(), z.probs.size());
+        const Diff dl = compare(z.logits.data(), logits.data.data(), z.logits.size());
+        EXPECT_TRUE(dp.ok()) << which << ": probabilities max abs err " << dp.max_err;
+        EXPECT_TRUE(dl.ok()) << which << ": logits max abs err " << dl.max_err << " (max " << dl.max_ref << ")";
+        std::printf("zero-shot %s: probabilities max abs err %.3g, logits %.3g (up to %.3g)\n", which.c_str(), dp.max_err,
+                    dl.max_err, dl.max_ref);
+        const auto top = fovea::top_k(z, 2, {"a", "b", "c", "d", "e"});
+        EXPECT_EQ(top[0][0].prob, z.probs(0, top[0][0].index));
+        EXPECT_GE(top[0][0].logit, top[0][1].logit);
+    }
+    // a text of another width, a SigLIP tower without its head, a bad scale: clear errors
+    const ZeroShotCase clip = zero_shot_case("clip"), siglip = zero_shot_case("siglip");
+    const fovea::Model sm = fovea::load_model(data_dir() + "/" + siglip.fixture);
+    const auto x = fovea::to_tensor<4>(fovea::read_npy(siglip.dir + "/input.npy"), "input");
+    const auto clip_text = fovea::to_tensor<2>(fovea::read_npy(clip.dir + "/text.npy"), "text");
+    EXPECT_NE(error_of([&] { fovea::zero_shot(sm, x, clip_text, {}); }).find("text embeddings are 5 wide, the model's image embedding 16"),
+              std::string::npos);
+    EXPECT_NE(error_of([&] { fovea::zero_shot_head(sm, data_dir() + "/" + siglip.fixture); }).find("SigLIP's zero-shot head"),
+              std::string::npos);
+    EXPECT_NE(error_of([&] { fovea::zero_shot(sm, x, clip_text, {-1.0f, {}}); }).find("logit_scale must be a positive number"),
+              std::string::npos);
+}
+
+TEST(ZeroShot, CliPrintsTheReferenceProbabilities) {
+    for (const std::string which : {"clip", "siglip"}) {
+        const ZeroShotCase c = zero_shot_case(which);
+        const std::string d = temp_dir("zeroshot_" + which);
+        for (const char* f : {"model.safetensors", "config.json"})
+            std::filesystem::copy_file(data_dir() + "/" + c.fixture + "/" + f, d + "/" + f, std::filesystem::copy_options::overwrite_existing);
+        if (which == "siglip")
+            std::filesystem::copy_file(c.dir + "/open_clip_model.safetensors", d + "/open_clip_model.safetensors",
+                                       std::filesystem::copy_options::overwrite_existing);
+        const std::string args = "--weights " + d + " --input-npy " + c.dir + "/input.npy --text-embeddings " + c.dir +
+                                 "/text.npy --labels " + c.dir + "/labels.txt";
+        const CliResult r = run_cli(args + " --top-k 5 --json --save-logits " + d + "/z.npy");
+        ASSERT_EQ(r.code, 0) << which << ": " << r.err;
+        const auto probs = fovea::read_npy(c.dir + "/probs.npy");
+        const auto rows = json_lines(r.out);
+        ASSERT_EQ(rows.size(), 2u) << r.out;
+        for (std::size_t n = 0; n < rows.size(); ++n) {
+            ASSERT_EQ(rows[n]["top"].size(), 5u);
+            for (auto& p : rows[n]["top"]) {
+                const std::int64_t k = p["class"];
+                EXPECT_NEAR(p["prob"].get<double>(), probs.data[n * 5 + static_cast<std::size_t>(k)], 1e-5) << which << " " << n << " " << k;
+                EXPECT_EQ(p["label"], "a photo of class " + std::to_string(k));
+            }
+        }
+        const auto saved = fovea::read_npy(d + "/z.npy");
+        const auto logits = fovea::read_npy(c.dir + "/logits.npy");
+        EXPECT_TRUE(compare(saved.data.data(), logits.data.data(), static_cast<std::int64_t>(logits.data.size())).ok()) << which;
+        // the head given on the command line instead of the file
+        if (which == "siglip") {
+            std::filesystem::remove(d + "/open_clip_model.safetensors");
+            CliResult e = run_cli(args);
+            EXPECT_EQ(e.code, 1);
+            EXPECT_NE(e.err.find("error: SigLIP's zero-shot head"), std::string::npos) << e.err;
+            e = run_cli(args + " --logit-scale 117.4");
+            EXPECT_NE(e.err.find("give --logit-bias too"), std::string::npos) << e.err;
+            const CliResult g = run_cli(args + " --json --top-k 5 --logit-scale " + std::to_string(std::exp(4.7658)) + " --logit-bias -12.93");
+            ASSERT_EQ(g.code, 0) << g.err;
+            const auto rows2 = json_lines(g.out);
+            for (auto& p : rows2[0]["top"])
+                EXPECT_NEAR(p["prob"].get<double>(), probs.data[static_cast<std::size_t>(p["class"].get<std::int64_t>())], 1e-5);
+        }
+        std::filesystem::remove_all(d);
+    }
+    const ZeroShotCase c = zero_shot_case("clip");
+    const std::string base = "--weights " + data_dir() + "/" + c.fixture + " --input-npy " + c.dir + "/input.npy --text-embeddings " + c.dir + "/text.npy";
+    for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
+             {base, "--text-embeddings needs --labels"},
+             {base + " --labels " + data_dir() + "/zeroshot/siglip/fixture.txt", "1 labels for a model with 5 classes"},
+             {base + " --labels " + c.dir + "/labels.txt --logit-scale nan", "--logit-scale expects a number"},
+             {"--weights " + data_dir() + "/" + c.fixture + " --input-npy " + c.dir + "/input.npy --logit-scale 10", "go with --text-embeddings"}}) {
+        const CliResult e = run_cli(args);
+        EXPECT_EQ(e.code, 1) << args;
+        EXPECT_NE(e.err.find(message), std::string::npos) << args << ": " << e.err;
+    }
+}

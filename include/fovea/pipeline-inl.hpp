@@ -78,6 +78,80 @@ FOVEA_INLINE_ Tensor<float, 2> embed(const Model& model, TensorView<const float,
     return e;
 }
 
+FOVEA_INLINE_ ZeroShot zero_shot(const Model& model, TensorView<const float, 4> x, TensorView<const float, 2> text,
+                                 const ZeroShotHead& head) {
+    if (!(head.logit_scale > 0 && std::isfinite(head.logit_scale)))
+        detail::fail("zero_shot: logit_scale must be a positive number (exp of the model's parameter), got ", head.logit_scale);
+    if (head.logit_bias && !std::isfinite(*head.logit_bias)) detail::fail("zero_shot: logit_bias is not finite");
+    const std::int64_t K = text.shape(0), D = text.shape(1);
+    if (K < 1) detail::fail("zero_shot: no text embeddings");
+    if (!text.is_contiguous()) detail::fail("zero_shot: text embeddings must be contiguous rows");
+    std::vector<double> tn(static_cast<std::size_t>(K * D));  // text rows, normalised
+    for (std::int64_t k = 0; k < K; ++k) {
+        double ss = 0;
+        for (std::int64_t d = 0; d < D; ++d) ss += double(text(k, d)) * text(k, d);
+        if (!std::isfinite(ss)) detail::fail("zero_shot: text embedding ", k, " holds NaN or Inf");
+        const double inv = 1.0 / std::max(std::sqrt(ss), 1e-12);
+        for (std::int64_t d = 0; d < D; ++d) tn[static_cast<std::size_t>(k * D + d)] = text(k, d) * inv;
+    }
+    const Tensor<float, 2> e = embed(model, x, true);
+    if (e.shape(1) != D)
+        detail::fail("zero_shot: text embeddings are ", D, " wide, the model's image embedding ", e.shape(1),
+                     " (were they made by this model's text tower?)");
+    const std::int64_t N = e.shape(0);
+    ZeroShot z{Tensor<float, 2>({N, K}), Tensor<float, 2>({N, K})};
+    for (std::int64_t n = 0; n < N; ++n) {
+        std::vector<double> l(static_cast<std::size_t>(K));
+        for (std::int64_t k = 0; k < K; ++k) {
+            double dot = 0;
+            for (std::int64_t d = 0; d < D; ++d) dot += double(e(n, d)) * tn[static_cast<std::size_t>(k * D + d)];
+            l[static_cast<std::size_t>(k)] = head.logit_scale * dot + (head.logit_bias ? *head.logit_bias : 0.0);
+            z.logits(n, k) = static_cast<float>(l[static_cast<std::size_t>(k)]);
+        }
+        if (head.logit_bias) {
+            for (std::int64_t k = 0; k < K; ++k) z.probs(n, k) = static_cast<float>(1.0 / (1.0 + std::exp(-l[static_cast<std::size_t>(k)])));
+        } else {
+            const double mx = *std::max_element(l.begin(), l.end());
+            double sum = 0;
+            for (double v : l) sum += std::exp(v - mx);
+            for (std::int64_t k = 0; k < K; ++k) z.probs(n, k) = static_cast<float>(std::exp(l[static_cast<std::size_t>(k)] - mx) / sum);
+        }
+    }
+    return z;
+}
+
+FOVEA_INLINE_ std::optional<ZeroShotHead> read_open_clip_head(const std::string& path) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const std::string file = fs::is_directory(path, ec) ? (fs::path(path) / "open_clip_model.safetensors").string() : path;
+    if (!fs::is_regular_file(file, ec)) return std::nullopt;
+    const auto f = SafeTensorsFile::open(file);
+    auto scalar = [&](const char* name) -> std::optional<float> {
+        const TensorInfo* t = f->find(name);
+        if (!t) return std::nullopt;
+        std::int64_t n = 1;
+        for (auto d : t->shape) n *= d;
+        if (n != 1) detail::fail(file, ": '", name, "' should hold one number, it holds ", n);
+        return f->read(*t)[0];
+    };
+    const auto scale = scalar("logit_scale");
+    if (!scale) detail::fail(file, ": no 'logit_scale' (an OpenCLIP checkpoint stores it beside the towers)");
+    ZeroShotHead h;
+    h.logit_scale = static_cast<float>(std::exp(static_cast<double>(*scale)));
+    h.logit_bias = scalar("logit_bias");
+    return h;
+}
+
+FOVEA_INLINE_ ZeroShotHead zero_shot_head(const Model& model, const std::string& weights) {
+    if (auto h = read_open_clip_head(weights)) return *h;
+    const std::string& family = model.info().family;
+    if (family == "clip") return {};  // OpenAI's CLIP and most OpenCLIP models end training at the clamp, 100
+    if (family == "siglip")
+        detail::fail("SigLIP's zero-shot head (logit_scale and logit_bias of its text model) is not in ", weights,
+                     ": give them, or put OpenCLIP's open_clip_model.safetensors beside the weights");
+    detail::fail("a ", family, " model has no known zero-shot logit scale: give it (exp of the model's logit_scale)");
+}
+
 FOVEA_INLINE_ Tensor<float, 4> preprocess(const Model& model, const std::vector<std::string>& paths) {
     Tensor<float, 4> x = detail::batch_for(model, paths.size());
     const int channels = static_cast<int>(model.pretrained_cfg().input_size[0]);

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,19 +50,42 @@ std::vector<std::string> list_images(const std::vector<std::string>& paths);
 // (SigLIP, DINOv2, classifiers).
 Tensor<float, 2> embed(const Model& model, TensorView<const float, 4> x, bool normalize = true);
 
+// Zero-shot classification against class text embeddings [K, D] made elsewhere (OpenCLIP or
+// transformers: fovea has no text tower), as their recipes compute it from the image embedding
+// (embed) and each L2-normalised text embedding:
+//   CLIP   (no logit_bias): logits = logit_scale * cos, probabilities softmax over the K classes
+//   SigLIP (logit_bias):    logits = logit_scale * cos + logit_bias, probabilities sigmoid, each alone
+// logit_scale is exp() of the model's learned parameter (100 for OpenAI's CLIP).
+struct ZeroShotHead {
+    float logit_scale = 100.0f;
+    std::optional<float> logit_bias;
+};
+struct ZeroShot {
+    Tensor<float, 2> logits, probs;  // [N, K]
+};
+ZeroShot zero_shot(const Model& model, TensorView<const float, 4> x, TensorView<const float, 2> text_embeddings,
+                   const ZeroShotHead& head);
+// The head an OpenCLIP checkpoint stores beside its towers (open_clip_model.safetensors: logit_scale
+// as a log, and SigLIP's logit_bias), from that file or a folder holding it; nullopt when there is none.
+std::optional<ZeroShotHead> read_open_clip_head(const std::string& path);
+// The zero-shot head of a model: OpenCLIP's file in `weights` if any, else for a CLIP tower the
+// scale 100 of OpenAI's; a SigLIP tower (sigmoid with a bias) or another family needs it given.
+ZeroShotHead zero_shot_head(const Model& model, const std::string& weights);
+
 struct Prediction {
     std::int64_t index = 0;  // class index
-    double prob = 0;         // softmax probability
+    double prob = 0;         // softmax probability (a zero-shot SigLIP's: its sigmoid)
     float logit = 0;
     std::string label;       // the model's label name, or "class <index>"
 };
 
-// The k most likely classes of each row of logits [N, classes], most likely first.
-inline std::vector<std::vector<Prediction>> top_k(const Model& model, TensorView<const float, 2> logits, std::int64_t k,
-                                                  const std::vector<std::string>& labels = {}) {
-    const std::vector<std::string>& names = labels.empty() ? model.label_names() : labels;
+namespace detail {
+// The k largest logits of each row, most likely first, with probs' values (softmax of the row's
+// logits where probs is null).
+inline std::vector<std::vector<Prediction>> rank_rows(TensorView<const float, 2> logits, const TensorView<const float, 2>* probs,
+                                                      std::int64_t k, const std::vector<std::string>& names) {
     const std::int64_t K = logits.shape(1);
-    if (K < 1) detail::fail("top_k: logits have no classes");
+    if (K < 1) fail("top_k: logits have no classes");
     k = std::max<std::int64_t>(0, std::min(k, K));
     std::vector<std::vector<Prediction>> out;
     std::vector<std::int64_t> idx(static_cast<std::size_t>(K));
@@ -78,12 +102,27 @@ inline std::vector<std::vector<Prediction>> top_k(const Model& model, TensorView
         std::vector<Prediction> row;
         for (std::int64_t i = 0; i < k; ++i) {
             const std::int64_t c = idx[static_cast<std::size_t>(i)];
-            row.push_back({c, std::exp(static_cast<double>(l(c) - mx)) / sum, l(c),
+            const double p = probs ? (*probs)(r, c) : std::exp(static_cast<double>(l(c) - mx)) / sum;
+            row.push_back({c, p, l(c),
                            c < static_cast<std::int64_t>(names.size()) ? names[static_cast<std::size_t>(c)] : "class " + std::to_string(c)});
         }
         out.push_back(std::move(row));
     }
     return out;
+}
+}  // namespace detail
+
+// The k most likely classes of each row of logits [N, classes], most likely first.
+inline std::vector<std::vector<Prediction>> top_k(const Model& model, TensorView<const float, 2> logits, std::int64_t k,
+                                                  const std::vector<std::string>& labels = {}) {
+    return detail::rank_rows(logits, nullptr, k, labels.empty() ? model.label_names() : labels);
+}
+
+// The k most likely classes of a zero-shot result, with its probabilities (SigLIP's are sigmoids,
+// not a softmax); labels name the K text embeddings ("class <index>" past their end).
+inline std::vector<std::vector<Prediction>> top_k(const ZeroShot& z, std::int64_t k, const std::vector<std::string>& labels = {}) {
+    const TensorView<const float, 2> probs = z.probs.view();
+    return detail::rank_rows(z.logits.view(), &probs, k, labels);
 }
 
 }  // namespace fovea

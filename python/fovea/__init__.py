@@ -14,11 +14,11 @@ import os as _os
 import numpy as _np
 
 from ._fovea import (Error, Model, __version__, attention_blocks, create_model, get_num_threads, inspect,
-                     list_models, load_model, preset_cfg, set_num_threads, top_k)
+                     list_models, load_model, preset_cfg, set_num_threads, top_k, zero_shot)
 from . import _fovea
 
 __all__ = ["Error", "Model", "__version__", "attention_blocks", "create_model", "embed", "get_num_threads", "inspect",
-           "list_models", "load_model", "preprocess", "preset_cfg", "set_num_threads", "top_k"]
+           "list_models", "load_model", "preprocess", "preset_cfg", "set_num_threads", "top_k", "zero_shot"]
 
 
 def _pixels(item, channels):

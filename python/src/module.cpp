@@ -356,6 +356,31 @@ split into (0: fovea.get_num_threads()).)");
         "Image embeddings [N, D], L2-normalised unless normalize=False: a CLIP tower's projection head (not\n"
         "an ImageNet classifier's 1000 or 11821 classes), else the pooled pre-logits features (SigLIP, DINOv2, ...).");
     m.def(
+        "zero_shot",
+        [](const Model& model, py::handle x, py::handle text, std::optional<float> logit_scale, std::optional<float> logit_bias,
+           std::optional<std::string> weights) {
+            Input<4> in(x, "zero_shot", "[N, C, H, W]");
+            Input<2> t(text, "zero_shot", "[K, D] text embeddings");
+            fovea::ZeroShotHead head;
+            if (logit_scale) head = {*logit_scale, logit_bias};
+            else if (weights) head = fovea::zero_shot_head(model, *weights);
+            else if (model.info().family != "clip")
+                fail("zero_shot: give logit_scale (and SigLIP's logit_bias), or weights= the folder with open_clip_model.safetensors");
+            if (logit_bias) head.logit_bias = logit_bias;
+            std::optional<fovea::ZeroShot> z;
+            {
+                py::gil_scoped_release free;
+                z.emplace(fovea::zero_shot(model, in.view, t.view, head));
+            }
+            return py::make_tuple(to_numpy(std::move(z->probs)), to_numpy(std::move(z->logits)));
+        },
+        py::arg("model"), py::arg("x"), py::arg("text_embeddings"), py::arg("logit_scale") = py::none(),
+        py::arg("logit_bias") = py::none(), py::arg("weights") = py::none(),
+        "Zero-shot classification against class text embeddings [K, D] made by the model's text tower elsewhere\n"
+        "(OpenCLIP, transformers): (probs [N, K], logits [N, K]). CLIP: softmax(logit_scale * cos); with\n"
+        "logit_bias (SigLIP): sigmoid(logit_scale * cos + logit_bias). logit_scale is exp() of the model's\n"
+        "parameter: given, or read from open_clip_model.safetensors in `weights`, or 100 for a CLIP tower.");
+    m.def(
         "set_num_threads",
         [](int n) {
             if (n < 0) fail("set_num_threads: n must be 0 (every core) or more, got ", n);

@@ -117,3 +117,23 @@ def test_against_timm_in_this_process(fovea, name):
     with torch.inference_mode():
         want = net(torch.from_numpy(x.copy()).double()).numpy()
     assert_close(fovea.load_model(str(DATA / name))(x), want, f"{name} against timm")
+
+
+@pytest.mark.parametrize("which", ["clip", "siglip"])
+def test_zero_shot_matches_the_reference(fovea, which):
+    # tests/tools/make_zeroshot_fixtures.py: OpenCLIP's / transformers' recipe in float64
+    z = DATA / "zeroshot" / which
+    fixture = (z / "fixture.txt").read_text().strip()
+    model = fovea.load_model(str(DATA / fixture))
+    x, text = np.load(z / "input.npy"), np.load(z / "text.npy")
+    if which == "clip":
+        probs, logits = fovea.zero_shot(model, x, text)  # OpenAI's scale, 100
+    else:
+        probs, logits = fovea.zero_shot(model, x, text, weights=str(z))  # open_clip_model.safetensors
+        with pytest.raises(fovea.Error, match="logit_scale"):
+            fovea.zero_shot(model, x, text)
+    assert np.allclose(probs, np.load(z / "probs.npy"), atol=1e-5)
+    ref = np.load(z / "logits.npy")
+    assert np.allclose(logits, ref, atol=1e-5 * max(1.0, np.abs(ref).max()))
+    with pytest.raises(fovea.Error, match="wide"):
+        fovea.zero_shot(model, x, text[:, :3], logit_scale=100.0)
