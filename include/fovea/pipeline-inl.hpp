@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "fovea/data/transforms.hpp"
+#include "fovea/io/safetensors.hpp"
 #include "fovea/pipeline.hpp"
 
 #ifdef FOVEA_COMPILED

@@ -44,12 +44,12 @@ struct RotaryEmbedding {
         for (std::int64_t y = 0; y < gh; ++y)
             for (std::int64_t x = 0; x < gw; ++x) {
                 const float py = coord(y, gh, ref_h), px = coord(x, gw, ref_w);
-                const std::size_t row = static_cast<std::size_t>((y * gw + x) * dim);
+                float* s = t.sin.data() + (y * gw + x) * dim;
+                float* c = t.cos.data() + (y * gw + x) * dim;
                 for (std::int64_t j = 0; j < dim / 2; ++j) {
                     const float a = (j < nb ? py : px) * band[static_cast<std::size_t>(j % nb)];
-                    const float s = std::sin(a), c = std::cos(a);
-                    t.sin[row + 2 * j] = t.sin[row + 2 * j + 1] = s;
-                    t.cos[row + 2 * j] = t.cos[row + 2 * j + 1] = c;
+                    s[2 * j] = s[2 * j + 1] = std::sin(a);
+                    c[2 * j] = c[2 * j + 1] = std::cos(a);
                 }
             }
         return t;
