@@ -114,6 +114,35 @@ TEST(Registry, BadConfigJsonIsAClearError) {
     EXPECT_NE(error_of([&] { fovea::load_model(d); }).find("'qk_norm' is not supported"), std::string::npos);
 }
 
+// The families whose kwargs are translated to the ViT trunk's (BEiT, EVA-02) name what fovea refuses,
+// by their own kwarg names.
+TEST(Registry, BeitAndEvaKwargsFoveaDoesNotRunAreRefusedByName) {
+    const std::string d = temp_dir("translated_kwargs");
+    const std::pair<std::string, std::string> cases[] = {
+        {"beit_base_patch16_224", R"({"use_shared_rel_pos_bias": true})"},
+        {"eva02_base_patch14_224", R"({"use_post_norm": true})"},
+        {"eva02_base_patch14_224", R"({"rope_type": "mixed"})"},
+        {"eva02_base_patch14_224", R"({"scale_attn_inner": true})"},
+        {"eva02_tiny_patch14_224", R"({"global_pool": "map"})"},
+        {"eva02_tiny_patch14_224", R"({"qk_norm": true})"}};
+    for (const auto& [fixture, args] : cases) {
+        for (const char* f : {"model.safetensors", "config.json"})
+            std::filesystem::copy_file(data_dir() + "/" + fixture + "/" + f, d + "/" + f, std::filesystem::copy_options::overwrite_existing);
+        std::ifstream in(d + "/config.json");
+        auto cfg = nlohmann::json::parse(in);
+        cfg["model_args"].update(nlohmann::json::parse(args));
+        write_file(d + "/config.json", cfg.dump());
+        const std::string e = error_of([&] { fovea::load_model(d); });
+        EXPECT_NE(e.find("'" + nlohmann::json::parse(args).begin().key() + "'"), std::string::npos) << args << ": " << e;
+        EXPECT_TRUE(e.find("not supported") != std::string::npos || e.find("is not supported by fovea") != std::string::npos) << e;
+    }
+    // BEiT's relative position tables are for one grid: another input size is refused
+    const auto beit = fovea::load_model(data_dir() + "/beit_base_patch16_224");
+    fovea::Tensor<float, 4> x({1, 3, 48, 48});
+    const std::string e = error_of([&] { beit.forward(x); });
+    EXPECT_NE(e.find("the relative position tables are for this size"), std::string::npos) << e;
+}
+
 TEST(Registry, WrongInputShapeIsRejectedInOnnxRuntimeStyle) {
     const auto m = fovea::load_model(data_dir() + "/" + kVit);
     fovea::Tensor<float, 4> x({1, 1, 32, 32});

@@ -75,7 +75,7 @@ inline nlohmann::json eva_to_vit_args(const nlohmann::json& eva, const std::stri
     }
     // fc_norm: explicit, or on for mean pooling; the final norm: explicit, or where fc_norm is off
     const std::string pool = eva.value("global_pool", J("avg")).is_string() ? eva.value("global_pool", J("avg")).get<std::string>() : "";
-    if (pool == "map") fail(where, ": EVA's attention pooling (global_pool 'map') is not supported by fovea");
+    if (pool == "map") fail(where, ": model_args 'global_pool' = \"map\" (EVA's attention pooling) is not supported by fovea");
     const bool fc_norm = flag("use_fc_norm", pool == "avg");
     a["global_pool"] = pool;
     a["fc_norm"] = fc_norm;

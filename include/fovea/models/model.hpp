@@ -63,8 +63,8 @@ public:
     // Things the caller should know about the weights (NaN or Inf in them), one line each.
     const std::vector<std::string>& warnings() const { return warnings_; }
 
-    // The model template underneath, or nullptr: as<VisionTransformer>(), as<SwinTransformer>(),
-    // as<Beit>() (include the family's header).
+    // The model template underneath, or nullptr: as<VisionTransformer>() (ViT, DeiT, DINOv2, CLIP,
+    // SigLIP, BEiT, EVA-02), as<SwinTransformer>() (Swin, Swin V2); include the family's header.
     template <typename M>
     const M* as() const {
         return dynamic_cast<const M*>(net_.get());

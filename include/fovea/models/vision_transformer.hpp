@@ -1,7 +1,9 @@
 #pragma once
 // Vision Transformer (ViT), DeiT, DeiT III and register / GAP variants, as timm's
-// vision_transformer.py and deit.py (DINOv2, CLIP, SigLIP and EVA-02 build on it: models/dinov2.hpp,
-// clip.hpp, siglip.hpp, eva.hpp). Members carry timm's
+// vision_transformer.py and deit.py: the token trunk (patch embedding, prefix tokens, absolute
+// position embedding or rotary or relative position bias, blocks, norm, pool, head) that DINOv2,
+// CLIP, SigLIP, BEiT and EVA-02 configure (models/dinov2.hpp, clip.hpp, siglip.hpp, beit.hpp,
+// eva.hpp: their presets, and beit.py's and eva.py's kwargs translated to VitConfig's keys). Members carry timm's
 // module names, so the checkpoint keys (blocks.3.attn.qkv.weight, ...) are the names used below.
 // After the model: its presets, transformers' ViT / DeiT configs and checkpoint layouts, and the
 // family's registration.
@@ -34,7 +36,9 @@ struct VitConfig {
     bool distilled = false;          // DeiT: dist_token + head_dist, logits averaged
     bool dist_head = true;           // false: dist_token but one head on the class token (transformers' DeiTForImageClassification)
     float eps = 1e-6f;               // LayerNorm's; fovea's key norm_eps for timm's norm_layer=partial(LayerNorm, eps=...)
-    // EVA-02's differences (models/eva.hpp translates eva.py's kwargs to these keys)
+    // BEiT's and EVA-02's differences (models/beit.hpp and eva.hpp translate their kwargs to these keys)
+    bool abs_pos = true;             // a learned pos_embed (BEiT's presets have none)
+    bool rel_pos_bias = false;       // BEiT: each block's relative position bias over [cls] + the configured grid
     bool qv_bias = false;            // q_bias and v_bias, k without (qkv_bias then is false)
     bool qkv_fused = true;           // false: attn.q_proj / k_proj / v_proj
     std::int64_t mlp_hidden = 0;     // the MLP's hidden_features where it is not int(embed_dim * mlp_ratio)
@@ -61,6 +65,8 @@ struct VitConfig {
         r.read("pre_norm", pre_norm);
         r.read("final_norm", final_norm);
         r.read("distilled", distilled);
+        r.read("abs_pos", abs_pos);
+        r.read("rel_pos_bias", rel_pos_bias);
         r.read("qv_bias", qv_bias);
         r.read("qkv_fused", qkv_fused);
         r.read("mlp_hidden", mlp_hidden, 1, 1 << 20);
@@ -117,6 +123,10 @@ struct VitConfig {
         if (global_pool == Pool::Map && distilled) detail::fail(where, ": global_pool 'map' with a distillation token is not supported");
         if (act != Activation::Gelu && mlp != MlpKind::Gelu) detail::fail(where, ": act_layer applies to the plain MLP only");
         if (qv_bias && qkv_bias) detail::fail(where, ": qkv_bias and qv_bias exclude each other");
+        if (rel_pos_bias && (!class_token || num_prefix_tokens() != 1))
+            detail::fail(where, ": a relative position bias table is over one class token and the grid");
+        if (rel_pos_bias && (img_h / patch_size) * (img_w / patch_size) > 16384)
+            detail::fail(where, ": img_size ", img_h, "x", img_w, " makes more than 16384 patches for a relative position table");
         if (!qkv_fused && qkv_bias) detail::fail(where, ": separate q, k, v projections take qv_bias, not qkv_bias");
         if (rope && ((embed_dim / num_heads) % 4 != 0))
             detail::fail(where, ": a rotary embedding needs a head width divisible by 4, got ", embed_dim / num_heads);
@@ -139,7 +149,7 @@ public:
         if (cfg.reg_tokens) m->reg_token = w.get<3>("reg_token", {1, cfg.reg_tokens, C});
         if (cfg.distilled) m->dist_token = w.get<3>("dist_token", {1, 1, C});
         const std::int64_t embed_len = gh * gw + (cfg.no_embed_class ? 0 : cfg.num_prefix_tokens());
-        m->pos_embed = w.get<3>("pos_embed", {1, embed_len, C});
+        if (cfg.abs_pos) m->pos_embed = w.get<3>("pos_embed", {1, embed_len, C});
         if (cfg.pre_norm) m->norm_pre = LayerNorm::load(w, "norm_pre", C, cfg.eps);
         if (cfg.rope) m->rope = RotaryEmbedding{C / cfg.num_heads, static_cast<float>(cfg.rope_temperature), cfg.rope_ref_h, cfg.rope_ref_w};
         BlockOptions b;
@@ -149,6 +159,7 @@ public:
         b.eps = cfg.eps;
         b.attn.bias = cfg.qkv_bias ? Attention::QkvBias::All : cfg.qv_bias ? Attention::QkvBias::QV : Attention::QkvBias::None;
         b.attn.fused_qkv = cfg.qkv_fused;
+        if (cfg.rel_pos_bias) b.attn.rel_grid_h = gh, b.attn.rel_grid_w = gw;
         b.mlp_norm_eps = cfg.mlp_norm ? cfg.eps : 0.0f;
         if (cfg.gamma_keys) b.ls1 = "gamma_1", b.ls2 = "gamma_2";
         b.mlp = cfg.mlp;
@@ -247,6 +258,9 @@ private:
     // The blocks in order; after each block listed in `take` (ascending), on_block sees its output.
     Features run(const Context& ctx, TensorView<const float, 4> x, const ForwardHooks& hooks, const std::vector<int>& take,
                  const BlockOut& on_block) const {
+        if (cfg_.rel_pos_bias && (x.shape(2) != cfg_.img_h || x.shape(3) != cfg_.img_w))
+            detail::fail("input: expected [N,", cfg_.in_chans, ",", cfg_.img_h, ",", cfg_.img_w, "] (the relative position tables ",
+                         "are for this size), got ", detail::dims_str(x.shape()));
         detail::check_input(x, cfg_.in_chans, cfg_.patch_size, cfg_.img_h, cfg_.img_w);
         const std::int64_t B = x.shape(0), C = cfg_.embed_dim, P = cfg_.num_prefix_tokens();
         const std::int64_t gh = x.shape(2) / cfg_.patch_size, gw = x.shape(3) / cfg_.patch_size, L = gh * gw, T = P + L;
@@ -270,7 +284,7 @@ private:
                 float* o = out + (b * T + t) * C;
                 const float* src = t < P ? prefix[static_cast<std::size_t>(t)] : patches + (b * L + t - P) * C;
                 const std::int64_t pt = cfg_.no_embed_class ? t - P : t;  // no_embed_class: prefix gets no pos
-                for (std::int64_t c = 0; c < C; ++c) o[c] = src[c] + (pt >= 0 ? pos[static_cast<std::size_t>(pt * C + c)] : 0.0f);
+                for (std::int64_t c = 0; c < C; ++c) o[c] = src[c] + (pt >= 0 && !pos.empty() ? pos[static_cast<std::size_t>(pt * C + c)] : 0.0f);
             }
         const TensorView<float, 3> tokens = f.tokens.view();
         const auto rows = tokens.reshape<2>({B * T, C});
@@ -303,6 +317,7 @@ private:
     std::vector<float> pos_embed_for(std::int64_t gh, std::int64_t gw) const {
         const std::int64_t C = cfg_.embed_dim, P = cfg_.no_embed_class ? 0 : cfg_.num_prefix_tokens();
         const std::int64_t h0 = cfg_.img_h / cfg_.patch_size, w0 = cfg_.img_w / cfg_.patch_size;
+        if (pos_embed.empty()) return {};
         const float* p = pos_embed.data();
         if (gh * gw == h0 * w0 && gh == gw) return {p, p + (P + gh * gw) * C};  // timm's shortcut
         std::vector<float> out(p, p + P * C);
