@@ -25,13 +25,7 @@ struct WindowAttention {
 
     static WindowAttention load(WeightBinder& w, const std::string& prefix, std::int64_t dim, std::int64_t num_heads,
                                 std::int64_t wh, std::int64_t ww, bool qkv_bias) {
-        if (num_heads <= 0 || dim % num_heads != 0)
-            detail::fail("dim ", dim, " is not divisible by num_heads ", num_heads);
-        WindowAttention a;
-        a.num_heads = num_heads;
-        a.head_dim = dim / num_heads;
-        a.wh = wh;
-        a.ww = ww;
+        WindowAttention a = shaped(dim, num_heads, wh, ww);
         a.scale = 1.0f / std::sqrt(static_cast<float>(a.head_dim));
         // [(2wh-1)*(2ww-1), heads], read once here to build `bias`
         const auto table = w.borrow<2>(prefix + ".relative_position_bias_table", {(2 * wh - 1) * (2 * ww - 1), num_heads});
@@ -48,13 +42,7 @@ struct WindowAttention {
     // pre-training window (0: this one).
     static WindowAttention load_v2(WeightBinder& w, const std::string& prefix, std::int64_t dim, std::int64_t num_heads,
                                    std::int64_t wh, std::int64_t ww, std::int64_t pwh, std::int64_t pww, bool qkv_bias) {
-        if (num_heads <= 0 || dim % num_heads != 0)
-            detail::fail("dim ", dim, " is not divisible by num_heads ", num_heads);
-        WindowAttention a;
-        a.num_heads = num_heads;
-        a.head_dim = dim / num_heads;
-        a.wh = wh;
-        a.ww = ww;
+        WindowAttention a = shaped(dim, num_heads, wh, ww);
         a.qkv = Linear::load(w, prefix + ".qkv", dim, 3 * dim, false);
         if (qkv_bias) a.qkv.bias = Linear::qv_bias(w, prefix + ".q_bias", prefix + ".v_bias", dim);
         a.proj = Linear::load(w, prefix + ".proj", dim, dim);
@@ -106,6 +94,16 @@ struct WindowAttention {
     }
 
 private:
+    static WindowAttention shaped(std::int64_t dim, std::int64_t num_heads, std::int64_t wh, std::int64_t ww) {
+        if (num_heads <= 0 || dim % num_heads != 0) detail::fail("dim ", dim, " is not divisible by num_heads ", num_heads);
+        WindowAttention a;
+        a.num_heads = num_heads;
+        a.head_dim = dim / num_heads;
+        a.wh = wh;
+        a.ww = ww;
+        return a;
+    }
+
     // F.normalize: each of n rows (D wide, stride ld) divided by max(|row|, 1e-12).
     static void normalize_rows(float* x, std::int64_t n, std::int64_t D, std::int64_t ld) {
         for (std::int64_t r = 0; r < n; ++r) {

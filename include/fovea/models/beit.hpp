@@ -61,18 +61,7 @@ inline Family beit_family() {
             {},
             [](const SafeTensorsFile& f) { return f.find("blocks.0.attn.relative_position_bias_table") || f.find("blocks.0.gamma_1"); },
             nullptr,
-            [](const BuildArgs& a) {
-                J args = a.preset.args;
-                args.update(a.spec.model_args);
-                VitConfig cfg;
-                cfg.apply(beit_to_vit_args(args, a.file->path()), a.preset.name);
-                cfg.num_classes = classes_for(a, cfg.num_classes, "head.weight");
-                Built b;
-                b.data = a.preset.data;
-                b.data.input_size = {cfg.in_chans, cfg.img_h, cfg.img_w};
-                b.network = VisionTransformer::load(cfg, a.file, "beit", a.bind);
-                return b;
-            }};
+            [](const BuildArgs& a) { return build_vit_translated(a, "beit", beit_to_vit_args); }};
 }
 
 }  // namespace fovea::detail

@@ -112,18 +112,7 @@ inline Family eva_family() {
                        !f.find("blocks.0.attn.relative_position_bias_table");
             },
             nullptr,  // transformers has no EVA-02
-            [](const BuildArgs& a) {
-                J args = a.preset.args;
-                args.update(a.spec.model_args);
-                VitConfig cfg;
-                cfg.apply(eva_to_vit_args(args, a.file->path()), a.preset.name);
-                cfg.num_classes = classes_for(a, cfg.num_classes, "head.weight");
-                Built built;
-                built.data = a.preset.data;
-                built.data.input_size = {cfg.in_chans, cfg.img_h, cfg.img_w};
-                built.network = VisionTransformer::load(cfg, a.file, "eva", a.bind);
-                return built;
-            }};
+            [](const BuildArgs& a) { return build_vit_translated(a, "eva", eva_to_vit_args); }};
 }
 
 }  // namespace fovea::detail

@@ -349,6 +349,22 @@ inline Built build_vit(const BuildArgs& a, const std::string& family) {
     return b;
 }
 
+// A family whose kwargs are not vision_transformer.py's (BEiT, EVA-02): the preset's and
+// config.json's model_args together, through the family's translation to VitConfig's keys.
+inline Built build_vit_translated(const BuildArgs& a, const std::string& family,
+                                  nlohmann::json (*translate)(const nlohmann::json& args, const std::string& where)) {
+    nlohmann::json args = a.preset.args;
+    args.update(a.spec.model_args);
+    VitConfig cfg;
+    cfg.apply(translate(args, a.file->path()), a.preset.name);
+    cfg.num_classes = classes_for(a, cfg.num_classes, "head.weight");
+    Built b;
+    b.data = a.preset.data;
+    b.data.input_size = {cfg.in_chans, cfg.img_h, cfg.img_w};
+    b.network = VisionTransformer::load(cfg, a.file, family, a.bind);
+    return b;
+}
+
 // A checkpoint named as timm's ViT names its parameters (DINOv2's too; BEiT adds relative position tables).
 inline bool is_vit_checkpoint(const SafeTensorsFile& f) {
     return f.find("pos_embed") && f.find("blocks.0.attn.qkv.weight") && !f.find("blocks.0.attn.relative_position_bias_table") &&
