@@ -1,6 +1,8 @@
 // Presets, config.json / metadata resolution and weight binding errors.
 #include "fixtures.hpp"
 
+#include <fovea/models/vision_transformer.hpp>
+
 using namespace fovea_test;
 
 namespace {
@@ -22,6 +24,39 @@ TEST(Registry, EveryPresetIsListedOnce) {
                           "vit_base_patch16_reg4_gap_256", "swin_tiny_patch4_window7_224",
                           "swin_large_patch4_window12_384"})
         EXPECT_TRUE(unique.count(n)) << n;
+}
+
+// The registration API from outside the library: a family of one's own (here a preset of the ViT
+// trunk under another name), registered as the built-in ones are and loaded by its preset's name.
+namespace {
+fovea::Family custom_family() {
+    fovea::Preset p{"custom_tiny_vit",
+                    {{"img_size", 32}, {"patch_size", 8}, {"embed_dim", 16}, {"depth", 2}, {"num_heads", 2}},
+                    fovea::pretrained_cfg("vit_base_patch16_224")};
+    p.data.input_size = {3, 32, 32};
+    return {"custom", {p}, {}, nullptr, nullptr, [](const fovea::BuildArgs& a) {
+                fovea::VitConfig cfg;
+                cfg.apply(a.preset.args, a.preset.name);
+                cfg.num_classes = a.file->find("head.weight")->shape[0];
+                return fovea::Built{fovea::VisionTransformer::load(cfg, a.file, "custom", a.bind), a.preset.data};
+            }};
+}
+const fovea::Registration custom_registration{custom_family()};
+}  // namespace
+
+TEST(Registry, AFamilyRegisteredOutsideTheLibraryLoadsByName) {
+    const auto names = fovea::model_names();
+    EXPECT_TRUE(std::count(names.begin(), names.end(), "custom_tiny_vit"));
+    const std::string d = temp_dir("custom_family");  // the weights alone (the fixture's config.json names its own preset)
+    std::filesystem::copy_file(data_dir() + "/" + kVit + "/model.safetensors", d + "/w.safetensors",
+                               std::filesystem::copy_options::overwrite_existing);
+    const fovea::Model m = fovea::create_model("custom_tiny_vit", d + "/w.safetensors");
+    EXPECT_EQ(m.info().family, "custom");
+    const Reference ref(kVit);
+    const auto y = m.forward(ref.input());
+    EXPECT_TRUE(compare(y.data(), ref.data("logits"), y.size()).ok());
+    EXPECT_NE(error_of([] { fovea::Registration again{custom_family()}; }).find("preset 'custom_tiny_vit' registered twice"),
+              std::string::npos);
 }
 
 TEST(Registry, ExplicitPresetWithMatchingConfigLoadsAndTagsAreStripped) {

@@ -67,5 +67,5 @@ inline Family beit_family() {
 }  // namespace fovea::detail
 
 namespace fovea {
-inline const detail::Registration beit_registration{detail::beit_family()};
+inline const Registration beit_registration{detail::beit_family()};
 }  // namespace fovea

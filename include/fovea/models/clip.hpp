@@ -61,5 +61,5 @@ inline Family clip_family() {
 }  // namespace fovea::detail
 
 namespace fovea {
-inline const detail::Registration clip_registration{detail::clip_family()};
+inline const Registration clip_registration{detail::clip_family()};
 }  // namespace fovea

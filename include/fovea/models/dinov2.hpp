@@ -35,5 +35,5 @@ inline Family dinov2_family() {
 }  // namespace fovea::detail
 
 namespace fovea {
-inline const detail::Registration dinov2_registration{detail::dinov2_family()};
+inline const Registration dinov2_registration{detail::dinov2_family()};
 }  // namespace fovea

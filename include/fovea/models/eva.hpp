@@ -118,5 +118,5 @@ inline Family eva_family() {
 }  // namespace fovea::detail
 
 namespace fovea {
-inline const detail::Registration eva_registration{detail::eva_family()};
+inline const Registration eva_registration{detail::eva_family()};
 }  // namespace fovea

@@ -59,7 +59,7 @@ FOVEA_INLINE_ Intermediates Model::forward_intermediates(TensorView<const float,
 
 FOVEA_INLINE_ std::vector<std::string> model_names() {
     std::vector<std::string> n;
-    for (auto& f : detail::Registry::instance().families())
+    for (auto& f : Registry::instance().families())
         for (auto& p : f->presets) n.push_back(p.name);
     std::sort(n.begin(), n.end());
     return n;
@@ -134,8 +134,8 @@ FOVEA_INLINE_ Model build_model(const ModelSpec& spec, std::shared_ptr<const Saf
         if (!family) detail::unknown_model(spec.architecture);
         if (options.threads < 0) detail::fail("LoadOptions::threads must be >= 0, got ", options.threads);
         std::vector<std::string> non_finite;
-        detail::BuildArgs args{*preset, spec, file, options, {options.precision, options.allow_non_finite ? nullptr : &non_finite}};
-        detail::Built built = family->build(args);
+        BuildArgs args{*preset, spec, file, options, {options.precision, options.allow_non_finite ? nullptr : &non_finite}};
+        Built built = family->build(args);
         Model m(std::move(built.network), preset->name);
         m.data_ = built.data;
         detail::apply_pretrained_cfg(m.data_, spec.pretrained_cfg, file->path());
@@ -200,7 +200,7 @@ FOVEA_INLINE_ Model create_model(const std::string& name, const std::string& wei
                              "': load it with load_model, or name the preset it describes");
         } else if (family->recognizes && !family->recognizes(*file)) {
             std::string other;
-            for (auto& f : detail::Registry::instance().families())
+            for (auto& f : Registry::instance().families())
                 if (f != family && f->recognizes && f->recognizes(*file) && other.empty()) other = f->name;
             detail::fail(paths.weights, ": holds ", other.empty() ? "no " + family->name : "a " + other, " checkpoint, not the ",
                          family->name, " that '", preset->name, "' is");

@@ -72,9 +72,9 @@ public:
 
 private:
     friend Model build_model(const ModelSpec&, std::shared_ptr<const SafeTensorsFile>, const LoadOptions&);
-    Model(std::shared_ptr<const detail::Network> net, std::string arch) : net_(std::move(net)), arch_(std::move(arch)) {}
+    Model(std::shared_ptr<const Network> net, std::string arch) : net_(std::move(net)), arch_(std::move(arch)) {}
 
-    std::shared_ptr<const detail::Network> net_;
+    std::shared_ptr<const Network> net_;
     std::string arch_;
     PretrainedCfg data_;
     std::vector<std::string> labels_;

@@ -94,8 +94,8 @@ struct ModelInfo {
     bool class_token = false;            // token 0 is a class token (pictures: attention from it)
 };
 
-namespace detail {
-
+// A family's network: what a model family implements (models/vision_transformer.hpp,
+// swin_transformer.hpp) and registers a builder for (registry.hpp).
 class Network {
 public:
     virtual ~Network() = default;
@@ -120,6 +120,8 @@ public:
     virtual Tensor<float, 4> patch_embed_filters() const { return {}; }
     virtual TensorView<const float, 3> absolute_pos_embed() const { return {}; }
 };
+
+namespace detail {
 
 // timm's feature_take_indices: which of `count` blocks / stages to take (sorted, validated).
 inline std::vector<int> take_indices(int count, const IntermediateOptions& o) {

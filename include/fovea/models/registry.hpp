@@ -2,8 +2,9 @@
 // The family table (as timm's _registry.py). Each family header defines its presets, how it reads
 // a transformers config.json, the other checkpoint layouts it renames to timm's names, and how it
 // builds a network, and registers them in one line:
-//   inline const detail::Registration vit_registration{vit_family()};
-// models/model.hpp looks names up here; nothing else knows the families.
+//   inline const Registration vit_registration{vit_family()};
+// models/model.hpp looks names up here; nothing else knows the families. The types are public: a
+// program registers a family of its own the same way (tests/test_registry.cpp does).
 #include <algorithm>
 #include <functional>
 #include <map>
@@ -31,9 +32,11 @@ struct ModelSpec {
     std::optional<std::int64_t> num_classes;
     nlohmann::json pretrained_cfg = nlohmann::json::object();
     std::vector<std::string> label_names;
-    // Set by a family's transformers reader: options timm has no kwarg for (layer_norm_eps,
-    // transformers' Swin padding order, ...), read by that family's build.
-    nlohmann::json extras = nlohmann::json::object();
+    // Set by a family's transformers reader: what timm has no kwarg for, read by that family's build.
+    struct Transformers {
+        std::optional<float> layer_norm_eps;  // config.json's layer_norm_eps
+        bool swin_pad_then_roll = false;      // transformers' SwinLayer pads the map before rolling it
+    } hf;
     bool transformers = false;
 
     // config.json's contents (timm's hub layout, or a transformers config a family reads)
@@ -47,8 +50,10 @@ struct Preset {
     PretrainedCfg data;   // its default pretrained_cfg
 };
 
-namespace detail {
-
+// The registration API, as the built-in families use it: a family of one's own is a Family
+// (presets, checkpoint layouts, a builder of its Network) registered at static initialisation by
+//   inline const fovea::Registration my_registration{my_family()};
+// after which load_model / create_model know its presets like timm's.
 struct BuildArgs {
     const Preset& preset;
     const ModelSpec& spec;
@@ -65,7 +70,7 @@ struct Built {
 struct Family {
     std::string name;                 // "vit", "swin", "beit", "dinov2"
     std::vector<Preset> presets;
-    std::vector<CheckpointLayout> layouts;
+    std::vector<detail::CheckpointLayout> layouts;  // other names its checkpoints come under (io/layouts.hpp)
     // Whether a timm-named checkpoint is of this family (to name a mismatch with a preset).
     std::function<bool(const SafeTensorsFile&)> recognizes;
     // A transformers config.json (it has "model_type"): spec filled and true when it is this family's.
@@ -84,7 +89,7 @@ public:
         for (auto& p : f.presets)
             for (auto& g : families_)
                 for (auto& q : g->presets)
-                    if (q.name == p.name) fail("internal: preset '", p.name, "' registered twice");
+                    if (q.name == p.name) detail::fail("preset '", p.name, "' registered twice");
         families_.push_back(std::make_shared<const Family>(std::move(f)));
     }
     std::vector<std::shared_ptr<const Family>> families() const {
@@ -100,6 +105,8 @@ private:
 struct Registration {
     explicit Registration(Family f) { Registry::instance().add(std::move(f)); }
 };
+
+namespace detail {
 
 // The number of classes a family builds: the caller's LoadOptions (0: no head), config.json,
 // model_args, or else the checkpoint's head (`head_key`).

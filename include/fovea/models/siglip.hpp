@@ -63,5 +63,5 @@ inline Family siglip_family() {
 }  // namespace fovea::detail
 
 namespace fovea {
-inline const detail::Registration siglip_registration{detail::siglip_family()};
+inline const Registration siglip_registration{detail::siglip_family()};
 }  // namespace fovea

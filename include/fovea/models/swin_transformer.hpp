@@ -270,7 +270,7 @@ struct SwinTransformerStage {
     std::vector<SwinTransformerBlock> blocks;
 };
 
-class SwinTransformer final : public detail::Network {
+class SwinTransformer final : public Network {
 public:
     static std::shared_ptr<SwinTransformer> load(const SwinConfig& cfg, std::shared_ptr<const SafeTensorsFile> file,
                                                  WeightBinder::Options bind = {}, const std::string& family = "swin") {
@@ -438,9 +438,9 @@ inline bool swin_from_transformers(const nlohmann::json& j, const std::string& w
     a["num_heads"] = get("num_heads", std::vector<std::int64_t>{3, 6, 12, 24});
     a["window_size"] = get("window_size", std::int64_t{7});
     a["mlp_ratio"] = get("mlp_ratio", 4.0);
-    s.extras["layer_norm_eps"] = get("layer_norm_eps", 1e-5f);
-    if (!(s.extras["layer_norm_eps"].get<float>() > 0)) fail(where, ": layer_norm_eps must be positive");
-    s.extras["hf_swin_padding"] = true;
+    s.hf.layer_norm_eps = get("layer_norm_eps", 1e-5f);
+    if (!(*s.hf.layer_norm_eps > 0)) fail(where, ": layer_norm_eps must be positive");
+    s.hf.swin_pad_then_roll = true;
     if (j.contains("id2label")) s.label_names = read_label_names(j["id2label"], where, "id2label");
     return true;
 }
@@ -506,8 +506,8 @@ inline Family swin_family() {
                 cfg.apply(a.preset.args, a.preset.name);
                 cfg.apply(a.spec.model_args, a.file->path());
                 cfg.num_classes = classes_for(a, cfg.num_classes, "head.fc.weight");
-                if (a.spec.extras.contains("layer_norm_eps")) cfg.eps = a.spec.extras["layer_norm_eps"].get<float>();
-                cfg.hf_padding = a.spec.extras.value("hf_swin_padding", false);
+                if (a.spec.hf.layer_norm_eps) cfg.eps = *a.spec.hf.layer_norm_eps;
+                cfg.hf_padding = a.spec.hf.swin_pad_then_roll;
                 Built b;
                 b.data = a.preset.data;
                 b.data.input_size = {cfg.in_chans, cfg.img_h, cfg.img_w};
@@ -518,6 +518,6 @@ inline Family swin_family() {
 
 }  // namespace detail
 
-inline const detail::Registration swin_registration{detail::swin_family()};
+inline const Registration swin_registration{detail::swin_family()};
 
 }  // namespace fovea

@@ -61,5 +61,5 @@ inline Family swinv2_family() {
 }  // namespace fovea::detail
 
 namespace fovea {
-inline const detail::Registration swinv2_registration{detail::swinv2_family()};
+inline const Registration swinv2_registration{detail::swinv2_family()};
 }  // namespace fovea

@@ -135,7 +135,7 @@ struct VitConfig {
     }
 };
 
-class VisionTransformer final : public detail::Network {
+class VisionTransformer final : public Network {
 public:
     static std::shared_ptr<VisionTransformer> load(const VitConfig& cfg, std::shared_ptr<const SafeTensorsFile> file,
                                                    const std::string& family = "vit", WeightBinder::Options bind = {}) {
@@ -339,7 +339,7 @@ inline Built build_vit(const BuildArgs& a, const std::string& family) {
     cfg.apply(a.preset.args, a.preset.name);
     cfg.apply(a.spec.model_args, where);
     cfg.num_classes = classes_for(a, cfg.num_classes, "head.weight");
-    if (a.spec.extras.contains("layer_norm_eps")) cfg.eps = a.spec.extras["layer_norm_eps"].get<float>();
+    if (a.spec.hf.layer_norm_eps) cfg.eps = *a.spec.hf.layer_norm_eps;
     // a distilled model without head_dist uses its class token alone (transformers' DeiTForImageClassification)
     if (cfg.distilled) cfg.dist_head = a.file->find("head_dist.weight") != nullptr;
     Built b;
@@ -388,8 +388,8 @@ inline bool vit_from_transformers(const nlohmann::json& j, const std::string& wh
     a["depth"] = get("num_hidden_layers", std::int64_t{12});
     a["num_heads"] = get("num_attention_heads", std::int64_t{12});
     a["mlp_ratio"] = static_cast<double>(get("intermediate_size", 4 * hidden)) / static_cast<double>(hidden);
-    s.extras["layer_norm_eps"] = get("layer_norm_eps", 1e-12f);
-    if (!(s.extras["layer_norm_eps"].get<float>() > 0)) fail(where, ": layer_norm_eps must be positive");
+    s.hf.layer_norm_eps = get("layer_norm_eps", 1e-12f);
+    if (!(*s.hf.layer_norm_eps > 0)) fail(where, ": layer_norm_eps must be positive");
     // DeiT embeddings always carry the distillation token; head_dist or not is read off the weights
     s.architecture = type == "vit" ? "vit_base_patch16_224" : "deit_base_distilled_patch16_224";
     if (j.contains("id2label")) s.label_names = read_label_names(j["id2label"], where, "id2label");
@@ -476,6 +476,6 @@ inline Family vit_family() {
 
 }  // namespace detail
 
-inline const detail::Registration vit_registration{detail::vit_family()};
+inline const Registration vit_registration{detail::vit_family()};
 
 }  // namespace fovea
