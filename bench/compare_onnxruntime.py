@@ -125,8 +125,17 @@ def main():
         if not os.path.exists(onnx):
             # the TorchScript exporter (torch >= 2.9 defaults to the dynamo one)
             kw = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
-            with torch.no_grad():
-                torch.onnx.export(m, x, onnx, opset_version=17, input_names=["x"], output_names=["logits"], **kw)
+            # traced, eva.py's attention hands scaled_dot_product_attention its is_causal as a tensor (torch
+            # 2.11 refuses): export the unfused form, which is what this exporter writes for SDPA anyway
+            fused = [(mod, mod.fused_attn) for mod in m.modules() if hasattr(mod, "fused_attn")]
+            for mod, _ in fused:
+                mod.fused_attn = False
+            try:
+                with torch.no_grad():
+                    torch.onnx.export(m, x, onnx, opset_version=17, input_names=["x"], output_names=["logits"], **kw)
+            finally:
+                for mod, f in fused:
+                    mod.fused_attn = f
         if args.ort_quant == "int8":
             from onnxruntime.quantization import QuantType, quantize_dynamic
             q = os.path.join(d, "model.int8.onnx")
