@@ -16,6 +16,7 @@ TEST(Layouts, DetectedFromTensorNames) {
     EXPECT_EQ(layout_of("layouts/swin_original"), "swin-original");
     EXPECT_EQ(layout_of("swinv2_tiny_window8_256"), "timm");
     EXPECT_EQ(layout_of("layouts/swinv2_original"), "swinv2-original");
+    EXPECT_EQ(layout_of("hf_swinv2"), "hf-swinv2");
 }
 
 // Microsoft's release / timm <= 0.6: stage-end downsample, head.weight, stored buffers (Swin and Swin V2).
@@ -33,6 +34,16 @@ TEST(Layouts, OriginalSwinEqualsTheTimmFixture) {
         for (std::size_t i = 0; i < maps.size(); ++i)
             EXPECT_TRUE(compare(maps[i].data(), ref.data("intermediates." + std::to_string(i)), maps[i].size()).ok()) << folder << " " << i;
     }
+}
+
+// transformers' Swinv2: its config.json read (pretrained_window_sizes, layer_norm_eps, labels).
+TEST(Layouts, TransformersSwinV2ConfigIsRead) {
+    const fovea::Model m = fovea::load_model(data_dir() + "/hf_swinv2");
+    EXPECT_EQ(m.info().family, "swinv2");
+    EXPECT_EQ(m.num_classes(), 5);
+    ASSERT_EQ(m.label_names().size(), 5u);
+    EXPECT_EQ(m.label_names()[2], "label 2");
+    EXPECT_EQ(m.pretrained_cfg().input_size, (std::array<std::int64_t, 3>{3, 64, 64}));
 }
 
 TEST(Layouts, TransformersConfigLabelsAndProcessor) {

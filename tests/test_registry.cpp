@@ -91,7 +91,8 @@ TEST(Registry, PresetAgainstAnotherArchitectureNamesBoth) {
     for (const auto& [fixture, preset, family, found] : cases) {
         std::filesystem::copy_file(data_dir() + "/" + fixture + "/model.safetensors", d + "/other.safetensors",
                                    std::filesystem::copy_options::overwrite_existing);
-        e = error_of([&] { fovea::create_model(preset, d + "/other.safetensors"); });
+        const std::string name = preset;  // clang 14 lambdas cannot capture structured bindings
+        e = error_of([&] { fovea::create_model(name, d + "/other.safetensors"); });
         const std::string want = "holds a " + found + " checkpoint, not the " + family + " that '" + preset + "' is";
         EXPECT_NE(e.find(want), std::string::npos) << fixture << ": " << e;
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Fixtures made with Hugging Face transformers' own model classes (ViTForImageClassification,
-DeiTForImageClassification(WithTeacher), SwinForImageClassification), randomised at O(1) scale
+DeiTForImageClassification(WithTeacher), SwinForImageClassification, Swinv2ForImageClassification), randomised at O(1) scale
 like make_fixtures.py, saved as transformers saves them (model.safetensors + config.json), with
 transformers' outputs in float64 in ref.safetensors.
 
@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 from transformers import (DeiTConfig, DeiTForImageClassification, DeiTForImageClassificationWithTeacher,
-                          SwinConfig, SwinForImageClassification, ViTConfig, ViTForImageClassification,
-                          ViTImageProcessor)
+                          SwinConfig, SwinForImageClassification, Swinv2Config, Swinv2ForImageClassification,
+                          ViTConfig, ViTForImageClassification, ViTImageProcessor)
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from make_fixtures import randomise  # noqa: E402
@@ -31,6 +31,8 @@ TINY_VIT = dict(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, inte
 # three stages, no odd map before a merge (transformers 5 fails on those): maps 28, 14, 7
 TINY_SWIN = dict(image_size=56, patch_size=2, embed_dim=4, depths=[2, 2, 2], num_heads=[1, 2, 2], window_size=7,
                  num_labels=5, id2label=LABELS, label2id={v: k for k, v in LABELS.items()})
+# Swin V2: maps 32, 16, 8 with window 8 (the last stage's clamped), one stage's window scaled as pre-trained at 6
+TINY_SWINV2 = dict(TINY_SWIN, image_size=64, window_size=8, pretrained_window_sizes=[0, 6, 0])
 
 
 def hook_stages(model, is_swin):
@@ -42,7 +44,7 @@ def hook_stages(model, is_swin):
             stages[name] = o.detach().clone() if reshape is None else reshape(o.detach().clone())
         return hook
 
-    base = model.swin if is_swin else model.vit if hasattr(model, "vit") else model.deit
+    base = swin_base(model) if is_swin else model.vit if hasattr(model, "vit") else model.deit
     hooks.append(base.layernorm.register_forward_hook(keep("features")))
     if is_swin:
         for i, layer in enumerate(swin_stages(model)):
@@ -57,8 +59,12 @@ def hook_stages(model, is_swin):
     return stages, hooks
 
 
+def swin_base(model):
+    return model.swin if hasattr(model, "swin") else model.swinv2
+
+
 def swin_stages(model):
-    s = model.swin
+    s = swin_base(model)
     return s.encoder.layers if hasattr(s, "encoder") else s.layers
 
 
@@ -103,7 +109,7 @@ def write(out, model, x, processor=None, hub=False):
     model.config.save_pretrained(out)
     if processor is not None:
         processor.save_pretrained(out)
-    is_swin = hasattr(model, "swin")
+    is_swin = hasattr(model, "swin") or hasattr(model, "swinv2")
     m = model.double()
     stages, hooks = hook_stages(m, is_swin)
     with torch.no_grad():
@@ -126,7 +132,7 @@ def write(out, model, x, processor=None, hub=False):
     return ref
 
 
-def tiny(out):
+def tiny(out, only=None):
     out = pathlib.Path(out)
     cases = [
         ("hf_vit", ViTForImageClassification(ViTConfig(**TINY_VIT)), (2, 3, 32, 32),
@@ -139,8 +145,11 @@ def tiny(out):
         # (Two stages: transformers 5 fails on a stage smaller than its window.)
         ("hf_swin_pad", SwinForImageClassification(SwinConfig(**dict(TINY_SWIN, image_size=40, depths=[2, 2],
                                                                         num_heads=[1, 2]))), (1, 3, 40, 40), None),
+        ("hf_swinv2", Swinv2ForImageClassification(Swinv2Config(**TINY_SWINV2)), (2, 3, 64, 64), None),
     ]
     for k, (name, model, shape, proc) in enumerate(cases):
+        if only and name not in only:
+            continue
         randomise(model, 500 + 11 * k)
         x = torch.randn(shape, generator=torch.Generator().manual_seed(600 + k))
         write(out / name, model, x, proc, hub=name in ("hf_vit", "hf_swin"))  # the hub's names; others: v5's
@@ -180,9 +189,10 @@ def main():
     ap.add_argument("--out")
     ap.add_argument("--full")
     ap.add_argument("--check", help="fovea-classify to compare the full-size models with")
+    ap.add_argument("--only", nargs="*", help="tiny fixtures to make")
     a = ap.parse_args()
     if a.out:
-        tiny(a.out)
+        tiny(a.out, a.only)
     if a.full:
         full(a.full, a.check)
 

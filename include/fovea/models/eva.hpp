@@ -86,10 +86,11 @@ inline nlohmann::json eva_to_vit_args(const nlohmann::json& eva, const std::stri
 
 inline Family eva_family() {
     using J = nlohmann::json;
-    // name, eva.py's kwargs beyond what every EVA-02 passes, input size, crop_pct, its head
-    auto p = [](const char* name, J args, std::int64_t img, double crop_pct, std::int64_t classes) {
-        J a = {{"img_size", img},     {"patch_size", 14},         {"mlp_ratio", 4.0 * 2 / 3}, {"swiglu_mlp", true},
-               {"use_rot_pos_emb", true}, {"ref_feat_shape", {16, 16}}, {"num_classes", classes}};
+    // name, eva.py's kwargs beyond what every EVA-02 passes, input size, crop_pct (the head's size is
+    // read off the checkpoint: none for the MIM backbones, 1000 for the fine-tunes)
+    auto p = [](const char* name, J args, std::int64_t img, double crop_pct) {
+        J a = {{"img_size", img},         {"patch_size", 14}, {"mlp_ratio", 4.0 * 2 / 3}, {"swiglu_mlp", true},
+               {"use_rot_pos_emb", true}, {"ref_feat_shape", {16, 16}}};
         a.update(args);
         Preset preset{name, std::move(a), data_cfg(img, crop_pct, false)};
         preset.data.mean.assign(kOpenaiClipMean.begin(), kOpenaiClipMean.end());
@@ -101,10 +102,10 @@ inline Family eva_family() {
     const J b = {{"embed_dim", 768}, {"depth", 12}, {"num_heads", 12}, {"qkv_fused", false}, {"scale_mlp", true}};
     const J l = {{"embed_dim", 1024}, {"depth", 24}, {"num_heads", 16}, {"qkv_fused", false}, {"scale_mlp", true}};
     return {"eva",
-            {p("eva02_tiny_patch14_224", ti, 224, 0.9, 0), p("eva02_small_patch14_224", s, 224, 0.9, 0),
-             p("eva02_base_patch14_224", b, 224, 0.9, 0), p("eva02_large_patch14_224", l, 224, 0.9, 0),
-             p("eva02_tiny_patch14_336", ti, 336, 1.0, 1000), p("eva02_small_patch14_336", s, 336, 1.0, 1000),
-             p("eva02_base_patch14_448", b, 448, 1.0, 1000), p("eva02_large_patch14_448", l, 448, 1.0, 1000)},
+            {p("eva02_tiny_patch14_224", ti, 224, 0.9), p("eva02_small_patch14_224", s, 224, 0.9),
+             p("eva02_base_patch14_224", b, 224, 0.9), p("eva02_large_patch14_224", l, 224, 0.9),
+             p("eva02_tiny_patch14_336", ti, 336, 1.0), p("eva02_small_patch14_336", s, 336, 1.0),
+             p("eva02_base_patch14_448", b, 448, 1.0), p("eva02_large_patch14_448", l, 448, 1.0)},
             {},
             // q_bias / q_proj beside a pos_embed: eva.py's names (BEiT has relative position tables instead)
             [](const SafeTensorsFile& f) {

@@ -4,36 +4,90 @@
 // bias from a two-layer MLP over log-spaced offsets (scaled by the pre-training window where a
 // model was fine-tuned to a larger one: the 12to16 and 12to24 presets), residual post-norm blocks,
 // patch merging that normalises after its reduction, and windows up to 24. Checkpoints as timm
-// names them, or as Microsoft released them (downsample at the end of each stage, head.weight).
+// names them, as Microsoft released them (downsample at the end of each stage, head.weight), or
+// as transformers' Swinv2ForImageClassification (its config.json read below).
 // The network is SwinTransformer with SwinConfig::v2: this family is its presets and layout.
 #include "fovea/models/swin_transformer.hpp"
 
 namespace fovea::detail {
 
+// transformers' Swinv2ForImageClassification config.json. Its layers pad the map before rolling it
+// and clamp the window to a square (the Swin reader's rule, SwinConfig::hf_padding).
+inline bool swinv2_from_transformers(const nlohmann::json& j, const std::string& where, ModelSpec& s) {
+    if (!j["model_type"].is_string() || j["model_type"].get<std::string>() != "swinv2") return false;
+    auto get = [&](const char* key, auto fallback) { return hf_value(j, key, fallback, where); };
+    hf_require_gelu(j, where);
+    if (get("use_absolute_embeddings", false)) fail(where, ": Swin V2 with use_absolute_embeddings is not supported");
+    auto& a = s.model_args;
+    s.architecture = "swinv2_tiny_window8_256";
+    a["img_size"] = get("image_size", std::int64_t{256});
+    a["patch_size"] = get("patch_size", std::int64_t{4});
+    a["in_chans"] = get("num_channels", std::int64_t{3});
+    a["qkv_bias"] = get("qkv_bias", true);
+    a["embed_dim"] = get("embed_dim", std::int64_t{96});
+    a["depths"] = get("depths", std::vector<std::int64_t>{2, 2, 6, 2});
+    a["num_heads"] = get("num_heads", std::vector<std::int64_t>{3, 6, 12, 24});
+    a["window_size"] = get("window_size", std::int64_t{8});
+    a["mlp_ratio"] = get("mlp_ratio", 4.0);
+    const auto pretrained = get("pretrained_window_sizes", std::vector<std::int64_t>{});
+    a["pretrained_window_sizes"] = pretrained.empty() ? std::vector<std::int64_t>(a["depths"].size(), 0) : pretrained;
+    s.hf.layer_norm_eps = get("layer_norm_eps", 1e-5f);
+    if (!(*s.hf.layer_norm_eps > 0)) fail(where, ": layer_norm_eps must be positive");
+    s.hf.swin_pad_then_roll = true;
+    if (j.contains("id2label")) s.label_names = read_label_names(j["id2label"], where, "id2label");
+    return true;
+}
+
+// transformers' names: q, k, v apart (k without bias; q and v keep theirs as q_bias, v_bias),
+// stage-end downsample, the buffers dropped.
+inline CheckpointLayout swinv2_transformers_layout() {
+    const std::string b = R"(^swinv2\.encoder\.layers\.(\d+)\.blocks\.(\d+)\.)";
+    auto r = [&](const std::string& from, const char* to) { return RenameRule{std::regex(b + from), to}; };
+    return {"hf-swinv2", [](const SafeTensorsFile& f) { return f.find("swinv2.embeddings.patch_embeddings.projection.weight") != nullptr; },
+            {rename(R"(^swinv2\.embeddings\.patch_embeddings\.projection\.(weight|bias)$)", "patch_embed.proj.$1"),
+             rename(R"(^swinv2\.embeddings\.norm\.(weight|bias)$)", "patch_embed.norm.$1"),
+             r(R"(layernorm_before\.(weight|bias)$)", "layers.$1.blocks.$2.norm1.$3"),
+             r(R"(layernorm_after\.(weight|bias)$)", "layers.$1.blocks.$2.norm2.$3"),
+             r(R"(attention\.self\.query\.bias$)", "layers.$1.blocks.$2.attn.q_bias"),
+             r(R"(attention\.self\.value\.bias$)", "layers.$1.blocks.$2.attn.v_bias"),
+             r(R"(attention\.self\.logit_scale$)", "layers.$1.blocks.$2.attn.logit_scale"),
+             r(R"(attention\.self\.continuous_position_bias_mlp\.(0|2)\.(weight|bias)$)", "layers.$1.blocks.$2.attn.cpb_mlp.$3.$4"),
+             r(R"(attention\.output\.dense\.(weight|bias)$)", "layers.$1.blocks.$2.attn.proj.$3"),
+             r(R"(intermediate\.dense\.(weight|bias)$)", "layers.$1.blocks.$2.mlp.fc1.$3"),
+             r(R"(output\.dense\.(weight|bias)$)", "layers.$1.blocks.$2.mlp.fc2.$3"),
+             rename(R"(^swinv2\..*\.(relative_position_index|relative_coords_table)$)", ""),
+             rename(R"(^swinv2\.encoder\.layers\.(\d+)\.downsample\.(reduction|norm)\.(weight|bias)$)", "+1:layers.$1.downsample.$2.$3"),
+             rename(R"(^swinv2\.layernorm\.(weight|bias)$)", "norm.$1"),
+             rename(R"(^classifier\.(weight|bias)$)", "head.fc.$1")},
+            QkvFusion{std::regex(R"(^(.*?)\.attention\.self\.(query|key|value)\.(weight)$)"),
+                      {rename(R"(^swinv2\.encoder\.layers\.(\d+)\.blocks\.(\d+)$)", "layers.$1.blocks.$2")}}};
+}
+
 inline Family swinv2_family() {
     using J = nlohmann::json;
     auto p = [](const char* name, std::int64_t img, std::int64_t win, std::int64_t dim, std::vector<std::int64_t> depths,
-                std::vector<std::int64_t> heads, std::int64_t classes, std::vector<std::int64_t> pretrained = {}) {
-        J a = {{"img_size", img}, {"window_size", win}, {"embed_dim", dim}, {"depths", depths}, {"num_heads", heads},
-               {"num_classes", classes}};
+                std::vector<std::int64_t> heads, std::vector<std::int64_t> pretrained = {}) {
+        // the head's size is read off the checkpoint (1000, or 21841 for the _192 ImageNet-22k weights)
+        J a = {{"img_size", img}, {"window_size", win}, {"embed_dim", dim}, {"depths", depths}, {"num_heads", heads}};
         if (!pretrained.empty()) a["pretrained_window_sizes"] = pretrained;
         return Preset{name, a, data_cfg(img, img == 384 ? 1.0 : 0.9, false)};
     };
     const std::vector<std::int64_t> t = {2, 2, 6, 2}, sbl = {2, 2, 18, 2}, ht = {3, 6, 12, 24}, hb = {4, 8, 16, 32},
                                     hl = {6, 12, 24, 48}, ft = {12, 12, 12, 6};
     return {"swinv2",
-            {p("swinv2_tiny_window8_256", 256, 8, 96, t, ht, 1000), p("swinv2_tiny_window16_256", 256, 16, 96, t, ht, 1000),
-             p("swinv2_small_window8_256", 256, 8, 96, sbl, ht, 1000), p("swinv2_small_window16_256", 256, 16, 96, sbl, ht, 1000),
-             p("swinv2_base_window8_256", 256, 8, 128, sbl, hb, 1000), p("swinv2_base_window16_256", 256, 16, 128, sbl, hb, 1000),
-             p("swinv2_base_window12_192", 192, 12, 128, sbl, hb, 21841),
-             p("swinv2_base_window12to16_192to256", 256, 16, 128, sbl, hb, 1000, ft),
-             p("swinv2_base_window12to24_192to384", 384, 24, 128, sbl, hb, 1000, ft),
-             p("swinv2_large_window12_192", 192, 12, 192, sbl, hl, 21841),
-             p("swinv2_large_window12to16_192to256", 256, 16, 192, sbl, hl, 1000, ft),
-             p("swinv2_large_window12to24_192to384", 384, 24, 192, sbl, hl, 1000, ft)},
+            {p("swinv2_tiny_window8_256", 256, 8, 96, t, ht), p("swinv2_tiny_window16_256", 256, 16, 96, t, ht),
+             p("swinv2_small_window8_256", 256, 8, 96, sbl, ht), p("swinv2_small_window16_256", 256, 16, 96, sbl, ht),
+             p("swinv2_base_window8_256", 256, 8, 128, sbl, hb), p("swinv2_base_window16_256", 256, 16, 128, sbl, hb),
+             p("swinv2_base_window12_192", 192, 12, 128, sbl, hb),
+             p("swinv2_base_window12to16_192to256", 256, 16, 128, sbl, hb, ft),
+             p("swinv2_base_window12to24_192to384", 384, 24, 128, sbl, hb, ft),
+             p("swinv2_large_window12_192", 192, 12, 192, sbl, hl),
+             p("swinv2_large_window12to16_192to256", 256, 16, 192, sbl, hl, ft),
+             p("swinv2_large_window12to24_192to384", 384, 24, 192, sbl, hl, ft)},
             // Microsoft's release (timm's checkpoint_filter_fn): downsample at the end of each stage, head.weight,
-            // the buffers it stored
-            {{"swinv2-original",
+            // the buffers it stored; and transformers'
+            {swinv2_transformers_layout(),
+             {"swinv2-original",
               [](const SafeTensorsFile& f) {
                   return f.find("layers.0.blocks.0.attn.cpb_mlp.0.weight") &&
                          (f.find("layers.0.downsample.reduction.weight") || f.find("head.weight"));
@@ -43,13 +97,15 @@ inline Family swinv2_family() {
                rename(R"(.*\.(attn_mask|relative_position_index|relative_coords_table)$)", "")},
               std::nullopt}},
             [](const SafeTensorsFile& f) { return f.find("layers.0.blocks.0.attn.cpb_mlp.0.weight") != nullptr; },
-            nullptr,  // transformers' Swinv2 config: not read yet
+            swinv2_from_transformers,
             [](const BuildArgs& a) {
                 SwinConfig cfg;
                 cfg.v2 = true;
                 cfg.apply(a.preset.args, a.preset.name);
                 cfg.apply(a.spec.model_args, a.file->path());
                 cfg.num_classes = classes_for(a, cfg.num_classes, "head.fc.weight");
+                if (a.spec.hf.layer_norm_eps) cfg.eps = *a.spec.hf.layer_norm_eps;
+                cfg.hf_padding = a.spec.hf.swin_pad_then_roll;
                 Built b;
                 b.data = a.preset.data;
                 b.data.input_size = {cfg.in_chans, cfg.img_h, cfg.img_w};
