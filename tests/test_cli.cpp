@@ -364,10 +364,13 @@ TEST(Cli, FashionMnistEvalHelpIsUsage) {
 }
 #endif
 
-// Zero-shot classification (tests/tools/make_zeroshot_fixtures.py): the probabilities of OpenCLIP's
-// and transformers' recipes, computed in float64 from timm's image embedding and text embeddings
-// made for the fixture. CLIP: softmax at OpenAI's scale 100; SigLIP: sigmoid with the scale and
-// bias read from an open_clip_model.safetensors.
+// Zero-shot classification: the probabilities of OpenCLIP's and transformers' recipes.
+//   clip, siglip (tests/tools/make_zeroshot_fixtures.py): computed in float64 from timm's image
+//   embedding and text embeddings placed for the fixture. CLIP: softmax at OpenAI's scale 100;
+//   SigLIP: sigmoid with the scale and bias read from an open_clip_model.safetensors.
+//   hf_clip, hf_siglip (tests/tools/make_hf_fixtures.py --clip / --siglip): transformers' CLIPModel
+//   and SiglipModel themselves, their text towers making the class embeddings and
+//   logits_per_image.softmax / sigmoid the reference; scale and bias read from the same checkpoint.
 namespace {
 struct ZeroShotCase {
     std::string dir, fixture;
@@ -381,14 +384,16 @@ ZeroShotCase zero_shot_case(const std::string& which) {
 }  // namespace
 
 TEST(ZeroShot, ProbabilitiesMatchTheReference) {
-    for (const std::string which : {"clip", "siglip"}) {
+    for (const std::string which : {"clip", "siglip", "hf_clip", "hf_siglip"}) {
         const ZeroShotCase c = zero_shot_case(which);
         const fovea::Model model = fovea::load_model(data_dir() + "/" + c.fixture);
         const auto x = fovea::to_tensor<4>(fovea::read_npy(c.dir + "/input.npy"), "input");
         const auto text = fovea::to_tensor<2>(fovea::read_npy(c.dir + "/text.npy"), "text");
-        const fovea::ZeroShotHead head = which == "clip" ? fovea::zero_shot_head(model, data_dir() + "/" + c.fixture)
-                                                         : fovea::read_open_clip_head(c.dir).value();
-        EXPECT_EQ(head.logit_bias.has_value(), which == "siglip");
+        // CLIP: OpenAI's 100; hf_clip: the logit_scale in transformers' CLIPModel checkpoint; SigLIP: OpenCLIP's file
+        const fovea::ZeroShotHead head = which == "siglip" ? fovea::read_open_clip_head(c.dir).value()
+                                                           : fovea::zero_shot_head(model, data_dir() + "/" + c.fixture);
+        if (which.rfind("hf_", 0) == 0) EXPECT_NEAR(head.logit_scale, 10.0f, 1e-5f);  // the checkpoint's own
+        EXPECT_EQ(head.logit_bias.has_value(), which.find("siglip") != std::string::npos);
         const fovea::ZeroShot z = fovea::zero_shot(model, x, text, head);
         const auto probs = fovea::read_npy(c.dir + "/probs.npy"), logits = fovea::read_npy(c.dir + "/logits.npy");
         ASSERT_EQ(static_cast<std::size_t>(z.probs.size()), probs.data.size()) << which;
@@ -416,7 +421,7 @@ TEST(ZeroShot, ProbabilitiesMatchTheReference) {
 }
 
 TEST(ZeroShot, CliPrintsTheReferenceProbabilities) {
-    for (const std::string which : {"clip", "siglip"}) {
+    for (const std::string which : {"clip", "siglip", "hf_clip", "hf_siglip"}) {
         const ZeroShotCase c = zero_shot_case(which);
         const std::string d = temp_dir("zeroshot_" + which);
         for (const char* f : {"model.safetensors", "config.json"})
@@ -431,11 +436,12 @@ TEST(ZeroShot, CliPrintsTheReferenceProbabilities) {
         const auto probs = fovea::read_npy(c.dir + "/probs.npy");
         const auto rows = json_lines(r.out);
         ASSERT_EQ(rows.size(), 2u) << r.out;
+        const std::size_t K = static_cast<std::size_t>(probs.shape.at(1));
         for (std::size_t n = 0; n < rows.size(); ++n) {
-            ASSERT_EQ(rows[n]["top"].size(), 5u);
+            ASSERT_EQ(rows[n]["top"].size(), std::min<std::size_t>(K, 5));
             for (auto& p : rows[n]["top"]) {
                 const std::int64_t k = p["class"];
-                EXPECT_NEAR(p["prob"].get<double>(), probs.data[n * 5 + static_cast<std::size_t>(k)], 1e-5) << which << " " << n << " " << k;
+                EXPECT_NEAR(p["prob"].get<double>(), probs.data[n * K + static_cast<std::size_t>(k)], 1e-5) << which << " " << n << " " << k;
                 EXPECT_EQ(p["label"], "a photo of class " + std::to_string(k));
             }
         }

@@ -17,6 +17,8 @@ TEST(Layouts, DetectedFromTensorNames) {
     EXPECT_EQ(layout_of("swinv2_tiny_window8_256"), "timm");
     EXPECT_EQ(layout_of("layouts/swinv2_original"), "swinv2-original");
     EXPECT_EQ(layout_of("hf_swinv2"), "hf-swinv2");
+    EXPECT_EQ(layout_of("hf_clip"), "hf-clip");
+    EXPECT_EQ(layout_of("hf_siglip"), "hf-siglip");
 }
 
 // Microsoft's release / timm <= 0.6: stage-end downsample, head.weight, stored buffers (Swin and Swin V2).
@@ -44,6 +46,29 @@ TEST(Layouts, TransformersSwinV2ConfigIsRead) {
     ASSERT_EQ(m.label_names().size(), 5u);
     EXPECT_EQ(m.label_names()[2], "label 2");
     EXPECT_EQ(m.pretrained_cfg().input_size, (std::array<std::int64_t, 3>{3, 64, 64}));
+}
+
+// transformers' CLIPModel checkpoint (both towers): the image tower is read, the text tower left;
+// CLIPImageProcessor's shortest-edge resize and center crop become timm's resize and crop.
+TEST(Layouts, TransformersClipImageTowerAndProcessor) {
+    const std::string d = temp_dir("hf_clip_processor");
+    for (const char* f : {"model.safetensors", "config.json"})
+        std::filesystem::copy_file(data_dir() + "/hf_clip/" + f, d + "/" + f, std::filesystem::copy_options::overwrite_existing);
+    for (const int edge : {32, 36}) {
+        write_file(d + "/preprocessor_config.json",
+                   R"({"crop_size": {"height": 32, "width": 32}, "do_center_crop": true, "do_resize": true, "resample": 3,
+                       "image_mean": [0.48145466, 0.4578275, 0.40821073], "image_std": [0.26862954, 0.26130258, 0.27577711],
+                       "size": {"shortest_edge": )" + std::to_string(edge) + "}}");
+        const fovea::Model m = fovea::load_model(d);
+        EXPECT_EQ(m.info().family, "clip");
+        EXPECT_EQ(m.num_classes(), 5);  // visual_projection
+        const auto& cfg = m.pretrained_cfg();
+        EXPECT_EQ(cfg.input_size, (std::array<std::int64_t, 3>{3, 32, 32}));
+        EXPECT_EQ(cfg.crop_mode, "center");
+        EXPECT_EQ(cfg.interpolation, "bicubic");
+        EXPECT_EQ(static_cast<int>(std::floor(32 / cfg.crop_pct)), edge) << cfg.crop_pct;  // timm's resize of the shortest edge
+        EXPECT_NEAR(cfg.mean[0], 0.48145466, 1e-7);
+    }
 }
 
 TEST(Layouts, TransformersConfigLabelsAndProcessor) {

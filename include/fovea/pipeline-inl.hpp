@@ -123,24 +123,31 @@ FOVEA_INLINE_ ZeroShot zero_shot(const Model& model, TensorView<const float, 4> 
 
 FOVEA_INLINE_ std::optional<ZeroShotHead> read_open_clip_head(const std::string& path) {
     namespace fs = std::filesystem;
-    std::error_code ec;
-    const std::string file = fs::is_directory(path, ec) ? (fs::path(path) / "open_clip_model.safetensors").string() : path;
-    if (!fs::is_regular_file(file, ec)) return std::nullopt;
-    const auto f = SafeTensorsFile::open(file);
-    auto scalar = [&](const char* name) -> std::optional<float> {
-        const TensorInfo* t = f->find(name);
-        if (!t) return std::nullopt;
-        std::int64_t n = 1;
-        for (auto d : t->shape) n *= d;
-        if (n != 1) detail::fail(file, ": '", name, "' should hold one number, it holds ", n);
-        return f->read(*t)[0];
+    // one file: it must hold logit_scale, unless `optional` (a weights file that may be an image tower alone)
+    auto from = [](const std::string& file, bool optional) -> std::optional<ZeroShotHead> {
+        const auto f = SafeTensorsFile::open(file);
+        auto scalar = [&](const char* name) -> std::optional<float> {
+            const TensorInfo* t = f->find(name);
+            if (!t) return std::nullopt;
+            std::int64_t n = 1;
+            for (auto d : t->shape) n *= d;
+            if (n != 1) detail::fail(file, ": '", name, "' should hold one number, it holds ", n);
+            return f->read(*t)[0];
+        };
+        const auto scale = scalar("logit_scale");
+        if (!scale && optional) return std::nullopt;
+        if (!scale) detail::fail(file, ": no 'logit_scale' (an OpenCLIP checkpoint stores it beside the towers)");
+        ZeroShotHead h;
+        h.logit_scale = static_cast<float>(std::exp(static_cast<double>(*scale)));
+        h.logit_bias = scalar("logit_bias");
+        return h;
     };
-    const auto scale = scalar("logit_scale");
-    if (!scale) detail::fail(file, ": no 'logit_scale' (an OpenCLIP checkpoint stores it beside the towers)");
-    ZeroShotHead h;
-    h.logit_scale = static_cast<float>(std::exp(static_cast<double>(*scale)));
-    h.logit_bias = scalar("logit_bias");
-    return h;
+    std::error_code ec;
+    if (!fs::is_directory(path, ec)) return fs::is_regular_file(path, ec) ? from(path, false) : std::nullopt;
+    const fs::path open_clip = fs::path(path) / "open_clip_model.safetensors", weights = fs::path(path) / "model.safetensors";
+    if (fs::is_regular_file(open_clip, ec)) return from(open_clip.string(), false);
+    if (fs::is_regular_file(weights, ec)) return from(weights.string(), true);  // transformers' CLIPModel / SiglipModel
+    return std::nullopt;
 }
 
 FOVEA_INLINE_ ZeroShotHead zero_shot_head(const Model& model, const std::string& weights) {

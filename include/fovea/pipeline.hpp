@@ -65,8 +65,9 @@ struct ZeroShot {
 };
 ZeroShot zero_shot(const Model& model, TensorView<const float, 4> x, TensorView<const float, 2> text_embeddings,
                    const ZeroShotHead& head);
-// The head an OpenCLIP checkpoint stores beside its towers (open_clip_model.safetensors: logit_scale
-// as a log, and SigLIP's logit_bias), from that file or a folder holding it; nullopt when there is none.
+// The head a checkpoint stores beside its towers (logit_scale as a log, and SigLIP's logit_bias):
+// OpenCLIP's open_clip_model.safetensors, or a transformers CLIPModel / SiglipModel model.safetensors;
+// from that file, or a folder holding one; nullopt when there is none.
 std::optional<ZeroShotHead> read_open_clip_head(const std::string& path);
 // The zero-shot head of a model: OpenCLIP's file in `weights` if any, else for a CLIP tower the
 // scale 100 of OpenAI's; a SigLIP tower (sigmoid with a bias) or another family needs it given.

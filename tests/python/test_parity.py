@@ -119,15 +119,17 @@ def test_against_timm_in_this_process(fovea, name):
     assert_close(fovea.load_model(str(DATA / name))(x), want, f"{name} against timm")
 
 
-@pytest.mark.parametrize("which", ["clip", "siglip"])
+@pytest.mark.parametrize("which", ["clip", "siglip", "hf_clip", "hf_siglip"])
 def test_zero_shot_matches_the_reference(fovea, which):
-    # tests/tools/make_zeroshot_fixtures.py: OpenCLIP's / transformers' recipe in float64
+    # make_zeroshot_fixtures.py: OpenCLIP's recipe in float64; hf_clip: transformers' CLIPModel itself
     z = DATA / "zeroshot" / which
     fixture = (z / "fixture.txt").read_text().strip()
     model = fovea.load_model(str(DATA / fixture))
     x, text = np.load(z / "input.npy"), np.load(z / "text.npy")
     if which == "clip":
         probs, logits = fovea.zero_shot(model, x, text)  # OpenAI's scale, 100
+    elif which.startswith("hf_"):
+        probs, logits = fovea.zero_shot(model, x, text, weights=str(DATA / fixture))  # the checkpoint's scale (and bias)
     else:
         probs, logits = fovea.zero_shot(model, x, text, weights=str(z))  # open_clip_model.safetensors
         with pytest.raises(fovea.Error, match="logit_scale"):

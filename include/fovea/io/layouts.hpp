@@ -37,7 +37,30 @@ struct CheckpointLayout {
     std::function<bool(const SafeTensorsFile&)> detect;
     std::vector<RenameRule> rules;
     std::optional<QkvFusion> fuse_qkv;
+    // Tensors made from the file's (a reshaped embedding, a bias the layout does not store); their
+    // sources are dropped by `rules`.
+    std::function<std::vector<SafeTensorsFile::Derived>(const SafeTensorsFile&)> derive;
 };
+
+// A layout's derived tensor: `from` with leading 1s up to `rank` (transformers' [C] class embedding
+// and [T, C] position table are timm's [1, 1, C] and [1, T, C]); rows [row0, row0 + rows) only when
+// rows > 0 (a slice of a fused projection). Nothing when the file has no `from`.
+inline void derive_tensor(const SafeTensorsFile& f, const std::string& from, const std::string& to, std::size_t rank,
+                          std::vector<SafeTensorsFile::Derived>& out, std::int64_t row0 = 0, std::int64_t rows = 0) {
+    const TensorInfo* t = f.find(from);
+    if (!t) return;
+    if (t->shape.empty() || t->shape.size() > rank) fail(f.path(), ": '", from, "' must be of rank 1 to ", rank);
+    std::vector<std::int64_t> shape(rank - t->shape.size(), 1);
+    shape.insert(shape.end(), t->shape.begin(), t->shape.end());
+    std::vector<float> v = f.read(*t);
+    if (rows > 0) {
+        const std::int64_t n = t->shape[0], per = n ? static_cast<std::int64_t>(v.size()) / n : 0;
+        if (row0 < 0 || row0 + rows > n) fail(f.path(), ": '", from, "' has ", n, " rows, not ", row0 + rows);
+        v = std::vector<float>(v.begin() + row0 * per, v.begin() + (row0 + rows) * per);
+        shape[rank - t->shape.size()] = rows;
+    }
+    out.push_back({to, std::move(shape), std::move(v)});
+}
 
 // The first rule that matches `name`, applied; nullopt when none does.
 inline std::optional<std::string> apply_rules(const std::vector<RenameRule>& rules, const std::string& name) {
@@ -86,7 +109,7 @@ inline std::shared_ptr<const SafeTensorsFile> to_timm_names(std::shared_ptr<cons
             else renames[name] = *to;
         }
     }
-    std::vector<SafeTensorsFile::Derived> derived;
+    std::vector<SafeTensorsFile::Derived> derived = l->derive ? l->derive(*f) : std::vector<SafeTensorsFile::Derived>{};
     for (auto& [name, p] : parts) {
         if (!p[0] || !p[1] || !p[2]) fail(f->path(), ": '", name, "' needs query, key and value; one of them is missing");
         const auto& s = p[0]->shape;

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "fovea/core/ops.hpp"
-#include "fovea/io/safetensors.hpp"
+#include "fovea/models/weight_binder.hpp"
 
 namespace fovea {
 

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "fovea/core/epilogue.hpp"
-#include "fovea/io/safetensors.hpp"
+#include "fovea/models/weight_binder.hpp"
 
 namespace fovea {
 

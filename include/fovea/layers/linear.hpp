@@ -7,7 +7,7 @@
 #include "fovea/core/context.hpp"
 #include "fovea/core/gemm.hpp"
 #include "fovea/core/lowp.hpp"
-#include "fovea/io/safetensors.hpp"
+#include "fovea/models/weight_binder.hpp"
 
 namespace fovea {
 

@@ -5,10 +5,52 @@
 // embedding is the head: timm stores CLIP's projection as head.weight (with a zero head.bias), so
 // num_classes is the embedding width (512, 768, ...). Each preset's data config is its default
 // tag's (OpenAI's mean and std but where the default tag is a fine-tune that uses 0.5).
-// The network is VisionTransformer: this family is its presets.
+// The network is VisionTransformer: this family is its presets, and transformers' CLIPModel /
+// CLIPVisionModel(WithProjection) read as its image tower (config and layout below; the text tower
+// a CLIPModel checkpoint also holds is left unread, its logit_scale serves zero-shot classification).
 #include "fovea/models/vision_transformer.hpp"
 
 namespace fovea::detail {
+
+// transformers' CLIP configs: CLIPModel's (model_type "clip", the image tower under vision_config)
+// or an image tower's own ("clip_vision_model"). The head (visual_projection) is read off the weights.
+inline bool clip_from_transformers(const nlohmann::json& j, const std::string& where, ModelSpec& s) {
+    if (!j["model_type"].is_string()) return false;
+    const std::string type = j["model_type"].get<std::string>();
+    if (type != "clip" && type != "clip_vision_model") return false;
+    const nlohmann::json v = type == "clip" ? j.value("vision_config", nlohmann::json::object()) : j;
+    if (!v.is_object()) fail(where, ": vision_config must be a JSON object");
+    const auto act = hf_value(v, "hidden_act", std::string("quick_gelu"), where);
+    if (act != "quick_gelu" && act != "gelu") fail(where, ": hidden_act '", act.substr(0, 50), "' is not supported (quick_gelu, gelu)");
+    s.architecture = "vit_base_patch16_clip_224";
+    hf_clip_style_args(v, where, s, 32);
+    s.model_args["act_layer"] = act;
+    s.hf.layer_norm_eps = hf_value(v, "layer_norm_eps", 1e-5f, where);
+    if (!(*s.hf.layer_norm_eps > 0)) fail(where, ": layer_norm_eps must be positive");
+    return true;
+}
+
+// transformers' CLIP names: the encoder as hf_clip_style_rules; the class and position embeddings
+// reshaped to timm's [1, 1, C] and [1, T, C]; pre_layrnorm as norm_pre; visual_projection as the
+// head, with timm's zero bias.
+inline CheckpointLayout clip_transformers_layout() {
+    auto rules = hf_clip_style_rules();
+    for (auto r : {rename(R"(^vision_model\.embeddings\.patch_embedding\.weight$)", "patch_embed.proj.weight"),
+                   rename(R"(^vision_model\.embeddings\.class_embedding$)", ""),
+                   rename(R"(^vision_model\.pre_layrnorm\.(weight|bias)$)", "norm_pre.$1"),
+                   rename(R"(^visual_projection\.weight$)", "head.weight")})
+        rules.push_back(r);
+    return {"hf-clip",
+            [](const SafeTensorsFile& f) { return f.find("vision_model.embeddings.patch_embedding.weight") && f.find("vision_model.pre_layrnorm.weight"); },
+            rules, hf_clip_style_qkv(), [](const SafeTensorsFile& f) {
+                std::vector<SafeTensorsFile::Derived> out;
+                derive_tensor(f, "vision_model.embeddings.class_embedding", "cls_token", 3, out);
+                derive_tensor(f, "vision_model.embeddings.position_embedding.weight", "pos_embed", 3, out);
+                if (const TensorInfo* h = f.find("visual_projection.weight"); h && !h->shape.empty())
+                    out.push_back({"head.bias", {h->shape[0]}, std::vector<float>(static_cast<std::size_t>(h->shape[0]), 0.0f)});
+                return out;
+            }};
+}
 
 inline Family clip_family() {
     using J = nlohmann::json;
@@ -52,9 +94,9 @@ inline Family clip_family() {
                 p("vit_medium_patch32_clip_224", {{"patch_size", 32}, {"embed_dim", 512}, {"depth", 12}, {"num_heads", 8}, {"num_classes", 512}}, 224, 0.9, true),
                 p("vit_xsmall_patch16_clip_224", {{"embed_dim", 256}, {"depth", 10}, {"num_heads", 4}, {"num_classes", 512}}, 224, 0.9, true),
             },
-            {},
+            {clip_transformers_layout()},
             nullptr,  // its checkpoints are ViT checkpoints: the vit family names them
-            nullptr,
+            clip_from_transformers,
             [](const BuildArgs& a) { return build_vit(a, "clip"); }};
 }
 

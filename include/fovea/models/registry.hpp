@@ -6,6 +6,7 @@
 // models/model.hpp looks names up here; nothing else knows the families. The types are public: a
 // program registers a family of its own the same way (tests/test_registry.cpp does).
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <map>
 #include <memory>
@@ -19,7 +20,7 @@
 #include "fovea/data/pretrained_cfg.hpp"
 #include "fovea/io/layouts.hpp"
 #include "fovea/models/common.hpp"
-#include "fovea/io/safetensors.hpp"
+#include "fovea/models/weight_binder.hpp"
 #include "fovea/models/network.hpp"
 #include "fovea/models/options.hpp"
 
@@ -191,10 +192,32 @@ inline void apply_pretrained_cfg(PretrainedCfg& d, const nlohmann::json& j, cons
 }
 
 // transformers' preprocessor_config.json as timm's pretrained_cfg: a plain resize to the model
-// size (crop_mode squash), its resample filter, mean and std.
+// size (crop_mode squash), its resample filter, mean and std; or, for a processor that resizes the
+// shortest edge and center-crops (CLIPImageProcessor), timm's resize-and-crop with the crop_pct
+// that gives the same shortest edge.
 inline nlohmann::json pretrained_cfg_from_processor(const nlohmann::json& p, std::int64_t channels) {
     nlohmann::json c = nlohmann::json::object();
     if (!p.is_object()) return c;
+    auto positive_int = [](const nlohmann::json& o, const char* k) {
+        return o.is_object() && o.contains(k) && o[k].is_number_integer() && o[k].get<std::int64_t>() > 0 &&
+               o[k].get<std::int64_t>() <= 65536;
+    };
+    const bool crops = p.value("do_center_crop", false) == true && p.contains("size") && positive_int(p["size"], "shortest_edge") &&
+                       p.contains("crop_size") && positive_int(p["crop_size"], "height") && positive_int(p["crop_size"], "width");
+    if (crops) {
+        const std::int64_t edge = p["size"]["shortest_edge"], ch = p["crop_size"]["height"], cw = p["crop_size"]["width"];
+        double pct = static_cast<double>(std::min(ch, cw)) / static_cast<double>(edge);
+        // timm resizes the shortest edge to floor(crop / crop_pct): make that exactly `edge`
+        while (std::floor(static_cast<double>(std::min(ch, cw)) / pct) < static_cast<double>(edge)) pct = std::nextafter(pct, 0.0);
+        c["input_size"] = {channels, ch, cw};
+        c["crop_pct"] = pct;
+        c["crop_mode"] = "center";
+        if (p.contains("resample") && p["resample"].is_number_integer())
+            c["interpolation"] = p["resample"].get<int>() == 3 ? "bicubic" : "bilinear";
+        if (p.contains("image_mean")) c["mean"] = p["image_mean"];
+        if (p.contains("image_std")) c["std"] = p["image_std"];
+        return c;
+    }
     std::int64_t h = 0, w = 0;
     if (p.contains("size") && p["size"].is_object() && p["size"].contains("height") && p["size"].contains("width") &&
         p["size"]["height"].is_number_integer() && p["size"]["width"].is_number_integer()) {

@@ -5,10 +5,58 @@
 // (the _gap_ presets); GELU's tanh form where timm's SigLIP 2 entries ask for it. No head: the
 // pooled features are the image embedding (num_classes 0, as every default tag). Data config:
 // mean and std 0.5, the default tag's size and crop.
-// The network is VisionTransformer: this family is its presets.
+// The network is VisionTransformer: this family is its presets, and transformers' SiglipModel /
+// SiglipVisionModel read as its image tower (config and layout below; a SiglipModel's text tower is
+// left unread, its logit_scale and logit_bias serve zero-shot classification).
 #include "fovea/models/vision_transformer.hpp"
 
 namespace fovea::detail {
+
+// transformers' SigLIP configs: SiglipModel's (model_type "siglip", vision_config) or the tower's own.
+inline bool siglip_from_transformers(const nlohmann::json& j, const std::string& where, ModelSpec& s) {
+    if (!j["model_type"].is_string()) return false;
+    const std::string type = j["model_type"].get<std::string>();
+    if (type != "siglip" && type != "siglip_vision_model") return false;
+    const nlohmann::json v = type == "siglip" ? j.value("vision_config", nlohmann::json::object()) : j;
+    if (!v.is_object()) fail(where, ": vision_config must be a JSON object");
+    const auto act = hf_value(v, "hidden_act", std::string("gelu_pytorch_tanh"), where);
+    if (act != "gelu_pytorch_tanh" && act != "gelu") fail(where, ": hidden_act '", act.substr(0, 50), "' is not supported (gelu_pytorch_tanh, gelu)");
+    if (!hf_value(v, "vision_use_head", true, where)) fail(where, ": a SigLIP tower without its attention-pooling head is not supported");
+    s.architecture = "vit_base_patch16_siglip_224";
+    hf_clip_style_args(v, where, s, 16);
+    s.model_args["act_layer"] = act == "gelu" ? "gelu" : "gelu_tanh";
+    s.hf.layer_norm_eps = hf_value(v, "layer_norm_eps", 1e-6f, where);
+    if (!(*s.hf.layer_norm_eps > 0)) fail(where, ": layer_norm_eps must be positive");
+    return true;
+}
+
+// transformers' SigLIP names: the encoder as hf_clip_style_rules; the position table reshaped to
+// [1, L, C]; the pooling head's probe as attn_pool.latent, its nn.MultiheadAttention in_proj split
+// into attn_pool.q and attn_pool.kv, out_proj, layernorm and mlp under attn_pool.
+inline CheckpointLayout siglip_transformers_layout() {
+    auto rules = hf_clip_style_rules();
+    for (auto r : {rename(R"(^vision_model\.embeddings\.patch_embedding\.(weight|bias)$)", "patch_embed.proj.$1"),
+                   rename(R"(^vision_model\.head\.probe$)", "attn_pool.latent"),
+                   rename(R"(^vision_model\.head\.attention\.in_proj_(weight|bias)$)", ""),
+                   rename(R"(^vision_model\.head\.attention\.out_proj\.(weight|bias)$)", "attn_pool.proj.$1"),
+                   rename(R"(^vision_model\.head\.layernorm\.(weight|bias)$)", "attn_pool.norm.$1"),
+                   rename(R"(^vision_model\.head\.mlp\.(fc1|fc2)\.(weight|bias)$)", "attn_pool.mlp.$1.$2")})
+        rules.push_back(r);
+    return {"hf-siglip",
+            [](const SafeTensorsFile& f) { return f.find("vision_model.embeddings.patch_embedding.weight") && f.find("vision_model.head.probe"); },
+            rules, hf_clip_style_qkv(), [](const SafeTensorsFile& f) {
+                std::vector<SafeTensorsFile::Derived> out;
+                derive_tensor(f, "vision_model.embeddings.position_embedding.weight", "pos_embed", 3, out);
+                const TensorInfo* w = f.find("vision_model.head.attention.in_proj_weight");
+                if (!w || w->shape.size() != 2 || w->shape[0] % 3) fail(f.path(), ": the pooling head's in_proj_weight must be [3C, C]");
+                const std::int64_t C = w->shape[0] / 3;
+                derive_tensor(f, "vision_model.head.attention.in_proj_weight", "attn_pool.q.weight", 2, out, 0, C);
+                derive_tensor(f, "vision_model.head.attention.in_proj_weight", "attn_pool.kv.weight", 2, out, C, 2 * C);
+                derive_tensor(f, "vision_model.head.attention.in_proj_bias", "attn_pool.q.bias", 1, out, 0, C);
+                derive_tensor(f, "vision_model.head.attention.in_proj_bias", "attn_pool.kv.bias", 1, out, C, 2 * C);
+                return out;
+            }};
+}
 
 inline Family siglip_family() {
     using J = nlohmann::json;
@@ -54,9 +102,9 @@ inline Family siglip_family() {
                 p("vit_so400m_patch16_siglip_gap_384", {{"patch_size", 16}, {"embed_dim", 1152}, {"depth", 27}, {"num_heads", 16}, {"mlp_ratio", 3.7362}, {"class_token", false}, {"global_pool", "avg"}, {"fc_norm", false}, {"act_layer", "gelu_tanh"}}, 384, 0.9),
                 p("vit_so400m_patch16_siglip_gap_512", {{"patch_size", 16}, {"embed_dim", 1152}, {"depth", 27}, {"num_heads", 16}, {"mlp_ratio", 3.7362}, {"class_token", false}, {"global_pool", "avg"}, {"fc_norm", false}, {"act_layer", "gelu_tanh"}}, 512, 0.9),
             },
-            {},
+            {siglip_transformers_layout()},
             nullptr,  // its checkpoints are ViT checkpoints: the vit family names them
-            nullptr,
+            siglip_from_transformers,
             [](const BuildArgs& a) { return build_vit(a, "siglip"); }};
 }
 

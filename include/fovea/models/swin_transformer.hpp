@@ -475,13 +475,13 @@ inline std::vector<CheckpointLayout> swin_layouts() {
         rename(R"(.*\.(attn_mask|relative_position_index)$)", ""),
     };
     return {{"hf-swin", [](const SafeTensorsFile& f) { return f.find("swin.embeddings.patch_embeddings.projection.weight") != nullptr; },
-             hf, qkv},
+             hf, qkv, nullptr},
             {"swin-original",
              [](const SafeTensorsFile& f) {
                  return f.find("layers.0.blocks.0.attn.relative_position_bias_table") &&
                         (f.find("layers.0.downsample.reduction.weight") || f.find("head.weight"));
              },
-             original, std::nullopt}};
+             original, std::nullopt, nullptr}};
 }
 
 inline Family swin_family() {

@@ -60,7 +60,8 @@ inline CheckpointLayout swinv2_transformers_layout() {
              rename(R"(^swinv2\.layernorm\.(weight|bias)$)", "norm.$1"),
              rename(R"(^classifier\.(weight|bias)$)", "head.fc.$1")},
             QkvFusion{std::regex(R"(^(.*?)\.attention\.self\.(query|key|value)\.(weight)$)"),
-                      {rename(R"(^swinv2\.encoder\.layers\.(\d+)\.blocks\.(\d+)$)", "layers.$1.blocks.$2")}}};
+                      {rename(R"(^swinv2\.encoder\.layers\.(\d+)\.blocks\.(\d+)$)", "layers.$1.blocks.$2")}},
+            nullptr};
 }
 
 inline Family swinv2_family() {
@@ -95,7 +96,7 @@ inline Family swinv2_family() {
               {rename(R"(^layers\.(\d+)\.downsample\.(.*)$)", "+1:layers.$1.downsample.$2"),
                rename(R"(^head\.(weight|bias)$)", "head.fc.$1"),
                rename(R"(.*\.(attn_mask|relative_position_index|relative_coords_table)$)", "")},
-              std::nullopt}},
+              std::nullopt, nullptr}},
             [](const SafeTensorsFile& f) { return f.find("layers.0.blocks.0.attn.cpb_mlp.0.weight") != nullptr; },
             swinv2_from_transformers,
             [](const BuildArgs& a) {

@@ -421,8 +421,38 @@ inline std::vector<CheckpointLayout> vit_layouts() {
         std::regex(R"(^(.*?)\.(?:attention\.attention|attention)\.(query|key|value|q_proj|k_proj|v_proj)\.(weight|bias)$)"),
         {rename(R"(^(vit|deit)\.(?:encoder\.layer|layers)\.(\d+)$)", "blocks.$2")}};
     auto has = [](const char* name) { return [name](const SafeTensorsFile& f) { return f.find(name) != nullptr; }; };
-    return {{"hf-vit", has("vit.embeddings.patch_embeddings.projection.weight"), rules, qkv},
-            {"hf-deit", has("deit.embeddings.patch_embeddings.projection.weight"), rules, qkv}};
+    return {{"hf-vit", has("vit.embeddings.patch_embeddings.projection.weight"), rules, qkv, nullptr},
+            {"hf-deit", has("deit.embeddings.patch_embeddings.projection.weight"), rules, qkv, nullptr}};
+}
+
+// transformers' CLIP-style image encoders (CLIP, SigLIP): vision_model.encoder.layers.N with
+// self_attn.{q,k,v}_proj (fused), out_proj, layer_norm1/2, mlp.fc1/fc2; post_layernorm; the text
+// tower and the logit scale / bias dropped.
+inline std::vector<RenameRule> hf_clip_style_rules() {
+    return {rename(R"(^vision_model\.encoder\.layers\.(\d+)\.self_attn\.out_proj\.(weight|bias)$)", "blocks.$1.attn.proj.$2"),
+            rename(R"(^vision_model\.encoder\.layers\.(\d+)\.layer_norm(1|2)\.(weight|bias)$)", "blocks.$1.norm$2.$3"),
+            rename(R"(^vision_model\.encoder\.layers\.(\d+)\.mlp\.(fc1|fc2)\.(weight|bias)$)", "blocks.$1.mlp.$2.$3"),
+            rename(R"(^vision_model\.post_layernorm\.(weight|bias)$)", "norm.$1"),
+            rename(R"(^vision_model\.embeddings\.(position_embedding\.weight|position_ids)$)", ""),  // derived
+            rename(R"(^(text_model\..*|text_projection\.weight|logit_scale|logit_bias)$)", "")};
+}
+inline QkvFusion hf_clip_style_qkv() {
+    return {std::regex(R"(^(vision_model\.encoder\.layers\.\d+)\.self_attn\.(q|k|v)_proj\.(weight|bias)$)"),
+            {rename(R"(^vision_model\.encoder\.layers\.(\d+)$)", "blocks.$1")}};
+}
+// transformers' vision_config (or the tower's own config) -> the ViT trunk's model_args.
+inline void hf_clip_style_args(const nlohmann::json& v, const std::string& where, ModelSpec& s, std::int64_t default_patch) {
+    auto get = [&](const char* key, auto fallback) { return hf_value(v, key, fallback, where); };
+    const auto hidden = get("hidden_size", std::int64_t{768});
+    if (hidden <= 0 || hidden > 65536) fail(where, ": hidden_size ", hidden, " is out of range");
+    auto& a = s.model_args;
+    a["img_size"] = get("image_size", std::int64_t{224});
+    a["patch_size"] = get("patch_size", default_patch);
+    a["in_chans"] = get("num_channels", std::int64_t{3});
+    a["embed_dim"] = hidden;
+    a["depth"] = get("num_hidden_layers", std::int64_t{12});
+    a["num_heads"] = get("num_attention_heads", std::int64_t{12});
+    a["mlp_ratio"] = static_cast<double>(get("intermediate_size", 4 * hidden)) / static_cast<double>(hidden);
 }
 
 inline Preset vit_preset(const std::string& name, nlohmann::json args, std::int64_t img, double crop_pct, bool inception) {
