@@ -212,11 +212,8 @@ TEST(Lowp, OutputBitsDoNotDependOnTheThreadCount) {
     for (const Precision p : {Precision::bf16, Precision::int8}) {
         const auto B = LowpMatrix::from_nk(w.data(), N, K, K, p);
         std::vector<float> c1(M * N), c3(M * N);
-        fovea::detail::split_override() = 1;
-        fovea::detail::gemm(fovea::Context::top(), M, a.data(), K, B, c1.data(), N);
-        fovea::detail::split_override() = 3;
-        fovea::detail::gemm(fovea::Context::top(), M, a.data(), K, B, c3.data(), N);
-        fovea::detail::split_override() = 0;
+        fovea::detail::gemm(fovea::Context{1, &fovea::thread_arena(), nullptr}, M, a.data(), K, B, c1.data(), N);
+        fovea::detail::gemm(fovea::Context{3, &fovea::thread_arena(), nullptr}, M, a.data(), K, B, c3.data(), N);
         EXPECT_EQ(0, std::memcmp(c1.data(), c3.data(), c1.size() * 4)) << fovea::precision_name(p);
     }
 }

@@ -158,7 +158,7 @@ TEST(Registry, BeitAndEvaKwargsFoveaDoesNotRunAreRefusedByName) {
         {"beit_base_patch16_224", R"({"use_shared_rel_pos_bias": true})"},
         {"eva02_base_patch14_224", R"({"use_post_norm": true})"},
         {"eva02_base_patch14_224", R"({"rope_type": "mixed"})"},
-        {"eva02_base_patch14_224", R"({"scale_attn_inner": true})"},
+        {"eva02_base_patch14_224", R"({"rope_rotate_half": true})"},
         {"eva02_tiny_patch14_224", R"({"global_pool": "map"})"},
         {"eva02_tiny_patch14_224", R"({"qk_norm": true})"}};
     for (const auto& [fixture, args] : cases) {

@@ -65,9 +65,13 @@ FOVEA_INLINE_ std::vector<std::string> list_images(const std::vector<std::string
     return out;
 }
 
+FOVEA_INLINE_ bool is_clip_tower(const Model& model) {
+    return model.architecture().find("clip") != std::string::npos || model.info().family == "clip";
+}
+
 FOVEA_INLINE_ Tensor<float, 2> embed(const Model& model, TensorView<const float, 4> x, bool normalize) {
     const std::int64_t K = model.num_classes();
-    const bool projection = model.info().family == "clip" && K > 0 && K != 1000 && K != 11821;
+    const bool projection = is_clip_tower(model) && K > 0 && K != 1000 && K != 11821;
     Tensor<float, 2> e = model.forward_head(model.forward_features(x), !projection);
     if (normalize)
         for (std::int64_t r = 0; r < e.shape(0); ++r) {
@@ -153,7 +157,7 @@ FOVEA_INLINE_ std::optional<ZeroShotHead> read_open_clip_head(const std::string&
 FOVEA_INLINE_ ZeroShotHead zero_shot_head(const Model& model, const std::string& weights) {
     if (auto h = read_open_clip_head(weights)) return *h;
     const std::string& family = model.info().family;
-    if (family == "clip") return {};  // OpenAI's CLIP and most OpenCLIP models end training at the clamp, 100
+    if (is_clip_tower(model)) return {};  // OpenAI's CLIP and most OpenCLIP models end training at the clamp, 100
     if (family == "siglip")
         detail::fail("SigLIP's zero-shot head (logit_scale and logit_bias of its text model) is not in ", weights,
                      ": give them, or put OpenCLIP's open_clip_model.safetensors beside the weights");

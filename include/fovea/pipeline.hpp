@@ -45,10 +45,13 @@ inline Tensor<float, 4> preprocess(const Model& model, std::initializer_list<std
 std::vector<std::string> list_images(const std::vector<std::string>& paths);
 
 // The image embedding of each image of x, [N, D], L2-normalised unless asked not to: the head's
-// output for CLIP towers, where timm stores CLIP's image projection as the head (not for a head of
+// output for CLIP towers (is_clip_tower), where timm stores CLIP's image projection as the head (not for a head of
 // 1000 or 11821 classes: an ImageNet fine-tune's classifier), else the pooled pre-logits features
 // (SigLIP, DINOv2, classifiers).
 Tensor<float, 2> embed(const Model& model, TensorView<const float, 4> x, bool normalize = true);
+// A CLIP image tower (OpenAI's, OpenCLIP's, EVA-CLIP's: a preset named *clip*, or transformers' CLIP):
+// its head is the image projection.
+bool is_clip_tower(const Model& model);
 
 // Zero-shot classification against class text embeddings [K, D] made elsewhere (OpenCLIP or
 // transformers: fovea has no text tower), as their recipes compute it from the image embedding

@@ -364,7 +364,7 @@ split into (0: fovea.get_num_threads()).)");
             fovea::ZeroShotHead head;
             if (logit_scale) head = {*logit_scale, logit_bias};
             else if (weights) head = fovea::zero_shot_head(model, *weights);
-            else if (model.info().family != "clip")
+            else if (!fovea::is_clip_tower(model))
                 fail("zero_shot: give logit_scale (and SigLIP's logit_bias), or weights= the folder with open_clip_model.safetensors");
             if (logit_bias) head.logit_bias = logit_bias;
             std::optional<fovea::ZeroShot> z;

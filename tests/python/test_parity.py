@@ -55,7 +55,8 @@ def test_intermediates_as_timm_returns_them(fovea):
 
 
 @pytest.mark.parametrize("name,source", [("vit_small_patch16_224", "pre_logits"), ("siglip_no_head", "pre_logits"),
-                                         ("vit_base_patch16_clip_quickgelu_224", "logits")])
+                                         ("vit_base_patch16_clip_quickgelu_224", "logits"), ("eva02_base_patch16_clip_224", "logits"),
+                                         ("hf_clip", "logits"), ("eva02_base_patch14_224", "pre_logits")])
 def test_embed_is_normalised_pre_logits_or_clip_projection(fovea, name, source):
     # the fixtures' CLIP head has 5 outputs: a projection, not an ImageNet classifier
     model = fovea.load_model(str(DATA / name))

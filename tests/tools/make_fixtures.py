@@ -206,6 +206,8 @@ def tiny_fixtures():
          (1, 3, 64, 64), None),
         # padding and a non-square map (24x40 -> 12x20 -> 6x10 -> 3x5), batch 2
         ("swinv2_small_window8_48x80", "swinv2_small_window8_256", dict(TINY_SWIN, img_size=64), (2, 3, 48, 80), None),
+        # EVA-CLIP's image tower: a LayerNorm of the attention's output before proj, class token, projection head
+        ("eva02_base_patch16_clip_224", "eva02_base_patch16_clip_224", dict(TINY_VIT), (2, 3, 32, 32), None),
     ]
     return fx
 

@@ -23,18 +23,11 @@ inline std::atomic<Counters*>& installed_counters() {
 }
 }  // namespace detail
 
-namespace detail {
-// Tests: forward passes on this thread cut their loops into this many parts (0: the pool's size),
-// whatever the number of threads, to show that the split never changes a bit of the output.
-inline int& split_override() {
-    thread_local int parts = 0;
-    return parts;
-}
-}  // namespace detail
-
 // Counts into *c in every forward pass from now on (nullptr: stop). For benchmarks.
 inline void set_counters(Counters* c) { detail::installed_counters().store(c, std::memory_order_relaxed); }
 
+// What a forward pass runs with. Any `threads` works, also more than the pool has (its loops are
+// then cut into that many parts, run by the threads there are): results do not depend on it.
 struct Context {
     int threads = 1;               // parts a parallel loop may be cut into
     Arena* arena = nullptr;        // scratch of the thread running this code
@@ -43,7 +36,7 @@ struct Context {
     // A forward pass on the calling thread: the pool (shared with other callers running at the
     // same time), this thread's arena.
     static Context top() {
-        const int parts = detail::ThreadPool::in_chunk() ? 1 : detail::split_override() ? detail::split_override() : num_threads();
+        const int parts = detail::ThreadPool::in_chunk() ? 1 : num_threads();
         return {parts, &thread_arena(), detail::installed_counters().load(std::memory_order_relaxed)};
     }
     // The context of a chunk of a parallel loop, on whichever thread runs it.

@@ -5,14 +5,17 @@
 // and proj. Chosen by configuration: the qkv bias on q, k and v (qkv.bias), on q and v only
 // (BEiT's and EVA's q_bias and v_bias; k has none), or none; q, k and v stored as one qkv or as
 // q_proj, k_proj, v_proj (EVA-02 base and large; fused here at load); a learned relative position
-// bias over a class token and a fixed grid (BEiT's per-block relative_position_bias_table); and
-// EVA-02's rotary embedding of q and k, given with the input (it depends on the grid).
+// bias over a class token and a fixed grid (BEiT's per-block relative_position_bias_table);
+// EVA-02's rotary embedding of q and k, given with the input (it depends on the grid); and
+// EVA-CLIP's LayerNorm of the heads' output before proj.
 #include <cmath>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "fovea/core/context.hpp"
 #include "fovea/core/ops.hpp"
+#include "fovea/layers/layer_norm.hpp"
 #include "fovea/layers/linear.hpp"
 #include "fovea/layers/relative_position.hpp"
 #include "fovea/layers/rope.hpp"
@@ -25,6 +28,7 @@ struct AttentionOptions {
     QkvBias bias = QkvBias::All;
     std::int64_t rel_grid_h = 0, rel_grid_w = 0;  // > 0: relative position bias over [cls] + this grid
     bool fused_qkv = true;                        // false: q_proj, k_proj (no bias), v_proj
+    float inner_norm_eps = 0.0f;                  // > 0: attn.norm, a LayerNorm of the heads' output before proj (EVA-CLIP)
 };
 
 struct Attention {
@@ -35,6 +39,7 @@ struct Attention {
     std::int64_t num_heads = 1, head_dim = 0;
     float scale = 1.0f;
     TensorView<const float, 3> rel_bias;  // (heads, T, T) gathered at load, or empty
+    std::optional<LayerNorm> norm;         // EVA-CLIP's scale_attn_inner
 
     static Attention load(WeightBinder& w, const std::string& prefix, std::int64_t dim, std::int64_t num_heads,
                           const Options& o = {}) {
@@ -52,6 +57,7 @@ struct Attention {
             a.qkv = Linear::load_fused(w, {prefix + ".q_proj", prefix + ".k_proj", prefix + ".v_proj"}, dim, dim, false);
             if (o.bias == QkvBias::QV) a.qkv.bias = Linear::qv_bias(w, prefix + ".q_proj.bias", prefix + ".v_proj.bias", dim);
         }
+        if (o.inner_norm_eps > 0) a.norm = LayerNorm::load(w, prefix + ".norm", dim, o.inner_norm_eps);
         a.proj = Linear::load(w, prefix + ".proj", dim, dim);
         if (o.rel_grid_h > 0) {
             const std::int64_t gh = o.rel_grid_h, gw = o.rel_grid_w, T = gh * gw + 1;
@@ -93,6 +99,7 @@ struct Attention {
                                        o + b * T * C + h * D, C, probs ? probs + bh * T * T : nullptr);
             }
         });
+        if (norm) norm->forward(ctx, TensorView<const float, 2>(o, {B * T, C}), TensorView<float, 2>(o, {B * T, C}));
         proj.forward(ctx, TensorView<const float, 2>(o, {B * T, C}), y.reshape<2>({B * T, C}), out);
     }
 };

@@ -1,10 +1,13 @@
 #pragma once
-// EVA-02 (Fang et al. 2023) as timm's eva.py registers it: Vision Transformers with patch 14, a 2-D
+// EVA-02 (Fang et al. 2023) and its EVA-CLIP image towers as timm's eva.py registers them: Vision
+// Transformers with patch 14 (16 for EVA-CLIP base), a 2-D
 // rotary embedding of q and k (layers/rope.hpp; the grid scaled to the 16 x 16 of pre-training),
 // a SwiGLU MLP (packed for tiny and small; base and large keep fc1_g / fc1_x and a LayerNorm inside
 // the MLP, timm's scale_mlp), q and v biases with none on k, separate q / k / v projections for base
 // and large, mean pooling with fc_norm. The _224 presets are the MIM-pretrained backbones (no head);
-// _336 and _448 are the ImageNet-1k fine-tunes. OpenAI CLIP's mean and std.
+// _336 and _448 are the ImageNet-1k fine-tunes. The _clip_ presets are EVA-CLIP's image towers: a
+// LayerNorm of the attention's output before its projection (scale_attn_inner), the class token's
+// features, and the CLIP projection as the head. OpenAI CLIP's mean and std.
 // The network is VisionTransformer: this family is its presets and the translation of eva.py's
 // kwargs (model_args in a config.json) to the trunk's options.
 #include <set>
@@ -30,7 +33,6 @@ inline nlohmann::json eva_to_vit_args(const nlohmann::json& eva, const std::stri
     };
     refuse_unless("use_abs_pos_emb", true);
     refuse_unless("use_post_norm", false);
-    refuse_unless("scale_attn_inner", false);
     refuse_unless("attn_type", "eva");
     refuse_unless("rope_type", "cat");
     refuse_unless("rope_grid_offset", 0.0);
@@ -53,6 +55,7 @@ inline nlohmann::json eva_to_vit_args(const nlohmann::json& eva, const std::stri
     a["qkv_bias"] = false;
     a["qv_bias"] = qkv_bias;
     a["qkv_fused"] = flag("qkv_fused", true);
+    a["attn_norm"] = flag("scale_attn_inner", false);
     const bool swiglu = flag("swiglu_mlp", false), scale_mlp = flag("scale_mlp", false);
     a["mlp_norm"] = scale_mlp;
     if (swiglu) {
@@ -101,11 +104,17 @@ inline Family eva_family() {
     const J s = {{"embed_dim", 384}, {"depth", 12}, {"num_heads", 6}};
     const J b = {{"embed_dim", 768}, {"depth", 12}, {"num_heads", 12}, {"qkv_fused", false}, {"scale_mlp", true}};
     const J l = {{"embed_dim", 1024}, {"depth", 24}, {"num_heads", 16}, {"qkv_fused", false}, {"scale_mlp", true}};
+    const J clip = {{"scale_attn_inner", true}, {"global_pool", "token"}};
+    J clip16 = clip;
+    clip16["patch_size"] = 16;
+    auto with = [](J a, const J& more) { a.update(more); return a; };
     return {"eva",
             {p("eva02_tiny_patch14_224", ti, 224, 0.9), p("eva02_small_patch14_224", s, 224, 0.9),
              p("eva02_base_patch14_224", b, 224, 0.9), p("eva02_large_patch14_224", l, 224, 0.9),
              p("eva02_tiny_patch14_336", ti, 336, 1.0), p("eva02_small_patch14_336", s, 336, 1.0),
-             p("eva02_base_patch14_448", b, 448, 1.0), p("eva02_large_patch14_448", l, 448, 1.0)},
+             p("eva02_base_patch14_448", b, 448, 1.0), p("eva02_large_patch14_448", l, 448, 1.0),
+             p("eva02_base_patch16_clip_224", with(b, clip16), 224, 0.9), p("eva02_large_patch14_clip_224", with(l, clip), 224, 0.9),
+             p("eva02_large_patch14_clip_336", with(l, clip), 336, 1.0)},
             {},
             // q_bias / q_proj beside a pos_embed: eva.py's names (BEiT has relative position tables instead)
             [](const SafeTensorsFile& f) {

@@ -41,6 +41,7 @@ struct VitConfig {
     bool rel_pos_bias = false;       // BEiT: each block's relative position bias over [cls] + the configured grid
     bool qv_bias = false;            // q_bias and v_bias, k without (qkv_bias then is false)
     bool qkv_fused = true;           // false: attn.q_proj / k_proj / v_proj
+    bool attn_norm = false;          // attn.norm before attn.proj (EVA-CLIP's scale_attn_inner)
     std::int64_t mlp_hidden = 0;     // the MLP's hidden_features where it is not int(embed_dim * mlp_ratio)
     bool mlp_norm = false;           // a LayerNorm inside the MLP (mlp.norm)
     bool rope = false;               // 2-D rotary embedding of q and k (layers/rope.hpp)
@@ -69,6 +70,7 @@ struct VitConfig {
         r.read("rel_pos_bias", rel_pos_bias);
         r.read("qv_bias", qv_bias);
         r.read("qkv_fused", qkv_fused);
+        r.read("attn_norm", attn_norm);
         r.read("mlp_hidden", mlp_hidden, 1, 1 << 20);
         r.read("mlp_norm", mlp_norm);
         r.read("rope", rope);
@@ -159,6 +161,7 @@ public:
         b.eps = cfg.eps;
         b.attn.bias = cfg.qkv_bias ? Attention::QkvBias::All : cfg.qv_bias ? Attention::QkvBias::QV : Attention::QkvBias::None;
         b.attn.fused_qkv = cfg.qkv_fused;
+        b.attn.inner_norm_eps = cfg.attn_norm ? cfg.eps : 0.0f;
         if (cfg.rel_pos_bias) b.attn.rel_grid_h = gh, b.attn.rel_grid_w = gw;
         b.mlp_norm_eps = cfg.mlp_norm ? cfg.eps : 0.0f;
         if (cfg.gamma_keys) b.ls1 = "gamma_1", b.ls2 = "gamma_2";
