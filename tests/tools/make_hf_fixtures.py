@@ -157,108 +157,52 @@ def tiny(out, only=None):
         print("hf fixture:", name, flush=True)
 
 
-def clip(out, zeroshot):
-    """transformers' CLIPModel (both towers, OpenAI's QuickGELU) as saved on the hub: the image tower's
-    stages in float64 (features: post_layernorm over every token, pre_logits: the pooled output,
-    logits: image_embeds), and a zero-shot case whose class text embeddings its own text tower made:
-    probabilities = logits_per_image.softmax(-1), as transformers' CLIP recipe."""
-    out = pathlib.Path(out) / "hf_clip"
-    out.mkdir(parents=True, exist_ok=True)
-    cfg = CLIPConfig(
-        vision_config=dict(hidden_size=16, intermediate_size=40, num_hidden_layers=2, num_attention_heads=2, image_size=32,
-                           patch_size=8, hidden_act="quick_gelu"),
-        text_config=dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, vocab_size=64,
-                         max_position_embeddings=8, hidden_act="quick_gelu"),
-        projection_dim=5)
-    model = CLIPModel(cfg)
-    randomise(model, 700)
-    with torch.no_grad():  # O(1) tokens and positions; a logit scale of 10
-        v = model.vision_model.embeddings
-        g = torch.Generator().manual_seed(701)
-        v.class_embedding.copy_(torch.randn(v.class_embedding.shape, generator=g))
-        v.position_embedding.weight.copy_(torch.randn(v.position_embedding.weight.shape, generator=g))
-        model.logit_scale.fill_(math.log(10.0))
-    model.eval()
-    sd = {k: v.contiguous() for k, v in model.state_dict().items()}
-    print("hf_clip names:", sorted(k for k in sd if "text_model.encoder" not in k and "layers.1" not in k), flush=True)
-    save_file(sd, str(out / "model.safetensors"), metadata={"format": "pt"})
-    model.config.architectures = ["CLIPModel"]
-    model.config.save_pretrained(out)
-    x = torch.randn((2, 3, 32, 32), generator=torch.Generator().manual_seed(702))
-    ids = torch.randint(0, 64, (4, 8), generator=torch.Generator().manual_seed(703))
-    m = model.double()
-    vm = m.vision_model
-    stages, hooks = {}, []
-
-    def keep(name):
-        def hook(_m, _i, o):
-            stages[name] = (o[0] if isinstance(o, tuple) else o).detach().clone()
-        return hook
-    hooks.append(vm.pre_layrnorm.register_forward_hook(keep("pos_embed")))
-    layers = vm.encoder.layers
-    for i, blk in enumerate(layers):
-        hooks.append(blk.register_forward_hook(keep(f"blocks.{i}")))
-    with torch.no_grad():
-        vo = vm(pixel_values=x.double())
-        for h in hooks:
-            h.remove()
-        ref = {k: v.float() for k, v in stages.items()}
-        ref["features"] = vm.post_layernorm(vo.last_hidden_state).float()
-        ref["pre_logits"] = vo.pooler_output.float()
-        ref["logits"] = m.visual_projection(vo.pooler_output).float()  # image_embeds, before normalising
-        ref["input"] = x
-        both = m(input_ids=ids, pixel_values=x.double())
-        text = both.text_embeds  # normalised by CLIPModel; fovea normalises again
-    save_file({k: v.contiguous() for k, v in ref.items()}, str(out / "ref.safetensors"))
-    z = pathlib.Path(zeroshot) / "hf_clip"
-    z.mkdir(parents=True, exist_ok=True)
-    np.save(z / "input.npy", x.numpy())
-    np.save(z / "text.npy", text.float().numpy())
-    np.save(z / "logits.npy", np.ascontiguousarray(both.logits_per_image.float().numpy()))  # a transpose: C order for fovea
-    np.save(z / "probs.npy", np.ascontiguousarray(both.logits_per_image.softmax(-1).float().numpy()))
-    (z / "labels.txt").write_text("".join(f"a photo of class {k}\n" for k in range(ids.shape[0])))
-    (z / "fixture.txt").write_text("hf_clip\n")
-    print("hf_clip: image_embeds", ref["logits"].shape, "probs", both.logits_per_image.softmax(-1).numpy().round(4).tolist())
-
-
-def siglip(out, zeroshot):
-    """transformers' SiglipModel (both towers, attention-pooling head, GELU's tanh form): the image
-    tower's stages in float64 (features: last_hidden_state, post_layernorm applied; logits: the
-    pooled output) and a zero-shot case from its own text tower: sigmoid(logits_per_image)."""
+def contrastive(out, zeroshot, kind):
+    """transformers' CLIPModel (OpenAI's QuickGELU, projection) or SiglipModel (attention-pooling head,
+    GELU's tanh form) with both towers, as saved on the hub: the image tower's stages in float64
+    (features: post_layernorm over every token, pre_logits: the pooled output, logits: CLIP's
+    image_embeds or SigLIP's pooled output), and a zero-shot case whose class text embeddings its own
+    text tower made: probabilities = logits_per_image.softmax(-1) (CLIP) or .sigmoid() (SigLIP)."""
     from transformers import SiglipConfig, SiglipModel
-    out = pathlib.Path(out) / "hf_siglip"
+    name, seed, is_clip = "hf_" + kind, 700 if kind == "clip" else 710, kind == "clip"
+    out = pathlib.Path(out) / name
     out.mkdir(parents=True, exist_ok=True)
-    cfg = SiglipConfig(
-        vision_config=dict(hidden_size=16, intermediate_size=40, num_hidden_layers=2, num_attention_heads=2, image_size=32,
-                           patch_size=8),
-        text_config=dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, vocab_size=64,
-                         max_position_embeddings=8))
-    model = SiglipModel(cfg)
-    randomise(model, 710)
-    with torch.no_grad():
+    vision = dict(hidden_size=16, intermediate_size=40, num_hidden_layers=2, num_attention_heads=2, image_size=32, patch_size=8)
+    text = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, vocab_size=64,
+                max_position_embeddings=8)
+    if is_clip:
+        model = CLIPModel(CLIPConfig(vision_config=dict(vision, hidden_act="quick_gelu"),
+                                     text_config=dict(text, hidden_act="quick_gelu"), projection_dim=5))
+    else:
+        model = SiglipModel(SiglipConfig(vision_config=vision, text_config=text))
+    randomise(model, seed)
+    with torch.no_grad():  # O(1) tokens, positions and probe; a logit scale of 10 (SigLIP: bias -1)
         v = model.vision_model
-        g = torch.Generator().manual_seed(711)
-        v.embeddings.position_embedding.weight.copy_(torch.randn(v.embeddings.position_embedding.weight.shape, generator=g))
-        v.head.probe.copy_(torch.randn(v.head.probe.shape, generator=g))
+        g = torch.Generator().manual_seed(seed + 1)
+        tokens = [v.embeddings.class_embedding, v.embeddings.position_embedding.weight] if is_clip else \
+            [v.embeddings.position_embedding.weight, v.head.probe]
+        for t in tokens:
+            t.copy_(torch.randn(t.shape, generator=g))
         model.logit_scale.fill_(math.log(10.0))
-        model.logit_bias.fill_(-1.0)
+        if not is_clip:
+            model.logit_bias.fill_(-1.0)
     model.eval()
     sd = {k: v.contiguous() for k, v in model.state_dict().items()}
-    print("hf_siglip names:", sorted(k for k in sd if "text_model.encoder" not in k and "layers.1" not in k), flush=True)
+    print(name, "names:", sorted(k for k in sd if "text_model.encoder" not in k and "layers.1" not in k), flush=True)
     save_file(sd, str(out / "model.safetensors"), metadata={"format": "pt"})
-    model.config.architectures = ["SiglipModel"]
+    model.config.architectures = [type(model).__name__]
     model.config.save_pretrained(out)
-    x = torch.randn((2, 3, 32, 32), generator=torch.Generator().manual_seed(712))
-    ids = torch.randint(0, 64, (4, 8), generator=torch.Generator().manual_seed(713))
+    x = torch.randn((2, 3, 32, 32), generator=torch.Generator().manual_seed(seed + 2))
+    ids = torch.randint(0, 64, (4, 8), generator=torch.Generator().manual_seed(seed + 3))
     m = model.double()
     vm = m.vision_model
     stages, hooks = {}, []
 
-    def keep(name):
+    def keep(stage):
         def hook(_m, _i, o):
-            stages[name] = (o[0] if isinstance(o, tuple) else o).detach().clone()
+            stages[stage] = (o[0] if isinstance(o, tuple) else o).detach().clone()
         return hook
-    hooks.append(vm.embeddings.register_forward_hook(keep("pos_embed")))
+    hooks.append((vm.pre_layrnorm if is_clip else vm.embeddings).register_forward_hook(keep("pos_embed")))
     for i, blk in enumerate(vm.encoder.layers):
         hooks.append(blk.register_forward_hook(keep(f"blocks.{i}")))
     with torch.no_grad():
@@ -266,18 +210,23 @@ def siglip(out, zeroshot):
         for h in hooks:
             h.remove()
         ref = {k: v.float() for k, v in stages.items()}
-        ref["features"] = vo.last_hidden_state.float()
+        # CLIP's last_hidden_state is before post_layernorm (its pooler applies it); SigLIP's after
+        ref["features"] = (vm.post_layernorm(vo.last_hidden_state) if is_clip else vo.last_hidden_state).float()
         ref["pre_logits"] = vo.pooler_output.float()
-        ref["logits"] = vo.pooler_output.float()
+        ref["logits"] = (m.visual_projection(vo.pooler_output) if is_clip else vo.pooler_output).float()
         ref["input"] = x
         both = m(input_ids=ids, pixel_values=x.double())
+        probs = both.logits_per_image.softmax(-1) if is_clip else torch.sigmoid(both.logits_per_image)
     save_file({k: v.contiguous() for k, v in ref.items()}, str(out / "ref.safetensors"))
-    z = pathlib.Path(zeroshot) / "hf_siglip"
+    z = pathlib.Path(zeroshot) / name
     z.mkdir(parents=True, exist_ok=True)
-    np.save(z / "text.npy", both.text_embeds.float().numpy())
+    np.save(z / "input.npy", x.numpy())
+    np.save(z / "text.npy", both.text_embeds.float().numpy())  # normalised by the model; fovea normalises again
     np.save(z / "logits.npy", np.ascontiguousarray(both.logits_per_image.float().numpy()))  # a transpose: C order for fovea
-    np.save(z / "probs.npy", np.ascontiguousarray(torch.sigmoid(both.logits_per_image).float().numpy()))
-    print("hf_siglip: probs", torch.sigmoid(both.logits_per_image).numpy().round(4).tolist())
+    np.save(z / "probs.npy", np.ascontiguousarray(probs.float().numpy()))
+    (z / "labels.txt").write_text("".join(f"a photo of class {k}\n" for k in range(ids.shape[0])))
+    (z / "fixture.txt").write_text(name + "\n")
+    print(name, "probs", probs.numpy().round(4).tolist())
 
 
 def full(out, cli):
@@ -315,16 +264,16 @@ def main():
     ap.add_argument("--check", help="fovea-classify to compare the full-size models with")
     ap.add_argument("--only", nargs="*", help="tiny fixtures to make")
     ap.add_argument("--clip", nargs=2, metavar=("OUT", "ZEROSHOT"), help="make hf_clip in OUT and its zero-shot case in ZEROSHOT")
-    ap.add_argument("--siglip", nargs=2, metavar=("OUT", "ZEROSHOT"), help="make hf_siglip in OUT and its zero-shot case")
+    ap.add_argument("--siglip", nargs=2, metavar=("OUT", "ZEROSHOT"), help="the same for hf_siglip")
     a = ap.parse_args()
     if a.out:
         tiny(a.out, a.only)
     if a.full:
         full(a.full, a.check)
     if a.clip:
-        clip(*a.clip)
+        contrastive(*a.clip, "clip")
     if a.siglip:
-        siglip(*a.siglip)
+        contrastive(*a.siglip, "siglip")
 
 
 if __name__ == "__main__":

@@ -15,18 +15,11 @@ namespace fovea::detail {
 // transformers' CLIP configs: CLIPModel's (model_type "clip", the image tower under vision_config)
 // or an image tower's own ("clip_vision_model"). The head (visual_projection) is read off the weights.
 inline bool clip_from_transformers(const nlohmann::json& j, const std::string& where, ModelSpec& s) {
-    if (!j["model_type"].is_string()) return false;
-    const std::string type = j["model_type"].get<std::string>();
-    if (type != "clip" && type != "clip_vision_model") return false;
-    const nlohmann::json v = type == "clip" ? j.value("vision_config", nlohmann::json::object()) : j;
-    if (!v.is_object()) fail(where, ": vision_config must be a JSON object");
-    const auto act = hf_value(v, "hidden_act", std::string("quick_gelu"), where);
+    const auto v = hf_clip_style_spec(j, where, s, "clip", "clip_vision_model", "vit_base_patch16_clip_224", 32, 1e-5f);
+    if (!v) return false;
+    const auto act = hf_value(*v, "hidden_act", std::string("quick_gelu"), where);
     if (act != "quick_gelu" && act != "gelu") fail(where, ": hidden_act '", act.substr(0, 50), "' is not supported (quick_gelu, gelu)");
-    s.architecture = "vit_base_patch16_clip_224";
-    hf_clip_style_args(v, where, s, 32);
     s.model_args["act_layer"] = act;
-    s.hf.layer_norm_eps = hf_value(v, "layer_norm_eps", 1e-5f, where);
-    if (!(*s.hf.layer_norm_eps > 0)) fail(where, ": layer_norm_eps must be positive");
     return true;
 }
 

@@ -14,19 +14,12 @@ namespace fovea::detail {
 
 // transformers' SigLIP configs: SiglipModel's (model_type "siglip", vision_config) or the tower's own.
 inline bool siglip_from_transformers(const nlohmann::json& j, const std::string& where, ModelSpec& s) {
-    if (!j["model_type"].is_string()) return false;
-    const std::string type = j["model_type"].get<std::string>();
-    if (type != "siglip" && type != "siglip_vision_model") return false;
-    const nlohmann::json v = type == "siglip" ? j.value("vision_config", nlohmann::json::object()) : j;
-    if (!v.is_object()) fail(where, ": vision_config must be a JSON object");
-    const auto act = hf_value(v, "hidden_act", std::string("gelu_pytorch_tanh"), where);
+    const auto v = hf_clip_style_spec(j, where, s, "siglip", "siglip_vision_model", "vit_base_patch16_siglip_224", 16, 1e-6f);
+    if (!v) return false;
+    const auto act = hf_value(*v, "hidden_act", std::string("gelu_pytorch_tanh"), where);
     if (act != "gelu_pytorch_tanh" && act != "gelu") fail(where, ": hidden_act '", act.substr(0, 50), "' is not supported (gelu_pytorch_tanh, gelu)");
-    if (!hf_value(v, "vision_use_head", true, where)) fail(where, ": a SigLIP tower without its attention-pooling head is not supported");
-    s.architecture = "vit_base_patch16_siglip_224";
-    hf_clip_style_args(v, where, s, 16);
+    if (!hf_value(*v, "vision_use_head", true, where)) fail(where, ": a SigLIP tower without its attention-pooling head is not supported");
     s.model_args["act_layer"] = act == "gelu" ? "gelu" : "gelu_tanh";
-    s.hf.layer_norm_eps = hf_value(v, "layer_norm_eps", 1e-6f, where);
-    if (!(*s.hf.layer_norm_eps > 0)) fail(where, ": layer_norm_eps must be positive");
     return true;
 }
 

@@ -422,27 +422,50 @@ private:
 
 namespace detail {
 
-inline bool swin_from_transformers(const nlohmann::json& j, const std::string& where, ModelSpec& s) {
-    if (!j["model_type"].is_string() || j["model_type"].get<std::string>() != "swin") return false;
+// transformers' SwinForImageClassification / Swinv2ForImageClassification config.json (`type`
+// "swin" or "swinv2") as a preset's model_args: transformers' layers pad the map before rolling it.
+inline bool hf_swin_spec(const nlohmann::json& j, const std::string& where, ModelSpec& s, const char* type,
+                         const char* preset, std::int64_t img, std::int64_t window) {
+    if (!j["model_type"].is_string() || j["model_type"].get<std::string>() != type) return false;
     auto get = [&](const char* key, auto fallback) { return hf_value(j, key, fallback, where); };
     hf_require_gelu(j, where);
-    if (get("use_absolute_embeddings", false)) fail(where, ": Swin with use_absolute_embeddings is not supported");
+    if (get("use_absolute_embeddings", false)) fail(where, ": ", type, " with use_absolute_embeddings is not supported");
     auto& a = s.model_args;
-    s.architecture = "swin_tiny_patch4_window7_224";
-    a["img_size"] = get("image_size", std::int64_t{224});
+    s.architecture = preset;
+    a["img_size"] = get("image_size", img);
     a["patch_size"] = get("patch_size", std::int64_t{4});
     a["in_chans"] = get("num_channels", std::int64_t{3});
     a["qkv_bias"] = get("qkv_bias", true);
     a["embed_dim"] = get("embed_dim", std::int64_t{96});
     a["depths"] = get("depths", std::vector<std::int64_t>{2, 2, 6, 2});
     a["num_heads"] = get("num_heads", std::vector<std::int64_t>{3, 6, 12, 24});
-    a["window_size"] = get("window_size", std::int64_t{7});
+    a["window_size"] = get("window_size", window);
     a["mlp_ratio"] = get("mlp_ratio", 4.0);
     s.hf.layer_norm_eps = get("layer_norm_eps", 1e-5f);
     if (!(*s.hf.layer_norm_eps > 0)) fail(where, ": layer_norm_eps must be positive");
     s.hf.swin_pad_then_roll = true;
     if (j.contains("id2label")) s.label_names = read_label_names(j["id2label"], where, "id2label");
     return true;
+}
+
+// Swin (v1) or Swin V2 from a preset, config.json's model_args and a transformers reader's options.
+inline Built build_swin(const BuildArgs& a, const std::string& family, bool v2) {
+    SwinConfig cfg;
+    cfg.v2 = v2;
+    cfg.apply(a.preset.args, a.preset.name);
+    cfg.apply(a.spec.model_args, a.file->path());
+    cfg.num_classes = classes_for(a, cfg.num_classes, "head.fc.weight");
+    if (a.spec.hf.layer_norm_eps) cfg.eps = *a.spec.hf.layer_norm_eps;
+    cfg.hf_padding = a.spec.hf.swin_pad_then_roll;
+    Built b;
+    b.data = a.preset.data;
+    b.data.input_size = {cfg.in_chans, cfg.img_h, cfg.img_w};
+    b.network = SwinTransformer::load(cfg, a.file, a.bind, family);
+    return b;
+}
+
+inline bool swin_from_transformers(const nlohmann::json& j, const std::string& where, ModelSpec& s) {
+    return hf_swin_spec(j, where, s, "swin", "swin_tiny_patch4_window7_224", 224, 7);
 }
 
 // transformers' SwinForImageClassification (4 and 5 names), and Microsoft's release / timm <= 0.6
@@ -501,19 +524,7 @@ inline Family swin_family() {
             swin_layouts(),
             [](const SafeTensorsFile& f) { return f.find("layers.0.blocks.0.attn.relative_position_bias_table") != nullptr; },
             swin_from_transformers,
-            [](const BuildArgs& a) {
-                SwinConfig cfg;
-                cfg.apply(a.preset.args, a.preset.name);
-                cfg.apply(a.spec.model_args, a.file->path());
-                cfg.num_classes = classes_for(a, cfg.num_classes, "head.fc.weight");
-                if (a.spec.hf.layer_norm_eps) cfg.eps = *a.spec.hf.layer_norm_eps;
-                cfg.hf_padding = a.spec.hf.swin_pad_then_roll;
-                Built b;
-                b.data = a.preset.data;
-                b.data.input_size = {cfg.in_chans, cfg.img_h, cfg.img_w};
-                b.network = SwinTransformer::load(cfg, a.file, a.bind);
-                return b;
-            }};
+            [](const BuildArgs& a) { return build_swin(a, "swin", false); }};
 }
 
 }  // namespace detail

@@ -11,30 +11,13 @@
 
 namespace fovea::detail {
 
-// transformers' Swinv2ForImageClassification config.json. Its layers pad the map before rolling it
-// and clamp the window to a square (the Swin reader's rule, SwinConfig::hf_padding).
+// transformers' Swinv2ForImageClassification config.json: the Swin reader's fields, and the
+// pre-training windows.
 inline bool swinv2_from_transformers(const nlohmann::json& j, const std::string& where, ModelSpec& s) {
-    if (!j["model_type"].is_string() || j["model_type"].get<std::string>() != "swinv2") return false;
-    auto get = [&](const char* key, auto fallback) { return hf_value(j, key, fallback, where); };
-    hf_require_gelu(j, where);
-    if (get("use_absolute_embeddings", false)) fail(where, ": Swin V2 with use_absolute_embeddings is not supported");
-    auto& a = s.model_args;
-    s.architecture = "swinv2_tiny_window8_256";
-    a["img_size"] = get("image_size", std::int64_t{256});
-    a["patch_size"] = get("patch_size", std::int64_t{4});
-    a["in_chans"] = get("num_channels", std::int64_t{3});
-    a["qkv_bias"] = get("qkv_bias", true);
-    a["embed_dim"] = get("embed_dim", std::int64_t{96});
-    a["depths"] = get("depths", std::vector<std::int64_t>{2, 2, 6, 2});
-    a["num_heads"] = get("num_heads", std::vector<std::int64_t>{3, 6, 12, 24});
-    a["window_size"] = get("window_size", std::int64_t{8});
-    a["mlp_ratio"] = get("mlp_ratio", 4.0);
-    const auto pretrained = get("pretrained_window_sizes", std::vector<std::int64_t>{});
-    a["pretrained_window_sizes"] = pretrained.empty() ? std::vector<std::int64_t>(a["depths"].size(), 0) : pretrained;
-    s.hf.layer_norm_eps = get("layer_norm_eps", 1e-5f);
-    if (!(*s.hf.layer_norm_eps > 0)) fail(where, ": layer_norm_eps must be positive");
-    s.hf.swin_pad_then_roll = true;
-    if (j.contains("id2label")) s.label_names = read_label_names(j["id2label"], where, "id2label");
+    if (!hf_swin_spec(j, where, s, "swinv2", "swinv2_tiny_window8_256", 256, 8)) return false;
+    const auto pretrained = hf_value(j, "pretrained_window_sizes", std::vector<std::int64_t>{}, where);
+    s.model_args["pretrained_window_sizes"] =
+        pretrained.empty() ? std::vector<std::int64_t>(s.model_args["depths"].size(), 0) : pretrained;
     return true;
 }
 
@@ -99,20 +82,7 @@ inline Family swinv2_family() {
               std::nullopt, nullptr}},
             [](const SafeTensorsFile& f) { return f.find("layers.0.blocks.0.attn.cpb_mlp.0.weight") != nullptr; },
             swinv2_from_transformers,
-            [](const BuildArgs& a) {
-                SwinConfig cfg;
-                cfg.v2 = true;
-                cfg.apply(a.preset.args, a.preset.name);
-                cfg.apply(a.spec.model_args, a.file->path());
-                cfg.num_classes = classes_for(a, cfg.num_classes, "head.fc.weight");
-                if (a.spec.hf.layer_norm_eps) cfg.eps = *a.spec.hf.layer_norm_eps;
-                cfg.hf_padding = a.spec.hf.swin_pad_then_roll;
-                Built b;
-                b.data = a.preset.data;
-                b.data.input_size = {cfg.in_chans, cfg.img_h, cfg.img_w};
-                b.network = SwinTransformer::load(cfg, a.file, a.bind, "swinv2");
-                return b;
-            }};
+            [](const BuildArgs& a) { return build_swin(a, "swinv2", true); }};
 }
 
 }  // namespace fovea::detail

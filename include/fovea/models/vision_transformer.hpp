@@ -443,11 +443,21 @@ inline QkvFusion hf_clip_style_qkv() {
     return {std::regex(R"(^(vision_model\.encoder\.layers\.\d+)\.self_attn\.(q|k|v)_proj\.(weight|bias)$)"),
             {rename(R"(^vision_model\.encoder\.layers\.(\d+)$)", "blocks.$1")}};
 }
-// transformers' vision_config (or the tower's own config) -> the ViT trunk's model_args.
-inline void hf_clip_style_args(const nlohmann::json& v, const std::string& where, ModelSpec& s, std::int64_t default_patch) {
+// transformers' CLIP-style config: the whole model's (`model`, the image tower under vision_config)
+// or the tower's own (`tower`) -> `preset` with the trunk's model_args and layer_norm_eps. Returns
+// the tower's config (for the family's own fields), or nullopt when the config is another model's.
+inline std::optional<nlohmann::json> hf_clip_style_spec(const nlohmann::json& j, const std::string& where, ModelSpec& s,
+                                                        const char* model, const char* tower, const char* preset,
+                                                        std::int64_t default_patch, float default_eps) {
+    if (!j["model_type"].is_string()) return std::nullopt;
+    const std::string type = j["model_type"].get<std::string>();
+    if (type != model && type != tower) return std::nullopt;
+    const nlohmann::json v = type == model ? j.value("vision_config", nlohmann::json::object()) : j;
+    if (!v.is_object()) fail(where, ": vision_config must be a JSON object");
     auto get = [&](const char* key, auto fallback) { return hf_value(v, key, fallback, where); };
     const auto hidden = get("hidden_size", std::int64_t{768});
     if (hidden <= 0 || hidden > 65536) fail(where, ": hidden_size ", hidden, " is out of range");
+    s.architecture = preset;
     auto& a = s.model_args;
     a["img_size"] = get("image_size", std::int64_t{224});
     a["patch_size"] = get("patch_size", default_patch);
@@ -456,6 +466,9 @@ inline void hf_clip_style_args(const nlohmann::json& v, const std::string& where
     a["depth"] = get("num_hidden_layers", std::int64_t{12});
     a["num_heads"] = get("num_attention_heads", std::int64_t{12});
     a["mlp_ratio"] = static_cast<double>(get("intermediate_size", 4 * hidden)) / static_cast<double>(hidden);
+    s.hf.layer_norm_eps = get("layer_norm_eps", default_eps);
+    if (!(*s.hf.layer_norm_eps > 0)) fail(where, ": layer_norm_eps must be positive");
+    return v;
 }
 
 inline Preset vit_preset(const std::string& name, nlohmann::json args, std::int64_t img, double crop_pct, bool inception) {
