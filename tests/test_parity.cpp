@@ -14,12 +14,13 @@ TEST_P(Parity, StagesFeaturesAndLogitsMatchTimm) {
 
     std::vector<std::string> checked;
     std::string first_bad;
-    fovea::ForwardHooks hooks;
-    hooks.stage = [&](const std::string& stage, const float* data, const std::vector<std::int64_t>& shape) {
+    fovea::Trace trace;
+    trace.activation = [&](const fovea::Traced& a) {
+        const std::string& stage = a.name;
         const auto* t = ref.find(stage);
         if (!t) return;
-        std::int64_t n = 1;
-        for (auto d : shape) n *= d;
+        const float* data = a.tokens.data();
+        const std::int64_t n = a.tokens.size();
         ASSERT_EQ(n, ref.numel(stage)) << name << ": stage " << stage << " has the wrong size";
         const Diff d = compare(data, ref.data(stage), n);
         if (!d.ok() && first_bad.empty()) first_bad = stage;
@@ -27,7 +28,7 @@ TEST_P(Parity, StagesFeaturesAndLogitsMatchTimm) {
                             << d.max_ref << ")";
         checked.push_back(stage);
     };
-    const auto feats = model.forward_features(x, hooks);
+    const auto feats = model.forward_features(x, trace);
     EXPECT_TRUE(first_bad.empty()) << name << ": first stage that differs from the reference: " << first_bad;
     EXPECT_GE(checked.size(), 4u) << name << ": too few stages compared";
     ASSERT_NE(std::find(checked.begin(), checked.end(), "features"), checked.end());

@@ -307,22 +307,41 @@ inline Tensor<float, 2> pool_tokens(TensorView<const float, 3> x, Pool pool, std
     return pooled;
 }
 
-// One block's tokens t (B, T, C) into `out`, as timm's forward_intermediates of a token model (ViT,
-// BEiT): the final norm first when asked and the model has one, the P prefix tokens apart, the
-// patch tokens as NCHW maps (gh x gw) or NLC.
-inline void add_token_intermediate(Intermediates& out, const IntermediateOptions& o, const Context& ctx, const LayerNorm* norm,
-                                   const float* t, std::int64_t B, std::int64_t T, std::int64_t C, std::int64_t P,
-                                   std::int64_t gh, std::int64_t gw) {
-    Tensor<float, 3> normed;
-    if (o.norm && norm) {
-        normed = Tensor<float, 3>({B, T, C});
-        norm->forward(ctx, TensorView<const float, 2>(t, {B * T, C}), normed.view().reshape<2>({B * T, C}));
-        t = normed.data();
-    }
-    if (P) out.prefix.push_back(token_range(t, B, T, C, 0, P));
-    if (o.format == FeatureFormat::NCHW) out.maps.push_back(tokens_to_nchw(t, B, T, C, P, gh, gw));
-    else out.tokens.push_back(token_range(t, B, T, C, P, T - P));
+}  // namespace detail
+}  // namespace fovea
+
+namespace fovea {
+
+// timm's forward_intermediates for any network, read off one traced forward pass: the outputs of
+// the chosen intermediates (net.intermediate_names(): blocks or stages), net's norm on each where
+// asked (intermediate_norm), the prefix tokens apart, the grid as NCHW maps or NLC tokens.
+inline Intermediates forward_intermediates(const Network& net, const Context& ctx, TensorView<const float, 4> x,
+                                           const IntermediateOptions& o) {
+    const std::vector<std::string> names = net.intermediate_names();
+    const std::vector<int> take = detail::take_indices(static_cast<int>(names.size()), o);
+    Intermediates out;
+    Trace trace;
+    trace.activation = [&](const Traced& a) {
+        const auto it = std::find(names.begin(), names.end(), a.name);
+        if (it == names.end()) return;
+        const auto index = static_cast<std::size_t>(it - names.begin());
+        if (std::find(take.begin(), take.end(), static_cast<int>(index)) == take.end()) return;
+        const std::int64_t B = a.tokens.shape(0), T = a.tokens.shape(1), C = a.tokens.shape(2), P = a.prefix;
+        const float* t = a.tokens.data();
+        Tensor<float, 3> normed;
+        if (o.norm) {
+            normed = Tensor<float, 3>({B, T, C});
+            std::copy_n(t, normed.size(), normed.data());
+            net.intermediate_norm(ctx, index, normed.view().reshape<2>({B * T, C}));
+            t = normed.data();
+        }
+        if (P) out.prefix.push_back(detail::token_range(t, B, T, C, 0, P));
+        if (o.format == FeatureFormat::NCHW) out.maps.push_back(detail::tokens_to_nchw(t, B, T, C, P, a.grid_h, a.grid_w));
+        else out.tokens.push_back(detail::token_range(t, B, T, C, P, T - P));
+    };
+    Features f = net.forward_features(ctx, x, trace);
+    if (!o.intermediates_only) out.features = std::move(f);
+    return out;
 }
 
-}  // namespace detail
 }  // namespace fovea

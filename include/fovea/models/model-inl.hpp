@@ -44,8 +44,8 @@ FOVEA_INLINE_ Tensor<float, 2> Model::forward(TensorView<const float, 4> x) cons
     });
 }
 
-FOVEA_INLINE_ Features Model::forward_features(TensorView<const float, 4> x, const ForwardHooks& hooks) const {
-    return detail::api_boundary("forward_features", [&] { return net_->forward_features(detail::model_context(threads_), x, hooks); });
+FOVEA_INLINE_ Features Model::forward_features(TensorView<const float, 4> x, const Trace& trace) const {
+    return detail::api_boundary("forward_features", [&] { return net_->forward_features(detail::model_context(threads_), x, trace); });
 }
 
 FOVEA_INLINE_ Tensor<float, 2> Model::forward_head(const Features& features, bool pre_logits) const {
@@ -54,7 +54,7 @@ FOVEA_INLINE_ Tensor<float, 2> Model::forward_head(const Features& features, boo
 
 FOVEA_INLINE_ Intermediates Model::forward_intermediates(TensorView<const float, 4> x, const IntermediateOptions& options) const {
     return detail::api_boundary("forward_intermediates",
-                                [&] { return net_->forward_intermediates(detail::model_context(threads_), x, options); });
+                                [&] { return fovea::forward_intermediates(*net_, detail::model_context(threads_), x, options); });
 }
 
 FOVEA_INLINE_ std::vector<std::string> model_names() {

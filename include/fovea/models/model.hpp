@@ -31,8 +31,9 @@ public:
     // x (N, C, H, W), already normalised -> logits (N, num_classes), or the pooled features (N, C)
     // for a model without a head (num_classes 0)
     Tensor<float, 2> forward(TensorView<const float, 4> x) const;
-    // (N, T, C) tokens: prefix tokens, then the patch grid (Swin: its final map), with both counts
-    Features forward_features(TensorView<const float, 4> x, const ForwardHooks& hooks = {}) const;
+    // (N, T, C) tokens: prefix tokens, then the patch grid (Swin: its final map), with both counts;
+    // `trace` sees every module's output and the attention it asks for (models/network.hpp)
+    Features forward_features(TensorView<const float, 4> x, const Trace& trace = {}) const;
     // features -> logits, or the pooled features with pre_logits
     Tensor<float, 2> forward_head(const Features& features, bool pre_logits = false) const;
     // timm's forward_intermediates: chosen blocks (ViT, BEiT) or stages (Swin), NCHW or NLC

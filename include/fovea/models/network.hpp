@@ -53,9 +53,6 @@ struct Intermediates {
     Features features;                     // unless intermediates_only
 };
 
-// Called after each named stage with a (rows..., C) activation: "patch_embed", "blocks.3", ...
-using StageHook = std::function<void(const std::string& name, const float* data, const std::vector<std::int64_t>& shape)>;
-
 // Softmax attention of one block, as timm computes it before dropout (issue: pictures): ViT
 // [N, heads, T, T]; Swin [N, heads, windows, w*w, w*w] with the windows' places on the map.
 struct AttentionMap {
@@ -68,16 +65,26 @@ struct AttentionMap {
     std::vector<std::int64_t> token_pos;
 };
 
-// Optional observers of one forward pass; all empty by default, and then they cost nothing.
-struct ForwardHooks {
-    StageHook stage;                        // every stage's output
-    std::vector<std::string> attention;     // blocks whose attention to record ("blocks.3"); {"*"}: all
-    std::vector<AttentionMap>* attention_out = nullptr;
-    bool wants_attention(const std::string& block) const {
-        if (!attention_out) return false;
-        for (auto& a : attention)
-            if (a == "*" || a == block) return true;
-        return false;
+// One module's output during a forward pass, at timm's module name: "patch_embed", "pos_embed",
+// "blocks.3", "layers.2.downsample", "layers.2.blocks.1", "layers.2" (a Swin stage), "features"
+// (after the final norm). The tokens are the prefix tokens, then a grid_h x grid_w grid row by row
+// (Swin's maps too); a view into the network's buffers, valid during the call only.
+struct Traced {
+    const std::string& name;
+    TensorView<const float, 3> tokens;  // [N, T, C]
+    std::int64_t prefix = 0, grid_h = 0, grid_w = 0;
+};
+
+// The one observer of a forward pass: forward_intermediates, inspect() (tokens and attention) and
+// the stage-by-stage parity tests all read through it. Empty members cost nothing.
+struct Trace {
+    std::function<void(const Traced&)> activation;  // every named module's output, in order
+    std::function<void(AttentionMap&&)> attention;      // the softmax attention of the blocks chosen by:
+    std::function<bool(const std::string& block)> wants_attention;  // empty: every block's
+    bool takes_attention(const std::string& block) const { return attention && (!wants_attention || wants_attention(block)); }
+    void operator()(const std::string& name, TensorView<const float, 3> tokens, std::int64_t prefix, std::int64_t gh,
+                    std::int64_t gw) const {
+        if (activation) activation(Traced{name, tokens, prefix, gh, gw});
     }
 };
 
@@ -99,11 +106,16 @@ struct ModelInfo {
 class Network {
 public:
     virtual ~Network() = default;
-    virtual Features forward_features(const Context& ctx, TensorView<const float, 4> x, const ForwardHooks& hooks) const = 0;
+    virtual Features forward_features(const Context& ctx, TensorView<const float, 4> x, const Trace& trace) const = 0;
     virtual Tensor<float, 2> forward_head(const Context& ctx, const Features& features, bool pre_logits) const = 0;
-    virtual Intermediates forward_intermediates(const Context& ctx, TensorView<const float, 4> x,
-                                                const IntermediateOptions& options) const = 0;
     virtual const ModelInfo& info() const = 0;
+    // What forward_intermediates' indices count, by their activations' names: the blocks (ViT
+    // family) or the stages (Swin: "layers.0" ...).
+    virtual std::vector<std::string> intermediate_names() const { return block_names(); }
+    // timm's forward_intermediates(norm=True) on intermediate `index`'s rows [N*T, C], in place.
+    virtual void intermediate_norm(const Context& ctx, std::size_t index, TensorView<float, 2> rows) const {
+        (void)ctx, (void)index, (void)rows;
+    }
     // The grid of forward_features' patch tokens for an input of h x w pixels.
     virtual std::array<std::int64_t, 2> feature_grid(std::int64_t h, std::int64_t w) const {
         return {h / info().patch_size, w / info().patch_size};

@@ -320,26 +320,18 @@ public:
     std::int64_t num_features() const { return cfg_.num_features(); }
 
     // x (B, in_chans, H, W) -> the final map after the norm, as (B, H/32 * W/32, C) tokens of its grid
-    Features forward_features(const Context& ctx, TensorView<const float, 4> x, const ForwardHooks& hooks) const override {
-        return run(ctx, x, hooks, {}, nullptr);
+    Features forward_features(const Context& ctx, TensorView<const float, 4> x, const Trace& trace) const override {
+        return run(ctx, x, trace);
     }
 
-    // The output of chosen stages, before the final norm (norm: on the last stage only), as timm.
-    Intermediates forward_intermediates(const Context& ctx, TensorView<const float, 4> x, const IntermediateOptions& o) const override {
-        Intermediates out;
-        const std::vector<int> take = detail::take_indices(static_cast<int>(layers.size()), o);
-        Features f = run(ctx, x, {}, take, [&](int stage, const float* t, std::int64_t B, std::int64_t H, std::int64_t W, std::int64_t C) {
-            Tensor<float, 3> normed;
-            if (o.norm && stage + 1 == static_cast<int>(layers.size())) {
-                normed = Tensor<float, 3>({B, H * W, C});
-                norm.forward(ctx, TensorView<const float, 2>(t, {B * H * W, C}), normed.view().reshape<2>({B * H * W, C}));
-                t = normed.data();
-            }
-            if (o.format == FeatureFormat::NCHW) out.maps.push_back(detail::tokens_to_nchw(t, B, H * W, C, 0, H, W));
-            else out.tokens.push_back(detail::token_range(t, B, H * W, C, 0, H * W));
-        });
-        if (!o.intermediates_only) out.features = std::move(f);
-        return out;
+    // forward_intermediates takes stages, before the final norm (norm: on the last stage only, as timm)
+    std::vector<std::string> intermediate_names() const override {
+        std::vector<std::string> names;
+        for (std::size_t i = 0; i < layers.size(); ++i) names.push_back("layers." + std::to_string(i));
+        return names;
+    }
+    void intermediate_norm(const Context& ctx, std::size_t index, TensorView<float, 2> rows) const override {
+        if (index + 1 == layers.size()) norm.forward(ctx, rows, rows);
     }
 
     // features (B, H*W, C) -> (B, num_classes), or the pooled (B, C) with pre_logits or without a head
@@ -360,18 +352,14 @@ public:
     std::optional<Linear> head_fc;
 
 private:
-    using StageOut = std::function<void(int stage, const float* map, std::int64_t B, std::int64_t H, std::int64_t W, std::int64_t C)>;
-
-    Features run(const Context& ctx, TensorView<const float, 4> x, const ForwardHooks& hooks, const std::vector<int>& take,
-                 const StageOut& on_stage) const {
+    Features run(const Context& ctx, TensorView<const float, 4> x, const Trace& trace) const {
         detail::check_input(x, cfg_.in_chans, cfg_.patch_size, cfg_.img_h, cfg_.img_w);
         const std::int64_t B = x.shape(0);
         std::int64_t H = x.shape(2) / cfg_.patch_size, W = x.shape(3) / cfg_.patch_size, C = cfg_.embed_dim;
-        const auto& stage = hooks.stage;
         Tensor<float, 4> cur({B, H, W, C});
+        const auto tokens = [&] { return std::as_const(cur).view().reshape<3>({B, H * W, C}); };
         patch_embed.forward(ctx, x, cur.view().reshape<3>({B, H * W, C}));
-        if (stage) stage("patch_embed", cur.data(), {B, H, W, C});
-        std::size_t want = 0;
+        trace("patch_embed", tokens(), 0, H, W);
         for (std::size_t i = 0; i < layers.size(); ++i) {
             const auto& s = layers[i];
             const std::string p = "layers." + std::to_string(i);
@@ -381,12 +369,12 @@ private:
                 s.downsample->forward(ctx, cur, next);
                 cur = std::move(next);
                 H = Ho, W = Wo, C = Co;
-                if (stage) stage(p + ".downsample", cur.data(), {B, H, W, C});
+                trace(p + ".downsample", tokens(), 0, H, W);
             }
             for (std::size_t j = 0; j < s.blocks.size(); ++j) {
                 const std::string name = p + ".blocks." + std::to_string(j);
                 const auto& blk = s.blocks[j];
-                if (hooks.wants_attention(name)) {
+                if (trace.takes_attention(name)) {
                     const auto win = blk.windows(B, H, W);
                     const std::int64_t N = blk.wh * blk.ww, heads = blk.attn.num_heads, per = win.nh * win.nw;
                     std::vector<float> probs(static_cast<std::size_t>(win.count * heads * N * N));
@@ -398,20 +386,17 @@ private:
                                 std::copy_n(probs.data() + ((b * per + w) * heads + h) * N * N, N * N,
                                             m.probs.data() + ((b * heads + h) * per + w) * N * N);
                     m.token_pos.assign(win.src.begin(), win.src.begin() + per * N);  // image 0's: b * H * W is 0
-                    hooks.attention_out->push_back(std::move(m));
+                    trace.attention(std::move(m));
                 } else {
                     blk.forward(ctx, cur);
                 }
-                if (stage) stage(name, cur.data(), {B, H, W, C});
+                trace(name, tokens(), 0, H, W);
             }
-            if (want < take.size() && take[want] == static_cast<int>(i)) {
-                on_stage(static_cast<int>(i), cur.data(), B, H, W, C);
-                while (want < take.size() && take[want] == static_cast<int>(i)) ++want;
-            }
+            trace(p, tokens(), 0, H, W);
         }
         Features f{Tensor<float, 3>({B, H * W, C}), 0, H, W};
         norm.forward(ctx, cur.view().reshape<2>({B * H * W, C}), f.tokens.view().reshape<2>({B * H * W, C}));
-        if (stage) stage("features", f.tokens.data(), {B, H, W, C});
+        trace("features", std::as_const(f.tokens).view(), 0, H, W);
         return f;
     }
 

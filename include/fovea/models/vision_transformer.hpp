@@ -190,18 +190,11 @@ public:
     Tensor<float, 4> patch_embed_filters() const override { return patch_embed.filters(); }
     TensorView<const float, 3> absolute_pos_embed() const override { return pos_embed; }
 
-    Features forward_features(const Context& ctx, TensorView<const float, 4> x, const ForwardHooks& hooks) const override {
-        return run(ctx, x, hooks, {}, nullptr);
+    Features forward_features(const Context& ctx, TensorView<const float, 4> x, const Trace& trace) const override {
+        return run(ctx, x, trace);
     }
-
-    Intermediates forward_intermediates(const Context& ctx, TensorView<const float, 4> x, const IntermediateOptions& o) const override {
-        Intermediates out;
-        const std::vector<int> take = detail::take_indices(static_cast<int>(blocks.size()), o);
-        Features f = run(ctx, x, {}, take, [&](const float* t, std::int64_t B, std::int64_t T, std::int64_t gh, std::int64_t gw) {
-            detail::add_token_intermediate(out, o, ctx, norm ? &*norm : nullptr, t, B, T, cfg_.embed_dim, cfg_.num_prefix_tokens(), gh, gw);
-        });
-        if (!o.intermediates_only) out.features = std::move(f);
-        return out;
+    void intermediate_norm(const Context& ctx, std::size_t, TensorView<float, 2> rows) const override {
+        if (norm) norm->forward(ctx, rows, rows);  // not fc_norm: timm's norm is Identity then
     }
 
     // features (B, T, C) -> (B, num_classes), or pooled (B, C) with pre_logits or without a head;
@@ -256,22 +249,17 @@ public:
     std::optional<RotaryEmbedding> rope;  // EVA-02: computed, not stored
 
 private:
-    using BlockOut = std::function<void(const float* tokens, std::int64_t B, std::int64_t T, std::int64_t gh, std::int64_t gw)>;
-
-    // The blocks in order; after each block listed in `take` (ascending), on_block sees its output.
-    Features run(const Context& ctx, TensorView<const float, 4> x, const ForwardHooks& hooks, const std::vector<int>& take,
-                 const BlockOut& on_block) const {
+    Features run(const Context& ctx, TensorView<const float, 4> x, const Trace& trace) const {
         if (cfg_.rel_pos_bias && (x.shape(2) != cfg_.img_h || x.shape(3) != cfg_.img_w))
             detail::fail("input: expected [N,", cfg_.in_chans, ",", cfg_.img_h, ",", cfg_.img_w, "] (the relative position tables ",
                          "are for this size), got ", detail::dims_str(x.shape()));
         detail::check_input(x, cfg_.in_chans, cfg_.patch_size, cfg_.img_h, cfg_.img_w);
         const std::int64_t B = x.shape(0), C = cfg_.embed_dim, P = cfg_.num_prefix_tokens();
         const std::int64_t gh = x.shape(2) / cfg_.patch_size, gw = x.shape(3) / cfg_.patch_size, L = gh * gw, T = P + L;
-        const auto& stage = hooks.stage;
         const auto scope = ctx.arena->scope();
         float* patches = ctx.arena->alloc<float>(B * L * C);
         patch_embed.forward(ctx, x, {patches, {B, L, C}});
-        if (stage) stage("patch_embed", patches, {B, L, C});
+        trace("patch_embed", {patches, {B, L, C}}, 0, gh, gw);
 
         // prefix tokens in timm's order: cls, then dist (or reg), then patches
         std::vector<const float*> prefix;
@@ -292,27 +280,23 @@ private:
         const TensorView<float, 3> tokens = f.tokens.view();
         const auto rows = tokens.reshape<2>({B * T, C});
         if (norm_pre) norm_pre->forward(ctx, rows, rows);
-        if (stage) stage("pos_embed", out, {B, T, C});
+        trace("pos_embed", tokens, P, gh, gw);
         std::optional<RotaryEmbedding::Table> rot;
         if (rope) rot = rope->table(gh, gw, P);
 
-        std::size_t next = 0;
         for (std::size_t i = 0; i < blocks.size(); ++i) {
             const std::string name = "blocks." + std::to_string(i);
-            AttentionMap* map = nullptr;
-            if (hooks.wants_attention(name)) {
-                hooks.attention_out->push_back({name, Tensor<float, 5>({B, cfg_.num_heads, 1, T, T}), 0, 0, 0, 0, gh, gw, {}});
-                map = &hooks.attention_out->back();
+            if (trace.takes_attention(name)) {
+                AttentionMap map{name, Tensor<float, 5>({B, cfg_.num_heads, 1, T, T}), 0, 0, 0, 0, gh, gw, {}};
+                blocks[i].forward(ctx, tokens, map.probs.data(), rot ? &*rot : nullptr);
+                trace.attention(std::move(map));
+            } else {
+                blocks[i].forward(ctx, tokens, nullptr, rot ? &*rot : nullptr);
             }
-            blocks[i].forward(ctx, tokens, map ? map->probs.data() : nullptr, rot ? &*rot : nullptr);
-            if (stage) stage(name, out, {B, T, C});
-            if (next < take.size() && take[next] == static_cast<int>(i)) {
-                on_block(out, B, T, gh, gw);
-                while (next < take.size() && take[next] == static_cast<int>(i)) ++next;
-            }
+            trace(name, tokens, P, gh, gw);
         }
         if (norm) norm->forward(ctx, rows, rows);
-        if (stage) stage("features", out, {B, T, C});
+        trace("features", tokens, P, gh, gw);
         return f;
     }
 

@@ -30,29 +30,24 @@ FOVEA_INLINE_ std::string attention_block(const Model& model, const std::string&
 
 FOVEA_INLINE_ Inspection inspect(const Model& model, TensorView<const float, 4> x, const InspectOptions& what) {
     Inspection out;
-    ForwardHooks hooks;
-    hooks.attention = what.attention;
-    if (!what.attention.empty()) hooks.attention_out = &out.attention;
-    const auto grid = model.feature_grid(x.shape(2), x.shape(3));
+    const auto named = [](const std::vector<std::string>& list, const std::string& name) {
+        return std::find(list.begin(), list.end(), name) != list.end() || std::find(list.begin(), list.end(), "*") != list.end();
+    };
+    Trace trace;
+    if (!what.attention.empty()) {
+        trace.wants_attention = [&](const std::string& block) { return named(what.attention, block); };
+        trace.attention = [&](AttentionMap&& m) { out.attention.push_back(std::move(m)); };
+    }
     if (!what.tokens.empty())
-        hooks.stage = [&](const std::string& name, const float* data, const std::vector<std::int64_t>& s) {
-            if (std::find(what.tokens.begin(), what.tokens.end(), name) == what.tokens.end() &&
-                std::find(what.tokens.begin(), what.tokens.end(), "*") == what.tokens.end())
-                return;
-            Features f;
-            if (s.size() == 4) {  // Swin: (N, H, W, C) maps
-                f = Features{Tensor<float, 3>({s[0], s[1] * s[2], s[3]}), 0, s[1], s[2]};
-            } else {  // ViT family: (N, T, C), the patch grid after any prefix tokens
-                const std::int64_t gh = name == "patch_embed" ? x.shape(2) / model.info().patch_size : grid[0];
-                const std::int64_t gw = name == "patch_embed" ? x.shape(3) / model.info().patch_size : grid[1];
-                f = Features{Tensor<float, 3>({s[0], s[1], s[2]}), s[1] - gh * gw, gh, gw};
-            }
-            std::copy_n(data, f.tokens.size(), f.tokens.data());
-            out.tokens.emplace_back(name, std::move(f));
+        trace.activation = [&](const Traced& a) {
+            if (!named(what.tokens, a.name)) return;
+            Features f{Tensor<float, 3>({a.tokens.shape(0), a.tokens.shape(1), a.tokens.shape(2)}), a.prefix, a.grid_h, a.grid_w};
+            std::copy_n(a.tokens.data(), f.tokens.size(), f.tokens.data());
+            out.tokens.emplace_back(a.name, std::move(f));
         };
     for (auto& name : what.attention)
         if (name != "*") attention_block(model, name);  // an unknown name is an error, not an empty result
-    const Features features = model.forward_features(x, hooks);
+    const Features features = model.forward_features(x, trace);
     out.pooled = model.forward_head(features, true);
     out.output = model.num_classes() > 0 ? model.forward_head(features, false) : out.pooled;
     for (auto& name : what.tokens)
