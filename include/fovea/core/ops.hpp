@@ -33,22 +33,29 @@ inline void softmax_row(float* x, std::int64_t n, const int* labels = nullptr, s
     kernels().softmax_row(x, n);
 }
 
-// One head of attention without leaving the core's caches:
-//   out[Tq, D] = softmax(alpha q k^T + add (+ shift mask)) v
-// q: (Tq, D) rows at stride ldq; k, v: (Tk, D) rows at stride ldkv (slices of the qkv or kv
-// projection); add: (Tq, Tk) or null; labels: (Tk) region labels for the shift mask (Tq = Tk) or
-// null. The (Tq, Tk) scores live in the arena only, never as [heads, Tq, Tk] in memory, unless
-// probs asks for a copy of the softmax output. Runs on the calling thread (ctx.threads is not used).
-inline void attention_rows(const Context& ctx, const float* q, std::int64_t ldq, std::int64_t Tq, const float* k, const float* v,
-                           std::int64_t ldkv, std::int64_t Tk, std::int64_t D, float alpha, const float* add, const int* labels,
-                           float* out, std::int64_t ldo, float* probs = nullptr) {
+// One head's keys and values, packed once for the GEMMs of all its query blocks: K^T [D, Tk] and
+// V [Tk, D] in the kernel's panel layout, at `kp` and `vp` (sizes from packed_kv_floats).
+inline std::int64_t packed_k_floats(std::int64_t Tk, std::int64_t D) { return PackedMatrix::packed_size(D, Tk, kernels().nr); }
+inline std::int64_t packed_v_floats(std::int64_t Tk, std::int64_t D) { return PackedMatrix::packed_size(Tk, D, kernels().nr); }
+inline void pack_kv(const float* k, const float* v, std::int64_t ldkv, std::int64_t Tk, std::int64_t D, float* kp, float* vp) {
     const KernelConfig& cfg = kernels();
-    const auto scope = ctx.arena->scope();
-    float* kp = ctx.arena->alloc<float>(PackedMatrix::packed_size(D, Tk, cfg.nr));  // K^T [D, Tk] packed
-    float* vp = ctx.arena->alloc<float>(PackedMatrix::packed_size(Tk, D, cfg.nr));  // V [Tk, D] packed
-    float* s = ctx.arena->alloc<float>(Tq * Tk);                                    // scores (Tq, Tk)
     PackedMatrix::pack_nk(k, Tk, D, ldkv, cfg.isa, cfg.nr, kp);
     PackedMatrix::pack_kn(v, Tk, D, ldkv, cfg.isa, cfg.nr, vp);
+}
+
+// Tq queries of one head over its packed keys and values, without leaving the core's caches:
+//   out[Tq, D] = softmax(alpha q k^T + add (+ shift mask)) v
+// q: (Tq, D) rows at stride ldq; add: (Tq, Tk) at stride Tk or null; labels: (Tk) region labels
+// for the shift mask, the queries' own at labels + q0 (Swin: Tq = Tk, q0 = 0), or null. Only the
+// (Tq, Tk) scores are scratch, unless probs asks for a copy of the softmax output (stride Tk).
+// Each row's arithmetic is the same whatever Tq is, so splitting the queries does not change a bit.
+// Runs on the calling thread (ctx.threads is not used).
+inline void attention_packed(const Context& ctx, const float* q, std::int64_t ldq, std::int64_t Tq, const float* kp,
+                             const float* vp, std::int64_t Tk, std::int64_t D, float alpha, const float* add, const int* labels,
+                             std::int64_t q0, float* out, std::int64_t ldo, float* probs = nullptr) {
+    const KernelConfig& cfg = kernels();
+    const auto scope = ctx.arena->scope();
+    float* s = ctx.arena->alloc<float>(Tq * Tk);  // scores (Tq, Tk)
     Context one = ctx;
     one.threads = 1;
     Epilogue e;
@@ -56,9 +63,21 @@ inline void attention_rows(const Context& ctx, const float* q, std::int64_t ldq,
     e.add = add;
     e.add_ld = Tk;
     gemm(one, Tq, q, ldq, PackedMatrix::view(kp, D, Tk, cfg.isa), s, Tk, e);
-    for (std::int64_t i = 0; i < Tq; ++i) softmax_row(s + i * Tk, Tk, labels, i);
+    for (std::int64_t i = 0; i < Tq; ++i) softmax_row(s + i * Tk, Tk, labels, q0 + i);
     if (probs) std::copy(s, s + Tq * Tk, probs);
     gemm(one, Tq, s, Tk, PackedMatrix::view(vp, Tk, D, cfg.isa), out, ldo, {});
+}
+
+// attention_packed for q, k, v as they come (slices of the qkv or kv projection, k and v rows at
+// stride ldkv): packs them in the arena first.
+inline void attention_rows(const Context& ctx, const float* q, std::int64_t ldq, std::int64_t Tq, const float* k, const float* v,
+                           std::int64_t ldkv, std::int64_t Tk, std::int64_t D, float alpha, const float* add, const int* labels,
+                           float* out, std::int64_t ldo, float* probs = nullptr) {
+    const auto scope = ctx.arena->scope();
+    float* kp = ctx.arena->alloc<float>(packed_k_floats(Tk, D));
+    float* vp = ctx.arena->alloc<float>(packed_v_floats(Tk, D));
+    pack_kv(k, v, ldkv, Tk, D, kp, vp);
+    attention_packed(ctx, q, ldq, Tq, kp, vp, Tk, D, alpha, add, labels, 0, out, ldo, probs);
 }
 
 // Self-attention of one head: T queries over the same T tokens, q, k, v at one stride.

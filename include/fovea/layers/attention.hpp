@@ -32,6 +32,7 @@ struct AttentionOptions {
 };
 
 struct Attention {
+    static constexpr std::int64_t kQueryBlock = 48;  // queries per task: a multiple of the kernels' row tiles (6, 8, 12, 16)
     using QkvBias = fovea::QkvBias;
     using Options = AttentionOptions;
 
@@ -84,19 +85,31 @@ struct Attention {
         const auto scope = ctx.arena->scope();
         float* qkv_buf = ctx.arena->alloc<float>(B * T * 3 * C);  // (B*T, 3*C) -> q | k | v, heads inside each
         float* o = ctx.arena->alloc<float>(B * T * C);            // (B*T, C), heads side by side
+        const std::int64_t ks = detail::packed_k_floats(T, D), vs = detail::packed_v_floats(T, D);
+        float* kv = ctx.arena->alloc<float>(B * H * (ks + vs));   // every head's K^T and V, packed once
         qkv.forward(ctx, x.reshape<2>({B * T, x.shape(2)}), {qkv_buf, {B * T, 3 * C}});
-        // (batch, head) pairs in chunks that the pool's threads claim as they finish
-        parallel_for(ctx, B * H, 1, 4 * ctx.threads, [&](std::int64_t begin, std::int64_t end, Context& sub) {
+        parallel_for(ctx, B * H, 1, ctx.threads, [&](std::int64_t begin, std::int64_t end, Context&) {
             for (std::int64_t bh = begin; bh < end; ++bh) {
-                const std::int64_t b = bh / H, h = bh % H;
-                float* q = qkv_buf + b * T * 3 * C + h * D;
+                float* q = qkv_buf + bh / H * T * 3 * C + bh % H * D;
                 if (rope) {  // this (batch, head)'s own columns of q and k
                     RotaryEmbedding::apply(*rope, q, 3 * C);
                     RotaryEmbedding::apply(*rope, q + C, 3 * C);
                 }
-                detail::attention_head(sub, q, q + C, q + 2 * C, 3 * C, T, D, scale,
-                                       rel_bias.empty() ? nullptr : rel_bias.data() + h * T * T, nullptr,
-                                       o + b * T * C + h * D, C, probs ? probs + bh * T * T : nullptr);
+                detail::pack_kv(q + C, q + 2 * C, 3 * C, T, D, kv + bh * (ks + vs), kv + bh * (ks + vs) + ks);
+            }
+        });
+        // (batch, head, block of queries) in chunks that the pool's threads claim as they finish:
+        // all cores work at batch 1 with few heads, and a thread's scratch is one block's scores
+        // (kQueryBlock x T), never T x T. The blocks do not depend on the thread count.
+        const std::int64_t nq = (T + kQueryBlock - 1) / kQueryBlock;
+        parallel_for(ctx, B * H * nq, 1, 4 * ctx.threads, [&](std::int64_t begin, std::int64_t end, Context& sub) {
+            for (std::int64_t task = begin; task < end; ++task) {
+                const std::int64_t bh = task / nq, b = bh / H, h = bh % H, q0 = task % nq * kQueryBlock;
+                const std::int64_t rows = std::min(kQueryBlock, T - q0);
+                const float* q = qkv_buf + (b * T + q0) * 3 * C + h * D;
+                detail::attention_packed(sub, q, 3 * C, rows, kv + bh * (ks + vs), kv + bh * (ks + vs) + ks, T, D, scale,
+                                         rel_bias.empty() ? nullptr : rel_bias.data() + (h * T + q0) * T, nullptr, q0,
+                                         o + (b * T + q0) * C + h * D, C, probs ? probs + (bh * T + q0) * T : nullptr);
             }
         });
         if (norm) norm->forward(ctx, TensorView<const float, 2>(o, {B * T, C}), TensorView<float, 2>(o, {B * T, C}));
