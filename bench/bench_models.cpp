@@ -24,7 +24,10 @@ std::map<int, double> g_peak;  // measured FMA peak (GFLOP/s) by thread count
 
 const char* kPresets[] = {"vit_tiny_patch16_224",         "vit_small_patch16_224",        "vit_base_patch16_224",
                           "vit_large_patch16_224",        "deit_base_patch16_224",        "swin_tiny_patch4_window7_224",
-                          "swin_small_patch4_window7_224", "swin_base_patch4_window7_224", "swin_base_patch4_window12_384"};
+                          "swin_small_patch4_window7_224", "swin_base_patch4_window7_224", "swin_base_patch4_window12_384",
+                          // long sequences: 1,370, 577 and 1,024 tokens
+                          "vit_small_patch14_dinov2",     "vit_base_patch14_dinov2",      "vit_large_patch14_clip_336",
+                          "vit_base_patch16_siglip_512"};
 
 void BM_Model(benchmark::State& s, const fovea::Model* model) {
     const fovea::Precision p = model->precision();

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "fovea/core/ops.hpp"
 #include "fovea/data/transforms.hpp"
 #include "fovea/io/safetensors.hpp"
 #include "fovea/pipeline.hpp"
@@ -73,13 +74,7 @@ FOVEA_INLINE_ Tensor<float, 2> embed(const Model& model, TensorView<const float,
     const std::int64_t K = model.num_classes();
     const bool projection = is_clip_tower(model) && K > 0 && K != 1000 && K != 11821;
     Tensor<float, 2> e = model.forward_head(model.forward_features(x), !projection);
-    if (normalize)
-        for (std::int64_t r = 0; r < e.shape(0); ++r) {
-            double ss = 0;
-            for (std::int64_t c = 0; c < e.shape(1); ++c) ss += double(e(r, c)) * e(r, c);
-            const float inv = static_cast<float>(1.0 / std::max(std::sqrt(ss), 1e-12));  // as torch's F.normalize
-            for (std::int64_t c = 0; c < e.shape(1); ++c) e(r, c) *= inv;
-        }
+    if (normalize) detail::l2_normalize_rows(e.data(), e.shape(0), e.shape(1), e.shape(1));
     return e;
 }
 
@@ -91,14 +86,11 @@ FOVEA_INLINE_ ZeroShot zero_shot(const Model& model, TensorView<const float, 4> 
     const std::int64_t K = text.shape(0), D = text.shape(1);
     if (K < 1) detail::fail("zero_shot: no text embeddings");
     if (!text.is_contiguous()) detail::fail("zero_shot: text embeddings must be contiguous rows");
-    std::vector<double> tn(static_cast<std::size_t>(K * D));  // text rows, normalised
-    for (std::int64_t k = 0; k < K; ++k) {
-        double ss = 0;
-        for (std::int64_t d = 0; d < D; ++d) ss += double(text(k, d)) * text(k, d);
-        if (!std::isfinite(ss)) detail::fail("zero_shot: text embedding ", k, " holds NaN or Inf");
-        const double inv = 1.0 / std::max(std::sqrt(ss), 1e-12);
-        for (std::int64_t d = 0; d < D; ++d) tn[static_cast<std::size_t>(k * D + d)] = text(k, d) * inv;
-    }
+    std::vector<double> tn(text.data(), text.data() + K * D);  // text rows, normalised in double
+    for (std::int64_t k = 0; k < K; ++k)
+        if (!std::all_of(&tn[static_cast<std::size_t>(k * D)], &tn[static_cast<std::size_t>(k * D)] + D, [](double v) { return std::isfinite(v); }))
+            detail::fail("zero_shot: text embedding ", k, " holds NaN or Inf");
+    detail::l2_normalize_rows(tn.data(), K, D, D);
     const Tensor<float, 2> e = embed(model, x, true);
     if (e.shape(1) != D)
         detail::fail("zero_shot: text embeddings are ", D, " wide, the model's image embedding ", e.shape(1),

@@ -24,6 +24,19 @@ inline void layer_norm_rows(const Context& ctx, const float* x, std::int64_t row
     });
 }
 
+// torch's F.normalize over rows: each of n rows (D wide, stride ld) divided by max(|row|, 1e-12),
+// the norm summed in double.
+template <typename T>
+void l2_normalize_rows(T* x, std::int64_t n, std::int64_t D, std::int64_t ld) {
+    for (std::int64_t r = 0; r < n; ++r) {
+        T* v = x + r * ld;
+        double ss = 0;
+        for (std::int64_t d = 0; d < D; ++d) ss += static_cast<double>(v[d]) * static_cast<double>(v[d]);
+        const auto inv = static_cast<T>(1.0 / std::max(std::sqrt(ss), 1e-12));
+        for (std::int64_t d = 0; d < D; ++d) v[d] *= inv;
+    }
+}
+
 // Softmax of one row in place. labels (optional): the row's token has region labels[i]; keys
 // from another region get -100 first, as the shifted-window mask of Swin.
 inline void softmax_row(float* x, std::int64_t n, const int* labels = nullptr, std::int64_t i = 0) {

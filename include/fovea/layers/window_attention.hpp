@@ -80,8 +80,8 @@ struct WindowAttention {
                 float* q = qkv_buf + win * N * 3 * C + h * D;
                 const bool cosine = !head_scale.empty();
                 if (cosine) {  // this (window, head)'s own columns of q and k
-                    normalize_rows(q, N, D, 3 * C);
-                    normalize_rows(q + C, N, D, 3 * C);
+                    detail::l2_normalize_rows(q, N, D, 3 * C);
+                    detail::l2_normalize_rows(q + C, N, D, 3 * C);
                 }
                 // Only windows that straddle a shift boundary need the mask.
                 const int* lab = labels ? labels + win * N : nullptr;
@@ -102,17 +102,6 @@ private:
         a.wh = wh;
         a.ww = ww;
         return a;
-    }
-
-    // F.normalize: each of n rows (D wide, stride ld) divided by max(|row|, 1e-12).
-    static void normalize_rows(float* x, std::int64_t n, std::int64_t D, std::int64_t ld) {
-        for (std::int64_t r = 0; r < n; ++r) {
-            float* v = x + r * ld;
-            double ss = 0;
-            for (std::int64_t d = 0; d < D; ++d) ss += static_cast<double>(v[d]) * v[d];
-            const float inv = static_cast<float>(1.0 / std::max(std::sqrt(ss), 1e-12));
-            for (std::int64_t d = 0; d < D; ++d) v[d] *= inv;
-        }
     }
 };
 
