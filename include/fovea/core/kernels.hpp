@@ -44,6 +44,10 @@ struct LowpConfig {
     int mr = 1;
     UKernelLowp ukernel[kLowpMaxMr + 1] = {};
     ConvertRowsFn convert = nullptr;
+    // Around a thread's run of ukernel calls (AMX: the tile configuration is loaded once, not per
+    // call, and the tiles are released after); null where nothing is needed.
+    void (*begin)() = nullptr;
+    void (*end)() = nullptr;
 };
 
 struct KernelConfig {
@@ -159,6 +163,8 @@ inline LowpConfig make_lowp(Precision p, LowpIsa isa) {
         c.name = i8 ? "amx int8 32x32" : "amx bf16 32x32";
         c.mr = 32;
         for (int m = 1; m <= c.mr; ++m) c.ukernel[m] = i8 ? &amx::gemm_ukernel_amx<true> : &amx::gemm_ukernel_amx<false>;
+        c.begin = &amx::configure_tiles;
+        c.end = &amx::release_tiles;
 #endif
     }
 #endif

@@ -117,6 +117,7 @@ inline void lowp_block(const LowpMatrix& B, const LowpRows& a, std::int64_t m0, 
     // Row blocks whose A stays in half of L2 while the panels pass (f32 entry's a_block; generic: 512 KiB)
     const std::int64_t a_block = f32.a_block > 0 ? f32.a_block : 512 * 1024;
     const std::int64_t mc = std::max(mr, a_block / a.ld / mr * mr);
+    if (cfg.begin) cfg.begin();
     for (std::int64_t ic = m0; ic < m1; ic += mc) {
         const std::int64_t rows = std::min(mc, m1 - ic), tiles = (rows + mr - 1) / mr;
         const std::int64_t base = rows / tiles, extra = rows % tiles;
@@ -135,6 +136,7 @@ inline void lowp_block(const LowpMatrix& B, const LowpRows& a, std::int64_t m0, 
             }
         }
     }
+    if (cfg.end) cfg.end();
 }
 
 // C[M,N] = epilogue(A[M,K] * B), split over ctx.threads as the f32 gemm is (core/gemm.hpp): each

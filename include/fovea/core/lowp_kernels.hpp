@@ -325,12 +325,19 @@ struct alignas(64) TileConfig {
     std::uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
 };
 
-// A 32 x 32 block per call (m <= 32 rows used; A has 32 readable rows, see core/lowp.hpp).
+// LowpConfig::begin / end: the tile configuration for a thread's run of kernel calls (other code
+// on the thread, oneDNN's say, may configure tiles its own way between fovea's GEMMs).
+inline void configure_tiles() {
+    static const TileConfig cfg;
+    _tile_loadconfig(&cfg);
+}
+inline void release_tiles() { _tile_release(); }
+
+// A 32 x 32 block per call (m <= 32 rows used; A has 32 readable rows, see core/lowp.hpp), the
+// tiles configured by configure_tiles.
 template <bool Int8>
 [[gnu::noinline]] void gemm_ukernel_amx(std::int64_t m, std::int64_t groups, const std::uint8_t* a, std::int64_t lda,
                                const std::uint8_t* b, float* out, std::int64_t ldo, const Dequant& dq) {
-    static const TileConfig cfg;
-    _tile_loadconfig(&cfg);
     _tile_zero(0);
     _tile_zero(1);
     _tile_zero(2);
