@@ -19,7 +19,7 @@ namespace {
 
 std::vector<Isa> runnable_isas() {
     std::vector<Isa> v;
-    for (Isa i : {Isa::Generic, Isa::Avx2, Isa::Avx512})
+    for (Isa i : {Isa::Generic, Isa::Avx2, Isa::Avx512, Isa::Neon})
         if (fovea::detail::can_run(i)) v.push_back(i);
     return v;
 }

@@ -1,7 +1,7 @@
 #pragma once
-// What this CPU can run, read once: instruction sets (CPUID, and the XSAVE state the OS enabled),
-// cache sizes (Linux sysfs, macOS sysctl, else CPUID), the model name; and the AMX tile permission
-// that Linux grants per process on request. The kernel table (core/kernels.hpp) is chosen from this.
+// What this CPU can run, read once: instruction sets (x86: CPUID and the XSAVE state the OS
+// enabled; aarch64: the kernel's hwcaps), cache sizes (Linux sysfs, macOS sysctl, else CPUID), the
+// model name; and the AMX tile permission that Linux grants per process on request. The kernel table (core/kernels.hpp) is chosen from this.
 // Windows (MinGW-w64) reads everything from CPUID; the macOS branches have not run on a Mac.
 #include <algorithm>
 #include <cstdint>
@@ -17,6 +17,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#endif
 #if defined(__APPLE__)
 #include <sys/sysctl.h>
 #include <sys/types.h>
@@ -30,6 +33,7 @@ struct CpuInfo {
     bool avx512f = false, avx512bw = false, avx512dq = false, avx512vl = false;
     bool avx512_bf16 = false, avx512_vnni = false, avx_vnni = false;
     bool amx_tile = false, amx_bf16 = false, amx_int8 = false;  // in the CPU and enabled by the OS
+    bool neon = false, dotprod = false, i8mm = false, arm_bf16 = false;  // aarch64: ASIMD, SDOT, SMMLA, BFMMLA
     std::int64_t l1d = 32 * 1024, l2 = 1024 * 1024, l3 = 0;      // bytes, per core (L3: shared)
     int hardware_threads = 1;
 
@@ -210,6 +214,20 @@ inline CpuInfo detect_cpu() {
     if (c.model_name.empty()) c.model_name = "aarch64";
 #endif
     if (c.model_name.empty()) c.model_name = "unknown CPU";
+#endif
+#if defined(__aarch64__)
+    c.neon = true;  // Advanced SIMD is part of every aarch64 CPU
+#if defined(__linux__)
+    // The kernel's hwcaps (linux/arch/arm64/include/uapi/asm/hwcap.h), as qemu-user reports them too.
+    const unsigned long hw = getauxval(AT_HWCAP), hw2 = getauxval(AT_HWCAP2);
+    c.dotprod = (hw >> 20) & 1;   // HWCAP_ASIMDDP
+    c.i8mm = (hw2 >> 13) & 1;     // HWCAP2_I8MM
+    c.arm_bf16 = (hw2 >> 14) & 1; // HWCAP2_BF16
+#elif defined(__APPLE__)
+    c.dotprod = sysctl_int("hw.optional.arm.FEAT_DotProd") == 1;
+    c.i8mm = sysctl_int("hw.optional.arm.FEAT_I8MM") == 1;
+    c.arm_bf16 = sysctl_int("hw.optional.arm.FEAT_BF16") == 1;
+#endif
 #endif
     read_cache_sizes(c);
     // Guard against nonsense from a hypervisor: the blocking below divides by these.

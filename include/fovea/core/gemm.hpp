@@ -6,14 +6,12 @@
 // micro-kernel (kernels().ukernel, see gemm_ukernel.inl) follow BLIS: K in blocks of kc and rows in
 // blocks of mc, so that an A block (mc x kc) stays in L2 while every B micro-panel (kc x nr) meets
 // each of its row tiles (see set_blocking); partial sums of a blocked K wait in the arena; each
-// tile's epilogue runs as its last K block ends, while the tile is in L1. Eigen's product is the generic fallback, and with a float64 loop
-// the reference the kernels are tested against.
+// tile's epilogue runs as its last K block ends, while the tile is in L1. Every table entry, the
+// portable one included, runs this driver, so an element's sum never depends on how C is cut.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
-
-#include <Eigen/Core>
 
 #include "fovea/core/context.hpp"
 #include "fovea/core/epilogue.hpp"
@@ -22,8 +20,7 @@
 
 namespace fovea::detail {
 
-// B[K,N] in panels for one kernel table entry (the generic entry keeps [N,K] row-major: the
-// PyTorch Linear layout, which Eigen reads as B^T).
+// B[K,N] in panels of one kernel table entry's width.
 class PackedMatrix {
 public:
     std::int64_t K = 0, N = 0;
@@ -35,23 +32,19 @@ public:
     std::int64_t panels() const { return (N + nr - 1) / nr; }
     // W[n, k] read back out of the panels (pictures of the weights; not for hot loops).
     float at(std::int64_t n, std::int64_t k) const {
-        return isa == Isa::Generic ? data_[n * K + k] : data_[(n / nr) * K * nr + k * nr + n % nr];
+        return data_[(n / nr) * K * nr + k * nr + n % nr];
     }
 
     // From W[N,K] row-major (nn.Linear weight): B = W^T, for the kernels this CPU runs (or `isa`).
     static PackedMatrix from_nk(const float* w, std::int64_t N, std::int64_t K, std::int64_t ldw,
                                 Isa isa = kernels().isa) {
         PackedMatrix p = shape(N, K, isa);
-        pack_nk(w, N, K, ldw, p.isa, p.nr, p.own_.get());
+        pack_nk(w, N, K, ldw, p.nr, p.own_.get());
         return p;
     }
 
     // Packs into caller-owned storage (per-head K and V inside a forward pass); see packed_size.
-    static void pack_nk(const float* w, std::int64_t N, std::int64_t K, std::int64_t ldw, Isa isa, int nr, float* dst) {
-        if (isa == Isa::Generic) {
-            for (std::int64_t n = 0; n < N; ++n) std::memcpy(dst + n * K, w + n * ldw, sizeof(float) * static_cast<std::size_t>(K));
-            return;
-        }
+    static void pack_nk(const float* w, std::int64_t N, std::int64_t K, std::int64_t ldw, int nr, float* dst) {
         for (std::int64_t p = 0; p * nr < N; ++p) {
             float* d = dst + p * K * nr;
             const std::int64_t n0 = p * nr, nn = std::min<std::int64_t>(nr, N - n0);
@@ -63,12 +56,7 @@ public:
     }
 
     // From B[K,N] row-major (the value matrix of attention).
-    static void pack_kn(const float* b, std::int64_t K, std::int64_t N, std::int64_t ldb, Isa isa, int nr, float* dst) {
-        if (isa == Isa::Generic) {
-            for (std::int64_t n = 0; n < N; ++n)
-                for (std::int64_t k = 0; k < K; ++k) dst[n * K + k] = b[k * ldb + n];
-            return;
-        }
+    static void pack_kn(const float* b, std::int64_t K, std::int64_t N, std::int64_t ldb, int nr, float* dst) {
         for (std::int64_t p = 0; p * nr < N; ++p) {
             float* d = dst + p * K * nr;
             const std::int64_t n0 = p * nr, nn = std::min<std::int64_t>(nr, N - n0);
@@ -124,16 +112,6 @@ inline void gemm_block(const KernelConfig& cfg, std::int64_t m0, std::int64_t m1
     if (m0 >= m1 || p0 >= p1) return;
     const auto scope = arena.scope();
     const std::int64_t K = B.K, nr = B.nr;
-    if (B.isa == Isa::Generic) {  // B holds W[N,K]; columns [p0, p1) (nr is 1)
-        using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-        using Map = Eigen::Map<const RowMat, Eigen::Unaligned, Eigen::OuterStride<>>;
-        const std::int64_t M = m1 - m0, N = p1 - p0;
-        float* acc = arena.alloc<float>(M * N);
-        Eigen::Map<RowMat> out(acc, M, N);
-        out.noalias() = Map(A + m0 * lda, M, K, Eigen::OuterStride<>(lda)) *
-                        Map(B.data() + p0 * K, N, K, Eigen::OuterStride<>(K)).transpose();
-        return epilogue_generic(acc, N, M, N, C + m0 * ldc + p0, ldc, m0, p0, ep);
-    }
     const std::int64_t kc = balanced_k_block(K, cfg.kc), mr = cfg.mr;
     const std::int64_t mc = std::max(mr, cfg.a_block / (std::min(K, kc) * 4) / mr * mr);  // rows whose A block fits
     const bool blocked = K > kc;  // partial sums of a whole row block wait in the arena between K blocks

@@ -3,7 +3,9 @@
 // shape, the micro-kernels by tile height, the epilogue and row kernels, and the cache blocking
 // derived from this CPU's caches, and the bf16 and int8 kernels (core/lowp_kernels.hpp) that go
 // with it. kernels() is chosen once, at first use, from cpu_info(); FOVEA_MAX_ISA=avx512 (no AMX),
-// =avx2 or =generic in the environment caps it (to compare paths on one machine).
+// =avx2 or =generic in the environment caps it (to compare paths on one machine). On aarch64 the
+// f32 entry is NEON (8 x 8, fmla by lane; =generic caps it too); its bf16 and int8 kernels are the
+// portable ones so far.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -18,9 +20,11 @@
 
 namespace fovea::detail {
 
-enum class Isa { Generic, Avx2, Avx512 };
+enum class Isa { Generic, Avx2, Avx512, Neon };
 
-inline const char* isa_name(Isa i) { return i == Isa::Avx512 ? "avx512" : i == Isa::Avx2 ? "avx2" : "generic"; }
+inline const char* isa_name(Isa i) {
+    return i == Isa::Avx512 ? "avx512" : i == Isa::Avx2 ? "avx2" : i == Isa::Neon ? "neon" : "generic";
+}
 
 // acc[m, nr] (+)= A[m, kc] (rows at stride lda) * B[kc, nr] (a packed micro-panel), fetching pf_lines
 // cache lines from pf into L2 on the way; see gemm_ukernel.inl
@@ -56,7 +60,7 @@ struct KernelConfig {
     int mr = 1, nr = 1;        // tile: mr rows x nr columns; nr is also the packed panel width
     std::int64_t kc = 0;       // K block: an A block of kMinRows x kc floats fills half of L2
     std::int64_t a_block = 0;  // bytes of A a row block may hold (half of L2): rows = a_block / (4 K)
-    UKernelF32 ukernel[kMaxMr + 1] = {};  // by tile height 1..mr; none for generic (Eigen)
+    UKernelF32 ukernel[kMaxMr + 1] = {};  // by tile height 1..mr
     EpilogueFn epilogue = nullptr;
     LayerNormRowFn layer_norm_row = nullptr;
     SoftmaxRowFn softmax_row = nullptr;
@@ -217,6 +221,10 @@ inline KernelConfig make(Isa isa, const CpuInfo& cpu) {
     k.softmax_row = softmax_row_generic;
     k.silu_gate_row = silu_gate_row_generic;
     k.epilogue = epilogue_generic;
+    k.name = "portable f32 6x8";
+    k.mr = 6;
+    k.nr = 8;
+    fill_ukernels<6>(k.ukernel, [](auto MR) -> UKernelF32 { return &portable::gemm_ukernel_f32<decltype(MR)::value>; });
 #if defined(__x86_64__)
     if (isa == Isa::Avx512) {
         k.name = "avx512 f32 12x32";
@@ -238,16 +246,31 @@ inline KernelConfig make(Isa isa, const CpuInfo& cpu) {
         k.silu_gate_row = avx2::silu_gate_row;
     }
 #endif
-    if (isa != Isa::Generic) set_blocking(k, cpu);
+#if defined(__aarch64__)
+    if (isa == Isa::Neon) {
+        k.name = "neon f32 8x8";
+        k.mr = 8;
+        k.nr = 8;
+        fill_ukernels<8>(k.ukernel, [](auto MR) -> UKernelF32 { return &neon::gemm_ukernel_f32<decltype(MR)::value>; });
+        k.epilogue = neon::epilogue_tile;
+        k.layer_norm_row = neon::layer_norm_row;
+        k.softmax_row = neon::softmax_row;
+        k.silu_gate_row = neon::silu_gate_row;
+    }
+#endif
+    set_blocking(k, cpu);
     k.bf16 = best_lowp(Precision::bf16, isa);
     k.int8 = best_lowp(Precision::int8, isa);
     return k;
 }
 
 inline Isa best_isa(const CpuInfo& cpu) {
+#if defined(__x86_64__)
     Isa isa = cpu.has_avx512() ? Isa::Avx512 : cpu.has_avx2() ? Isa::Avx2 : Isa::Generic;
-#if !defined(__x86_64__)
-    isa = Isa::Generic;
+#elif defined(__aarch64__)
+    Isa isa = cpu.neon ? Isa::Neon : Isa::Generic;
+#else
+    Isa isa = Isa::Generic;
 #endif
     if (const char* cap = std::getenv("FOVEA_MAX_ISA")) {
         const std::string c = cap;
@@ -262,14 +285,18 @@ inline Isa best_isa(const CpuInfo& cpu) {
 // Whether this CPU can run a table entry.
 inline bool can_run(Isa isa) {
     const CpuInfo& cpu = cpu_info();
+#if defined(__aarch64__)
+    if (isa == Isa::Neon) return cpu.neon;
+#endif
     return isa == Isa::Generic || (isa == Isa::Avx2 && cpu.has_avx2()) || (isa == Isa::Avx512 && cpu.has_avx512());
 }
 
 // A given entry (tests and benchmarks compare them); only call for one can_run() accepts.
 inline const KernelConfig& kernel_config(Isa isa) {
-    static const KernelConfig table[3] = {kernels_impl::make(Isa::Generic, cpu_info()),
+    static const KernelConfig table[4] = {kernels_impl::make(Isa::Generic, cpu_info()),
                                           kernels_impl::make(Isa::Avx2, cpu_info()),
-                                          kernels_impl::make(Isa::Avx512, cpu_info())};
+                                          kernels_impl::make(Isa::Avx512, cpu_info()),
+                                          kernels_impl::make(Isa::Neon, cpu_info())};
     return table[static_cast<int>(isa)];
 }
 

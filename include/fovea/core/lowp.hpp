@@ -114,9 +114,8 @@ inline void lowp_block(const LowpMatrix& B, const LowpRows& a, std::int64_t m0, 
     const KernelConfig& f32 = kernel_config(B.isa);
     const std::int64_t mr = cfg.mr, panel = B.groups * kLowpNr * kLowpGroupBytes;
     float* acc = arena.alloc<float>(kLowpMaxMr * kLowpNr);
-    // Row blocks whose A stays in half of L2 while the panels pass (f32 entry's a_block; generic: 512 KiB)
-    const std::int64_t a_block = f32.a_block > 0 ? f32.a_block : 512 * 1024;
-    const std::int64_t mc = std::max(mr, a_block / a.ld / mr * mr);
+    // Row blocks whose A stays in half of L2 while the panels pass (the f32 entry's a_block)
+    const std::int64_t mc = std::max(mr, f32.a_block / a.ld / mr * mr);
     if (cfg.begin) cfg.begin();
     for (std::int64_t ic = m0; ic < m1; ic += mc) {
         const std::int64_t rows = std::min(mc, m1 - ic), tiles = (rows + mr - 1) / mr;

@@ -52,8 +52,8 @@ inline std::int64_t packed_k_floats(std::int64_t Tk, std::int64_t D) { return Pa
 inline std::int64_t packed_v_floats(std::int64_t Tk, std::int64_t D) { return PackedMatrix::packed_size(Tk, D, kernels().nr); }
 inline void pack_kv(const float* k, const float* v, std::int64_t ldkv, std::int64_t Tk, std::int64_t D, float* kp, float* vp) {
     const KernelConfig& cfg = kernels();
-    PackedMatrix::pack_nk(k, Tk, D, ldkv, cfg.isa, cfg.nr, kp);
-    PackedMatrix::pack_kn(v, Tk, D, ldkv, cfg.isa, cfg.nr, vp);
+    PackedMatrix::pack_nk(k, Tk, D, ldkv, cfg.nr, kp);
+    PackedMatrix::pack_kn(v, Tk, D, ldkv, cfg.nr, vp);
 }
 
 // Tq queries of one head over its packed keys and values, without leaving the core's caches:

@@ -1,13 +1,44 @@
 #pragma once
 // Vector code, written once. A small wrapper `V` per instruction set (AVX-512: 16 floats, AVX2 +
-// FMA: 8) gives the operations the kernels need; vec_math.inl (exp, GELU, LayerNorm and softmax
-// rows, the GEMM epilogue) and gemm_ukernel.inl (the f32 micro-kernel) are written over V and
-// included once per instruction set, inside a region compiled for it: fovea::detail::avx512 and
-// fovea::detail::avx2. No -march flag is needed; core/kernels.hpp picks the region at run time.
+// FMA: 8, aarch64's NEON: 4) gives the operations the kernels need; vec_math.inl (exp, GELU,
+// LayerNorm and softmax rows, the GEMM epilogue) is written over V and included once per
+// instruction set, inside a region compiled for it: fovea::detail::avx512, ::avx2 and ::neon. The
+// f32 micro-kernel is gemm_ukernel.inl over V on x86 and for the portable entry (vector extensions),
+// and gemm_ukernel_neon.inl on aarch64 (fmla by lane, which x86 has no form of). No -march flag is needed; core/kernels.hpp picks the region at
+// run time.
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "fovea/core/epilogue.hpp"
+
+// ---- portable: 4 floats as GCC / clang vector extensions --------------------------------
+// The generic entry's f32 micro-kernel (any CPU, or FOVEA_MAX_ISA=generic): the same loop as the
+// vector ones, so each output element is computed in the same order however a GEMM is cut (Eigen's
+// product, the fallback before, sums the edge rows of a block differently from the rest, and a
+// thread count then changed the bits of Swin's outputs on aarch64).
+namespace fovea::detail::portable {
+
+struct V {
+    using R = float __attribute__((vector_size(16)));
+    static constexpr int W = 4;
+    static R zero() { return R{0.0f, 0.0f, 0.0f, 0.0f}; }
+    static R broadcast(const float* p) { return R{*p, *p, *p, *p}; }
+    static R load(const float* p) {
+        R v;
+        std::memcpy(&v, p, sizeof v);
+        return v;
+    }
+    static R loadu(const float* p) { return load(p); }
+    static void storeu(float* p, R v) { std::memcpy(p, &v, sizeof v); }
+    static R fmadd(R a, R b, R c) { return a * b + c; }
+    static void prefetch_l2(const void* p) { __builtin_prefetch(p, 0, 2); }
+};
+using R = V::R;
+
+#include "fovea/core/gemm_ukernel.inl"
+
+}  // namespace fovea::detail::portable
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -158,3 +189,67 @@ struct V {
 #pragma GCC diagnostic pop
 #endif
 #endif  // __x86_64__
+
+// ---- aarch64 NEON (Advanced SIMD): 4 floats ----------------------------------------------
+// Part of every aarch64 CPU, so no target region is needed.
+#if defined(__aarch64__)
+#include <arm_neon.h>
+
+namespace fovea::detail::neon {
+
+struct V {
+    using R = float32x4_t;
+    struct M {  // the first n lanes active (NEON has no masked loads: partial vectors go through a copy)
+        int n;
+    };
+    static constexpr int W = 4;
+    static R zero() { return vdupq_n_f32(0.0f); }
+    static R set1(float x) { return vdupq_n_f32(x); }
+    static R broadcast(const float* p) { return vld1q_dup_f32(p); }
+    static R load(const float* p) { return vld1q_f32(p); }
+    static R loadu(const float* p) { return vld1q_f32(p); }
+    static void storeu(float* p, R v) { vst1q_f32(p, v); }
+    static M mask(std::int64_t n) { return M{static_cast<int>(n < 0 ? 0 : n > W ? W : n)}; }
+    static R load_masked_or(const float* p, M m, R fill) {
+        if (m.n == W) return vld1q_f32(p);
+        float t[W];
+        vst1q_f32(t, fill);
+        std::memcpy(t, p, sizeof(float) * static_cast<std::size_t>(m.n));
+        return vld1q_f32(t);
+    }
+    static R load_masked(const float* p, M m) { return load_masked_or(p, m, zero()); }
+    static R keep(R v, M m) {
+        const uint32x4_t lanes = {0, 1, 2, 3};
+        return vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(v), vcltq_u32(lanes, vdupq_n_u32(static_cast<unsigned>(m.n)))));
+    }
+    static void store_masked(float* p, M m, R v) {
+        if (m.n == W) return vst1q_f32(p, v);
+        float t[W];
+        vst1q_f32(t, v);
+        std::memcpy(p, t, sizeof(float) * static_cast<std::size_t>(m.n));
+    }
+    static R add(R a, R b) { return vaddq_f32(a, b); }
+    static R sub(R a, R b) { return vsubq_f32(a, b); }
+    static R mul(R a, R b) { return vmulq_f32(a, b); }
+    static R fmadd(R a, R b, R c) { return vfmaq_f32(c, a, b); }   // a b + c
+    static R fnmadd(R a, R b, R c) { return vfmsq_f32(c, a, b); }  // c - a b
+    static R max(R a, R b) { return vmaxq_f32(a, b); }
+    static R min(R a, R b) { return vminq_f32(a, b); }
+    static R abs(R a) { return vabsq_f32(a); }
+    static R round(R a) { return vrndnq_f32(a); }
+    static R recip(R d) { return vdivq_f32(vdupq_n_f32(1.0f), d); }
+    static R scale2n(R p, R n) {  // p * 2^n for integral n >= -126, as AVX2's
+        const int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(126)), 23);
+        return vmulq_f32(vmulq_f32(p, vreinterpretq_f32_s32(e)), vdupq_n_f32(2.0f));
+    }
+    static R select_negative(R x, R if_neg, R otherwise) { return vbslq_f32(vcltzq_f32(x), if_neg, otherwise); }
+    static float reduce_add(R v) { return vaddvq_f32(v); }
+    static float reduce_max(R v) { return vmaxvq_f32(v); }
+    static void prefetch_l2(const void* p) { __builtin_prefetch(p, 0, 2); }
+};
+
+#include "fovea/core/vec_math.inl"
+#include "fovea/core/gemm_ukernel_neon.inl"
+
+}  // namespace fovea::detail::neon
+#endif  // __aarch64__
