@@ -21,13 +21,14 @@ namespace {
 
 std::vector<LowpIsa> runnable(Precision p) {
     std::vector<LowpIsa> v;
-    for (LowpIsa l : {LowpIsa::Generic, LowpIsa::Avx512, LowpIsa::Amx})
+    for (LowpIsa l : {LowpIsa::Generic, LowpIsa::Avx512, LowpIsa::Amx, LowpIsa::Neon})
         if (fovea::detail::can_run_lowp(p, l)) v.push_back(l);
     return v;
 }
 
 const fovea::detail::KernelConfig& entry_for(LowpIsa l) {
-    return fovea::detail::kernel_config(l == LowpIsa::Generic ? fovea::detail::Isa::Generic : fovea::detail::Isa::Avx512);
+    using fovea::detail::Isa;
+    return fovea::detail::kernel_config(l == LowpIsa::Generic ? Isa::Generic : l == LowpIsa::Neon ? Isa::Neon : Isa::Avx512);
 }
 
 // B[k, n] as the kernels see it, read back from the packed panels.
@@ -159,6 +160,9 @@ TEST(Lowp, EveryConverterAndInt8KernelAgreesBitForBit) {
         fovea::detail::lowp_config(p, LowpIsa::Generic).convert(a.data(), M, K, lda, q0.data(), ld, s0.data(), z0.data());
         for (const LowpIsa l : runnable(p)) {
             fovea::detail::lowp_config(p, l).convert(a.data(), M, K, lda, q1.data(), ld, s1.data(), z1.data());
+            if (fovea::detail::lowp_config(p, l).a_minus_128)  // SDOT's rows: a - 128 as int8, padding 0
+                for (std::int64_t i = 0; i < M; ++i)
+                    for (std::int64_t k = 0; k < K; ++k) q1[i * ld + k] ^= 0x80;
             EXPECT_EQ(q0, q1) << fovea::detail::lowp_config(p, l).name;
             if (p == Precision::int8) {
                 EXPECT_EQ(s0, s1);

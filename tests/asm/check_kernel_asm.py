@@ -6,9 +6,11 @@ Compiles SOURCE to assembly with COMPILER and FLAGS and reads every function who
 vector register and a stack slot (a spilled accumulator: the kernel would run at a fraction of its
 speed). Outside its loops a kernel may use the stack once per call. (A backward jump from a block
 laid out after the function's return is no loop.) --expect-spill inverts the
-verdict: the self-test that proves the check can fail.
+verdict: the self-test that proves the check can fail. x86-64 or aarch64 assembly: aarch64 where
+the compiler or its flags name it (aarch64-linux-gnu-g++, clang++ --target=aarch64-linux-gnu).
 
   check_kernel_asm.py --compiler g++ --flags "-O2" --include include tests/asm/kernels.cpp
+  check_kernel_asm.py --compiler clang++ --flags "--target=aarch64-linux-gnu -O3" --include include tests/asm/kernels.cpp
 """
 import argparse
 import re
@@ -18,14 +20,18 @@ import sys
 import tempfile
 
 LABEL = re.compile(r"^([A-Za-z_.$][\w.$]*):")
-JUMP = re.compile(r"^\s+j[a-z]+\s+(\.L\w+)")
-VECTOR = re.compile(r"%[xyz]mm\d+")
-STACK = re.compile(r"\(%r[sb]p\)")
 RET = re.compile(r"^\s+retq?\b")
+SYNTAX = {  # jump to a local label, a vector register, a stack slot
+    "x86_64": (re.compile(r"^\s+j[a-z]+\s+(\.L\w+)"), re.compile(r"%[xyz]mm\d+"), re.compile(r"\(%r[sb]p\)")),
+    # b, b.cond / bcond, cbz / cbnz, tbz / tbnz; v, q, d, s, h, b registers; [sp, ...] or [x29, ...]
+    "aarch64": (re.compile(r"^\s+(?:b(?:\.?\w\w)?|cbn?z|tbn?z)\s+(?:[^,]+,\s*)*(\.L\w+)\s*$"),
+                re.compile(r"\b[vqdshb]\d+\b"), re.compile(r"\[(?:sp|x29)\b")),
+}
 
 
-def kernel_loop_spills(asm, pattern="gemm_ukernel"):
+def kernel_loop_spills(asm, pattern="gemm_ukernel", arch="x86_64"):
     """(kernel count, [(kernel, instruction)] for every vector stack access inside a kernel loop)"""
+    JUMP, VECTOR, STACK = SYNTAX[arch]
     kernels, spills = 0, []
     name, body = None, []
 
@@ -72,12 +78,13 @@ def main():
     ap.add_argument("--pattern", default="gemm_ukernel", help="functions whose (mangled) name holds this")
     a = ap.parse_args()
     what = f"{a.compiler} {a.flags}"
+    arch = "aarch64" if "aarch64" in what else "x86_64"
     with tempfile.NamedTemporaryFile(suffix=".s") as out:
         cmd = [a.compiler, "-std=c++20", *shlex.split(a.flags), *[f"-I{i}" for i in a.include], "-S", a.source, "-o", out.name]
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode:
             sys.exit(f"{what}: cannot compile {a.source}:\n{r.stderr}")
-        kernels, spills = kernel_loop_spills(open(out.name).read(), a.pattern)
+        kernels, spills = kernel_loop_spills(open(out.name).read(), a.pattern, arch)
     if not kernels:
         sys.exit(f"{what}: no {a.pattern} function in the assembly of {a.source}")
     if a.expect_spill:

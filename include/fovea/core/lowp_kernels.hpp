@@ -15,8 +15,8 @@
 // The GEMM epilogue (bias, GELU, residual) then runs on out as on an fp32 tile.
 //
 // Kernels: AMX tiles (32 x 32 per call), AVX512_BF16 / AVX512_VNNI (up to 12 x 32, accumulators
-// named as in gemm_ukernel.inl), and portable C++ (exact for int8, fp32 sums of bf16 products
-// for bf16) on every other CPU.
+// named as in gemm_ukernel.inl), aarch64's SDOT / BFDOT (up to 5 x 32), and portable C++ (exact for
+// int8, fp32 sums of bf16 products for bf16) on every other CPU.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -390,3 +390,141 @@ template <bool Int8>
 #pragma GCC diagnostic pop
 #endif
 #endif  // __x86_64__
+
+#if defined(__aarch64__)
+// ---- aarch64: SDOT (dotprod, ARMv8.2) and BFDOT (bf16, ARMv8.6) -----------------------------
+// The same layout as x86: a 16-byte load of B holds 4 columns' group, a 16-byte load of A holds 4
+// groups of one row, and `sdot` / `bfdot` by lane multiplies one into the other (as the f32 kernel's
+// fmla by lane): per group and 16 columns, 4 B vectors (2 ldp) and MR x 4 dot products. Tiles are
+// MR (<= 5) x 32, computed as two 16-column halves: 20 accumulators + 5 A + 4 B vectors + one
+// constant fit in the 32 v-registers. The dot products are inline assembly with in-out accumulators
+// (see dot_note on x86), in a region compiled for dotprod and bf16 (no -march flag needed):
+// kernels.hpp runs them only where the hwcaps say the CPU has them.
+// int8: SDOT is signed x signed, and A is unsigned (0..255): this entry's converter stores a - 128
+// as int8 (quantize_rows_s8_minus128), and the write-back adds 128 colsum[j] back: the same exact
+// int32 sums as every kernel.
+// GCC: no scheduling before register allocation here; it hoisted loads of the unrolled loop and
+// spilled an accumulator (tests/asm/check_kernel_asm.py), and kept the f32 kernel's loop 4% thinner.
+#include <arm_neon.h>
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("dotprod,bf16"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("arch=armv8.2-a+dotprod+bf16")  // binutils 2.40 takes indexed SDOT from v8.2 on
+#pragma GCC optimize("no-schedule-insns")
+#endif
+namespace fovea::detail::neon_lowp {
+
+// quantize_rows_u8_generic's rows, stored as a - 128 (int8) for SDOT; padding stays 0.
+inline void quantize_rows_s8_minus128(const float* x, std::int64_t rows, std::int64_t K, std::int64_t ldx, std::uint8_t* dst,
+                                      std::int64_t ldd, float* scale, std::int32_t* zero) {
+    quantize_rows_u8_generic(x, rows, K, ldx, dst, ldd, scale, zero);
+    for (std::int64_t i = 0; i < rows; ++i)
+        if (!std::isnan(scale[i]))
+            for (std::int64_t k = 0; k < K; ++k) dst[i * ldd + k] ^= 0x80;
+}
+
+#define FOVEA_LN_LANES(OP, L)                                                         \
+    if constexpr (L == 0) __asm__(OP " %0.4s, %1.16b, %2.4b[0]" : "+w"(c) : "w"(b), "w"(a)); \
+    else if constexpr (L == 1) __asm__(OP " %0.4s, %1.16b, %2.4b[1]" : "+w"(c) : "w"(b), "w"(a)); \
+    else if constexpr (L == 2) __asm__(OP " %0.4s, %1.16b, %2.4b[2]" : "+w"(c) : "w"(b), "w"(a)); \
+    else __asm__(OP " %0.4s, %1.16b, %2.4b[3]" : "+w"(c) : "w"(b), "w"(a));
+
+struct Int8 {
+    using Acc = int32x4_t;
+    static Acc zero() { return vdupq_n_s32(0); }
+    template <int L>
+    static Acc dot(Acc c, uint8x16_t b, uint8x16_t a) {  // c[j] += b[4j..4j+3] . a[4L..4L+3]
+        FOVEA_LN_LANES("sdot", L)
+        return c;
+    }
+    // 4 accumulators = columns j0 .. j0 + 15 of row i
+    static void store(float* out, std::int64_t i, std::int64_t j0, const Acc* c, const Dequant& dq) {
+        const int32x4_t z = vdupq_n_s32(128 - dq.row_zero[i]);  // + 128 colsum: A held a - 128
+        for (int q = 0; q < 4; ++q) {
+            const std::int64_t j = j0 + 4 * q;
+            const int32x4_t v = vmlaq_s32(c[q], z, vld1q_s32(dq.col_sum + j));
+            vst1q_f32(out + 4 * q, vmulq_f32(vmulq_n_f32(vcvtq_f32_s32(v), dq.row_scale[i]), vld1q_f32(dq.col_scale + j)));
+        }
+    }
+};
+struct Bf16 {
+    using Acc = float32x4_t;
+    static Acc zero() { return vdupq_n_f32(0.0f); }
+    template <int L>
+    static Acc dot(Acc c, uint8x16_t b, uint8x16_t a) {  // c[j] += b pair j . a pair L
+        if constexpr (L == 0) __asm__("bfdot %0.4s, %1.8h, %2.2h[0]" : "+w"(c) : "w"(b), "w"(a));
+        else if constexpr (L == 1) __asm__("bfdot %0.4s, %1.8h, %2.2h[1]" : "+w"(c) : "w"(b), "w"(a));
+        else if constexpr (L == 2) __asm__("bfdot %0.4s, %1.8h, %2.2h[2]" : "+w"(c) : "w"(b), "w"(a));
+        else __asm__("bfdot %0.4s, %1.8h, %2.2h[3]" : "+w"(c) : "w"(b), "w"(a));
+        return c;
+    }
+    static void store(float* out, std::int64_t, std::int64_t, const Acc* c, const Dequant&) {
+        for (int q = 0; q < 4; ++q) vst1q_f32(out + 4 * q, c[q]);
+    }
+};
+#undef FOVEA_LN_LANES
+
+#define FOVEA_LN_ROWS(X) X(0) X(1) X(2) X(3) X(4)
+#define FOVEA_LN_DECL(r) [[maybe_unused]] typename T::Acc c##r##0, c##r##1, c##r##2, c##r##3; [[maybe_unused]] uint8x16_t x##r;
+#define FOVEA_LN_ZERO(r) if constexpr (MR > r) c##r##0 = c##r##1 = c##r##2 = c##r##3 = T::zero();
+#define FOVEA_LN_LOADA(r) if constexpr (MR > r) x##r = vld1q_u8(a + r * lda + 4 * g);
+#define FOVEA_LN_DOT(r, L)                                      \
+    if constexpr (MR > r) {                                     \
+        c##r##0 = T::template dot<L>(c##r##0, b0, x##r);        \
+        c##r##1 = T::template dot<L>(c##r##1, b1, x##r);        \
+        c##r##2 = T::template dot<L>(c##r##2, b2, x##r);        \
+        c##r##3 = T::template dot<L>(c##r##3, b3, x##r);        \
+    }
+#define FOVEA_LN_STEP(L)                                                                       \
+    {                                                                                          \
+        const std::uint8_t* p = bh + (g + L) * 128;                                            \
+        const uint8x16_t b0 = vld1q_u8(p), b1 = vld1q_u8(p + 16), b2 = vld1q_u8(p + 32), b3 = vld1q_u8(p + 48); \
+        FOVEA_LN_DOT(0, L) FOVEA_LN_DOT(1, L) FOVEA_LN_DOT(2, L) FOVEA_LN_DOT(3, L) FOVEA_LN_DOT(4, L) \
+    }
+#define FOVEA_LN_QUAD                                                 \
+    {                                                                 \
+        FOVEA_LN_ROWS(FOVEA_LN_LOADA)                                 \
+        FOVEA_LN_STEP(0) FOVEA_LN_STEP(1) FOVEA_LN_STEP(2) FOVEA_LN_STEP(3) \
+        g += 4;                                                       \
+    }
+#define FOVEA_LN_STORE(r)                                                    \
+    if constexpr (MR > r) {                                                  \
+        const typename T::Acc c[4] = {c##r##0, c##r##1, c##r##2, c##r##3};  \
+        T::store(out + r * ldo + 16 * h, r, 16 * h, c, dq);                  \
+    }
+
+// groups is a multiple of 16 (kLowpGroupAlign): the loop takes 8 a trip, A reloaded halfway.
+template <class T, int MR>
+[[gnu::noinline]] void gemm_ukernel_lowp(std::int64_t, std::int64_t groups, const std::uint8_t* a, std::int64_t lda,
+                                         const std::uint8_t* b, float* out, std::int64_t ldo, const Dequant& dq) {
+    static_assert(MR >= 1 && MR <= 5, "tile height out of range");
+    for (int h = 0; h < 2; ++h) {
+        const std::uint8_t* bh = b + 64 * h;
+        FOVEA_LN_ROWS(FOVEA_LN_DECL)
+        FOVEA_LN_ROWS(FOVEA_LN_ZERO)
+        for (std::int64_t g = 0; g < groups;) {
+            FOVEA_LN_QUAD
+            FOVEA_LN_QUAD
+        }
+        FOVEA_LN_ROWS(FOVEA_LN_STORE)
+    }
+}
+
+#undef FOVEA_LN_ROWS
+#undef FOVEA_LN_DECL
+#undef FOVEA_LN_ZERO
+#undef FOVEA_LN_LOADA
+#undef FOVEA_LN_DOT
+#undef FOVEA_LN_STEP
+#undef FOVEA_LN_QUAD
+#undef FOVEA_LN_STORE
+
+}  // namespace fovea::detail::neon_lowp
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#endif  // __aarch64__

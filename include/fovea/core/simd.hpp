@@ -249,7 +249,14 @@ struct V {
 };
 
 #include "fovea/core/vec_math.inl"
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("no-schedule-insns")  // see gemm_ukernel_neon.inl
+#endif
 #include "fovea/core/gemm_ukernel_neon.inl"
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
 
 }  // namespace fovea::detail::neon
 #endif  // __aarch64__
