@@ -21,23 +21,25 @@ namespace {
 
 std::vector<LowpIsa> runnable(Precision p) {
     std::vector<LowpIsa> v;
-    for (LowpIsa l : {LowpIsa::Generic, LowpIsa::Avx512, LowpIsa::Amx, LowpIsa::Neon})
+    for (LowpIsa l : {LowpIsa::Generic, LowpIsa::Avx512, LowpIsa::Amx, LowpIsa::Neon, LowpIsa::NeonMmla})
         if (fovea::detail::can_run_lowp(p, l)) v.push_back(l);
     return v;
 }
 
 const fovea::detail::KernelConfig& entry_for(LowpIsa l) {
     using fovea::detail::Isa;
-    return fovea::detail::kernel_config(l == LowpIsa::Generic ? Isa::Generic : l == LowpIsa::Neon ? Isa::Neon : Isa::Avx512);
+    return fovea::detail::kernel_config(l == LowpIsa::Generic ? Isa::Generic : l == LowpIsa::Neon || l == LowpIsa::NeonMmla ? Isa::Neon : Isa::Avx512);
 }
 
 // B[k, n] as the kernels see it, read back from the packed panels.
 double packed_weight(const LowpMatrix& B, std::int64_t k, std::int64_t n) {
     const std::int64_t panel = B.groups * 128;
-    const std::uint8_t* col = B.data() + n / 32 * panel + n % 32 * 4;
-    if (B.type == Precision::int8) return double(reinterpret_cast<const std::int8_t*>(col)[k / 4 * 128 + k % 4]) * B.col_scale()[n];
+    const std::uint8_t* p = B.data() + n / 32 * panel;
+    const bool pairs = B.cfg->pair_columns;
+    if (B.type == Precision::int8)
+        return double(reinterpret_cast<const std::int8_t*>(p)[fovea::detail::lowp_b_offset(k / 4, n % 32, pairs) + k % 4]) * B.col_scale()[n];
     std::uint16_t h;
-    std::memcpy(&h, col + k / 2 * 128 + k % 2 * 2, 2);
+    std::memcpy(&h, p + fovea::detail::lowp_b_offset(k / 2, n % 32, pairs) + k % 2 * 2, 2);
     return fovea::detail::from_bf16(h);
 }
 
@@ -121,26 +123,29 @@ TEST(Lowp, PackedWeightsAreTheirRoundingOrQuantization) {
     for (auto& x : w) x = nd(rng);
     w[5] = 0.0f;
     for (std::int64_t k = 0; k < K; ++k) w[7 * K + k] = 0.0f;  // an all-zero output channel
-    for (const Precision p : {Precision::bf16, Precision::int8}) {
-        const auto B = LowpMatrix::from_nk(w.data(), N, K, K, p);
-        for (std::int64_t n = 0; n < N; ++n) {
-            double amax = 0;
-            for (std::int64_t k = 0; k < K; ++k) amax = std::max(amax, std::abs(double(w[n * K + k])));
-            for (std::int64_t k = 0; k < K; ++k) {
-                const double x = w[n * K + k], q = packed_weight(B, k, n);
-                if (p == Precision::bf16) ASSERT_LE(std::abs(q - x), std::abs(x) / 256) << n << "," << k;  // RNE to 8 bits
-                else ASSERT_LE(std::abs(q - x), amax / 127 / 2 + 1e-7) << n << "," << k;  // half a step of max|w| / 127
+    for (const Precision p : {Precision::bf16, Precision::int8})
+        for (const LowpIsa l : runnable(p)) {  // each entry's layout
+            const auto& cfg = fovea::detail::lowp_config(p, l);
+            const auto B = LowpMatrix::from_nk(w.data(), N, K, K, p, entry_for(l), &cfg);
+            SCOPED_TRACE(cfg.name);
+            for (std::int64_t n = 0; n < N; ++n) {
+                double amax = 0;
+                for (std::int64_t k = 0; k < K; ++k) amax = std::max(amax, std::abs(double(w[n * K + k])));
+                for (std::int64_t k = 0; k < K; ++k) {
+                    const double x = w[n * K + k], q = packed_weight(B, k, n);
+                    if (p == Precision::bf16) ASSERT_LE(std::abs(q - x), std::abs(x) / 256) << n << "," << k;  // RNE to 8 bits
+                    else ASSERT_LE(std::abs(q - x), amax / 127 / 2 + 1e-7) << n << "," << k;  // half a step of max|w| / 127
+                }
+                if (p == Precision::int8) {
+                    std::int32_t sum = 0;
+                    for (std::int64_t k = 0; k < K; ++k) sum += static_cast<std::int32_t>(std::lround(packed_weight(B, k, n) / B.col_scale()[n]));
+                    EXPECT_EQ(sum, B.col_sum()[n]) << n;
+                }
             }
-            if (p == Precision::int8) {
-                std::int32_t sum = 0;
-                for (std::int64_t k = 0; k < K; ++k) sum += static_cast<std::int32_t>(std::lround(packed_weight(B, k, n) / B.col_scale()[n]));
-                EXPECT_EQ(sum, B.col_sum()[n]) << n;
-            }
+            // padding columns and K beyond the layer are zero
+            for (std::int64_t k = K; k < B.groups * (p == Precision::int8 ? 4 : 2); ++k) EXPECT_EQ(packed_weight(B, k, 3), 0.0);
+            for (std::int64_t n = N; n < B.panels() * 32; ++n) EXPECT_EQ(packed_weight(B, 0, n), 0.0);
         }
-        // padding columns and K beyond the layer are zero
-        for (std::int64_t k = K; k < B.groups * (p == Precision::int8 ? 4 : 2); ++k) EXPECT_EQ(packed_weight(B, k, 3), 0.0);
-        for (std::int64_t n = N; n < B.panels() * 32; ++n) EXPECT_EQ(packed_weight(B, 0, n), 0.0);
-    }
 }
 
 TEST(Lowp, EveryConverterAndInt8KernelAgreesBitForBit) {

@@ -4,8 +4,9 @@
 // derived from this CPU's caches, and the bf16 and int8 kernels (core/lowp_kernels.hpp) that go
 // with it. kernels() is chosen once, at first use, from cpu_info(); FOVEA_MAX_ISA=avx512 (no AMX),
 // =avx2 or =generic in the environment caps it (to compare paths on one machine). On aarch64 the
-// f32 entry is NEON (8 x 8, fmla by lane; =generic caps it too); its int8 kernels run on SDOT where
-// the CPU has dotprod, its bf16 kernels on BFDOT where it has bf16, else the portable ones.
+// f32 entry is NEON (8 x 8, fmla by lane; =generic caps it too); its int8 kernels run on USMMLA
+// where the CPU has i8mm, else on SDOT where it has dotprod, its bf16 kernels on BFMMLA where it has
+// bf16, else the portable ones.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -40,7 +41,7 @@ inline constexpr int kMaxMr = 14;
 
 // The reduced-precision kernels of one entry: tile height, micro-kernels by height, the row
 // converter of A. Tiles are always kLowpNr (32) columns wide.
-enum class LowpIsa { Generic, Avx512, Amx, Neon };
+enum class LowpIsa { Generic, Avx512, Amx, Neon, NeonMmla };  // Neon: SDOT / BFDOT; NeonMmla: USMMLA / BFMMLA
 
 struct LowpConfig {
     LowpIsa isa = LowpIsa::Generic;
@@ -48,7 +49,8 @@ struct LowpConfig {
     int mr = 1;
     UKernelLowp ukernel[kLowpMaxMr + 1] = {};
     ConvertRowsFn convert = nullptr;
-    bool a_minus_128 = false;  // int8 A rows hold a - 128 (aarch64's SDOT multiplies signed by signed)
+    bool a_minus_128 = false;   // int8 A rows hold a - 128 (aarch64's SDOT multiplies signed by signed)
+    bool pair_columns = false;  // B's groups in MMLA's column pairs (lowp_b_offset)
     // Around a thread's run of ukernel calls (AMX: the tile configuration is loaded once, not per
     // call, and the tiles are released after); null where nothing is needed.
     void (*begin)() = nullptr;
@@ -175,7 +177,7 @@ inline LowpConfig make_lowp(Precision p, LowpIsa isa) {
 #endif
 #if defined(__aarch64__)
     if (isa == LowpIsa::Neon) {
-        c.name = i8 ? "neon_dotprod int8 5x32" : "neon_bf16 bf16 5x32";
+        c.name = i8 ? "neon_dotprod int8 5x32 (sdot)" : "neon_bf16 bf16 5x32 (bfdot)";
         c.mr = 5;
         c.convert = i8 ? neon_lowp::quantize_rows_s8_minus128 : convert_rows_bf16_generic;
         c.a_minus_128 = i8;
@@ -183,6 +185,15 @@ inline LowpConfig make_lowp(Precision p, LowpIsa isa) {
             fill_lowp<5>(c.ukernel, [](auto MR) -> UKernelLowp { return &neon_lowp::gemm_ukernel_lowp<neon_lowp::Int8, decltype(MR)::value>; });
         else
             fill_lowp<5>(c.ukernel, [](auto MR) -> UKernelLowp { return &neon_lowp::gemm_ukernel_lowp<neon_lowp::Bf16, decltype(MR)::value>; });
+    } else if (isa == LowpIsa::NeonMmla) {
+        c.name = i8 ? "neon_i8mm int8 4x32 (usmmla)" : "neon_bf16 bf16 4x32 (bfmmla)";
+        c.mr = 4;
+        c.convert = i8 ? quantize_rows_u8_generic : convert_rows_bf16_generic;
+        c.pair_columns = true;
+        if (i8)
+            fill_lowp<4>(c.ukernel, [](auto MR) -> UKernelLowp { return &neon_lowp::gemm_ukernel_mmla<neon_lowp::MmlaInt8, decltype(MR)::value>; });
+        else
+            fill_lowp<4>(c.ukernel, [](auto MR) -> UKernelLowp { return &neon_lowp::gemm_ukernel_mmla<neon_lowp::MmlaBf16, decltype(MR)::value>; });
     }
 #endif
     return c;
@@ -202,8 +213,9 @@ inline bool can_run_lowp(Precision p, LowpIsa l) {
     if (l == LowpIsa::Generic) return true;
 #if defined(__aarch64__)
     if (l == LowpIsa::Neon) return i8 ? cpu.dotprod : cpu.arm_bf16;
+    if (l == LowpIsa::NeonMmla) return i8 ? cpu.i8mm : cpu.arm_bf16;
 #endif
-    if (l == LowpIsa::Neon || !cpu.has_avx512()) return false;
+    if (l == LowpIsa::Neon || l == LowpIsa::NeonMmla || !cpu.has_avx512()) return false;
     if (l == LowpIsa::Avx512) return i8 ? cpu.avx512_vnni : cpu.avx512_bf16;
     // AMX kernels share the AVX-512 kernels' int8 write-back (compiled for BF16 + VNNI, which
     // every AMX CPU has)
@@ -212,20 +224,24 @@ inline bool can_run_lowp(Precision p, LowpIsa l) {
 
 // A given reduced-precision entry (tests compare them); only for one can_run_lowp() accepts.
 inline const LowpConfig& lowp_config(Precision p, LowpIsa l) {
-    static const LowpConfig table[2][4] = {
+    static const LowpConfig table[2][5] = {
         {kernels_impl::make_lowp(Precision::bf16, LowpIsa::Generic), kernels_impl::make_lowp(Precision::bf16, LowpIsa::Avx512),
-         kernels_impl::make_lowp(Precision::bf16, LowpIsa::Amx), kernels_impl::make_lowp(Precision::bf16, LowpIsa::Neon)},
+         kernels_impl::make_lowp(Precision::bf16, LowpIsa::Amx), kernels_impl::make_lowp(Precision::bf16, LowpIsa::Neon),
+         kernels_impl::make_lowp(Precision::bf16, LowpIsa::NeonMmla)},
         {kernels_impl::make_lowp(Precision::int8, LowpIsa::Generic), kernels_impl::make_lowp(Precision::int8, LowpIsa::Avx512),
-         kernels_impl::make_lowp(Precision::int8, LowpIsa::Amx), kernels_impl::make_lowp(Precision::int8, LowpIsa::Neon)}};
+         kernels_impl::make_lowp(Precision::int8, LowpIsa::Amx), kernels_impl::make_lowp(Precision::int8, LowpIsa::Neon),
+         kernels_impl::make_lowp(Precision::int8, LowpIsa::NeonMmla)}};
     return table[p == Precision::int8][static_cast<int>(l)];
 }
 
 namespace kernels_impl {
 // The best reduced-precision kernels for an f32 entry: AMX, else AVX-512's dot products, else the
 // portable ones (on AVX2-only CPUs too: weights stay small, the products are emulated); on aarch64
-// SDOT / BFDOT where the CPU has them.
+// USMMLA / BFMMLA (twice the multiply-adds per instruction), else SDOT, where the CPU has them.
 inline const LowpConfig* best_lowp(Precision p, Isa isa) {
-    if (isa == Isa::Neon && can_run_lowp(p, LowpIsa::Neon)) return &lowp_config(p, LowpIsa::Neon);
+    if (isa == Isa::Neon)
+        for (const LowpIsa l : {LowpIsa::NeonMmla, LowpIsa::Neon})
+            if (can_run_lowp(p, l)) return &lowp_config(p, l);
     if (isa != Isa::Avx512) return &lowp_config(p, LowpIsa::Generic);
     if (!amx_capped() && can_run_lowp(p, LowpIsa::Amx)) return &lowp_config(p, LowpIsa::Amx);
     if (can_run_lowp(p, LowpIsa::Avx512)) return &lowp_config(p, LowpIsa::Avx512);

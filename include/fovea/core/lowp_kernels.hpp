@@ -5,7 +5,8 @@
 // values), the unit one vdpbf16ps / vpdpbusd lane and one AMX tile row element consume:
 //   A: rows of `groups` x 4 bytes at stride lda (bytes): converted from fp32 once per GEMM;
 //   B: a panel of 32 columns holds, per group g, 32 x 4 bytes (column j's values of that group at
-//      g * 128 + 4 j): one 128-byte line pair, or one AMX B tile row pair at stride 128.
+//      g * 128 + 4 j): one 128-byte line pair, or one AMX B tile row pair at stride 128 (the MMLA
+//      kernels' entries reorder each two groups' 256 bytes: lowp_b_offset).
 // groups is a multiple of 16 (an AMX tile's depth); padding is zero in B, so it adds nothing.
 //
 //   out[m, 32] = A[m, groups] . B[groups, 32]                 (bf16: fp32 sums)
@@ -15,8 +16,8 @@
 // The GEMM epilogue (bias, GELU, residual) then runs on out as on an fp32 tile.
 //
 // Kernels: AMX tiles (32 x 32 per call), AVX512_BF16 / AVX512_VNNI (up to 12 x 32, accumulators
-// named as in gemm_ukernel.inl), aarch64's SDOT / BFDOT (up to 5 x 32), and portable C++ (exact for
-// int8, fp32 sums of bf16 products for bf16) on every other CPU.
+// named as in gemm_ukernel.inl), aarch64's USMMLA / BFMMLA (up to 4 x 32) and SDOT / BFDOT (up to
+// 5 x 32), and portable C++ (exact for int8, fp32 sums of bf16 products for bf16) on every other CPU.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -31,6 +32,13 @@ inline constexpr std::int64_t kLowpNr = 32;          // panel width (columns)
 inline constexpr std::int64_t kLowpGroupBytes = 4;   // one group of K
 inline constexpr std::int64_t kLowpGroupAlign = 16;  // groups padded to this (AMX tile depth)
 inline constexpr int kLowpMaxMr = 32;
+
+// Where group g of column j (in a panel) lies: g * 128 + 4 j; or, for the MMLA kernels (aarch64's
+// USMMLA / BFMMLA take 2 columns x 8 bytes of K), in pairs of columns inside each 256-byte block of
+// two groups: column pair j / 2 at 16 bytes each, column j % 2 at + 8, group g % 2 at + 4.
+inline std::int64_t lowp_b_offset(std::int64_t g, std::int64_t j, bool pair_columns) {
+    return pair_columns ? g / 2 * 256 + j / 2 * 16 + j % 2 * 8 + g % 2 * 4 : g * 128 + 4 * j;
+}
 
 // Per-row and per-column factors of an int8 tile (pointers at the tile's first row and column).
 struct Dequant {
@@ -408,10 +416,10 @@ template <bool Int8>
 #include <arm_neon.h>
 
 #if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("dotprod,bf16"))), apply_to = function)
+#pragma clang attribute push(__attribute__((target("dotprod,bf16,i8mm"))), apply_to = function)
 #else
 #pragma GCC push_options
-#pragma GCC target("arch=armv8.2-a+dotprod+bf16")  // binutils 2.40 takes indexed SDOT from v8.2 on
+#pragma GCC target("arch=armv8.2-a+dotprod+bf16+i8mm")  // binutils 2.40 takes indexed SDOT from v8.2 on
 #pragma GCC optimize("no-schedule-insns")
 #endif
 namespace fovea::detail::neon_lowp {
@@ -520,6 +528,130 @@ template <class T, int MR>
 #undef FOVEA_LN_STEP
 #undef FOVEA_LN_QUAD
 #undef FOVEA_LN_STORE
+
+
+// ---- USMMLA (i8mm) and BFMMLA (bf16): 2 x 2 blocks -------------------------------------------
+// `usmmla c, a, b`: c (2 x 2 int32) += a (2 rows x 8 u8) . b (2 columns x 8 s8); `bfmmla`: the
+// same with 2 x 4 bf16 and fp32 sums: one instruction does twice SDOT's multiply-adds. B comes in
+// lowp_b_offset's column pairs (one 16-byte load = one operand); A's rows stay as converted, and
+// two rows' 16-byte loads zipped by 64-bit halves give the operands of two K steps. Tiles are
+// MR (<= 4) x 32, two 16-column halves of 2 row pairs x 8 column pairs = 16 accumulators. A tile of
+// odd height reads one row past it (the next tile's, or lowp.hpp's zero rows) and drops its sums.
+struct MmlaInt8 {
+    using Acc = int32x4_t;
+    static Acc zero() { return vdupq_n_s32(0); }
+    static uint64x2_t bits(Acc c) { return vreinterpretq_u64_s32(c); }
+    static Acc from_bits(uint64x2_t x) { return vreinterpretq_s32_u64(x); }
+    static Acc mma(Acc c, uint8x16_t a, uint8x16_t b) {
+        __asm__("usmmla %0.4s, %1.16b, %2.16b" : "+w"(c) : "w"(a), "w"(b));
+        return c;
+    }
+    static void store(float* out, std::int64_t i, std::int64_t j0, const Acc* c, const Dequant& dq) {
+        const int32x4_t z = vdupq_n_s32(dq.row_zero[i]);
+        for (int q = 0; q < 4; ++q) {
+            const std::int64_t j = j0 + 4 * q;
+            const int32x4_t v = vmlsq_s32(c[q], z, vld1q_s32(dq.col_sum + j));
+            vst1q_f32(out + 4 * q, vmulq_f32(vmulq_n_f32(vcvtq_f32_s32(v), dq.row_scale[i]), vld1q_f32(dq.col_scale + j)));
+        }
+    }
+};
+struct MmlaBf16 {
+    using Acc = float32x4_t;
+    static Acc zero() { return vdupq_n_f32(0.0f); }
+    static uint64x2_t bits(Acc c) { return vreinterpretq_u64_f32(c); }
+    static Acc from_bits(uint64x2_t x) { return vreinterpretq_f32_u64(x); }
+    static Acc mma(Acc c, uint8x16_t a, uint8x16_t b) {
+        __asm__("bfmmla %0.4s, %1.8h, %2.8h" : "+w"(c) : "w"(a), "w"(b));
+        return c;
+    }
+    static void store(float* out, std::int64_t, std::int64_t, const Acc* c, const Dequant&) {
+        for (int q = 0; q < 4; ++q) vst1q_f32(out + 4 * q, c[q]);
+    }
+};
+
+// Rows i and i + 1 (if second) of 16 columns from a row pair's 8 blocks of 2 x 2: 64-bit halves.
+template <class T, class Acc>
+inline void store_pair(float* out, std::int64_t ldo, std::int64_t i, std::int64_t j0, bool second, const Dequant& dq, Acc c0,
+                       Acc c1, Acc c2, Acc c3, Acc c4, Acc c5, Acc c6, Acc c7) {
+    const Acc c[8] = {c0, c1, c2, c3, c4, c5, c6, c7};
+    Acc r0[4], r1[4];
+    for (int q = 0; q < 4; ++q) {
+        const uint64x2_t x = T::bits(c[2 * q]), y = T::bits(c[2 * q + 1]);
+        r0[q] = T::from_bits(vzip1q_u64(x, y));
+        r1[q] = T::from_bits(vzip2q_u64(x, y));
+    }
+    T::store(out, i, j0, r0, dq);
+    if (second) T::store(out + ldo, i + 1, j0, r1, dq);
+}
+
+#define FOVEA_LM_PAIRS(X) X(0) X(1)
+#define FOVEA_LM_DECL(p) [[maybe_unused]] typename T::Acc c##p##0, c##p##1, c##p##2, c##p##3, c##p##4, c##p##5, c##p##6, c##p##7; \
+    [[maybe_unused]] uint8x16_t lo##p, hi##p;
+#define FOVEA_LM_ZERO(p) if constexpr (P > p) c##p##0 = c##p##1 = c##p##2 = c##p##3 = c##p##4 = c##p##5 = c##p##6 = c##p##7 = T::zero();
+#define FOVEA_LM_LOADA(p)                                                                              \
+    if constexpr (P > p) {                                                                             \
+        const uint64x2_t r0 = vreinterpretq_u64_u8(vld1q_u8(a + (2 * p) * lda + 4 * g));               \
+        const uint64x2_t r1 = vreinterpretq_u64_u8(vld1q_u8(a + (2 * p + 1) * lda + 4 * g));           \
+        lo##p = vreinterpretq_u8_u64(vzip1q_u64(r0, r1));                                              \
+        hi##p = vreinterpretq_u8_u64(vzip2q_u64(r0, r1));                                              \
+    }
+#define FOVEA_LM_COLS(i, j, x)  /* two column pairs: their operands loaded together (one ldp) */ \
+    {                                                                                      \
+        const uint8x16_t bi = vld1q_u8(blk + 16 * i), bj = vld1q_u8(blk + 16 * j);         \
+        if constexpr (P > 0) c0##i = T::mma(c0##i, x##0, bi);                              \
+        if constexpr (P > 1) c1##i = T::mma(c1##i, x##1, bi);                              \
+        if constexpr (P > 0) c0##j = T::mma(c0##j, x##0, bj);                              \
+        if constexpr (P > 1) c1##j = T::mma(c1##j, x##1, bj);                              \
+    }
+#define FOVEA_LM_STEP(S, x)                                                                \
+    {                                                                                      \
+        const std::uint8_t* blk = bh + g * 128 + S * 256; /* block g / 2 + S */            \
+        FOVEA_LM_COLS(0, 1, x) FOVEA_LM_COLS(2, 3, x) FOVEA_LM_COLS(4, 5, x) FOVEA_LM_COLS(6, 7, x) \
+    }
+#define FOVEA_LM_CHUNK                                      \
+    {                                                       \
+        FOVEA_LM_PAIRS(FOVEA_LM_LOADA)                      \
+        FOVEA_LM_STEP(0, lo) FOVEA_LM_STEP(1, hi)           \
+        g += 4;                                             \
+    }
+#define FOVEA_LM_STORE(p)                                                                                   \
+    if constexpr (P > p)                                                                                    \
+        store_pair<T>(out + (2 * p) * ldo + 16 * h, ldo, 2 * p, 16 * h, 2 * p + 1 < MR, dq, c##p##0, c##p##1, \
+                      c##p##2, c##p##3, c##p##4, c##p##5, c##p##6, c##p##7);
+
+// One 16-column half. groups is a multiple of 16: the loop takes 8 a trip (4 K steps), A reloaded
+// halfway.
+template <class T, int MR>
+[[gnu::always_inline]] inline void mmla_half(std::int64_t h, std::int64_t groups, const std::uint8_t* a, std::int64_t lda,
+                                             const std::uint8_t* bh, float* out, std::int64_t ldo, const Dequant& dq) {
+    constexpr int P = (MR + 1) / 2;
+    __asm__("" : "+r"(bh));  // a fresh pointer per half: clang 14 otherwise addressed the second from the first
+    FOVEA_LM_PAIRS(FOVEA_LM_DECL)
+    FOVEA_LM_PAIRS(FOVEA_LM_ZERO)
+    for (std::int64_t g = 0; g < groups;) {
+        FOVEA_LM_CHUNK
+        FOVEA_LM_CHUNK
+    }
+    FOVEA_LM_PAIRS(FOVEA_LM_STORE)
+}
+
+// The two halves written out, not a loop: the write-back's stack use stays outside every loop.
+template <class T, int MR>
+[[gnu::noinline]] void gemm_ukernel_mmla(std::int64_t, std::int64_t groups, const std::uint8_t* a, std::int64_t lda,
+                                         const std::uint8_t* b, float* out, std::int64_t ldo, const Dequant& dq) {
+    static_assert(MR >= 1 && MR <= 4, "tile height out of range");
+    mmla_half<T, MR>(0, groups, a, lda, b, out, ldo, dq);
+    mmla_half<T, MR>(1, groups, a, lda, b + 128, out, ldo, dq);
+}
+
+#undef FOVEA_LM_PAIRS
+#undef FOVEA_LM_DECL
+#undef FOVEA_LM_ZERO
+#undef FOVEA_LM_LOADA
+#undef FOVEA_LM_COLS
+#undef FOVEA_LM_STEP
+#undef FOVEA_LM_CHUNK
+#undef FOVEA_LM_STORE
 
 }  // namespace fovea::detail::neon_lowp
 #if defined(__clang__)
