@@ -251,7 +251,8 @@ int run(int argc, char** argv) {
     o.images = fovea::list_images(o.images);
     if (o.version) {
         std::cout << "fovea-classify " << fovea::version_string << "; " << fovea::compiler_name() << "; kernels "
-                  << fovea::detail::kernels().name << "; cpu " << fovea::cpu_info().model_name << " ("
+                  << fovea::detail::kernels().name << ", " << fovea::detail::kernel_name(fovea::Precision::bf16) << ", "
+                  << fovea::detail::kernel_name(fovea::Precision::int8) << "; cpu " << fovea::cpu_info().model_name << " ("
                   << fovea::cpu_info().hardware_threads << " threads); images: " << fovea::image_decoders() << "\n";
         return 0;
     }

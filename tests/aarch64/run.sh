@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # fovea for 64-bit ARM, as CI checks it: cross-built with Debian's aarch64 GCC
-# (cmake/aarch64-linux-gnu.cmake) and run under qemu-aarch64 -cpu max. What runs: the library's
-# suite (fovea_tests: parity with timm for every family, kernels against float64, loaders, layers,
-# registry, precision but the 330 MB full-size test) twice, with the NEON kernels and capped to the
-# portable ones (FOVEA_MAX_ISA=generic); the threads test; decoders and preprocessing with
-# stb_image (no arm64 libjpeg or libpng here). Not run: the tests that drive the programs through a
-# shell; fovea-serve and the Python module are not built for aarch64 here.
+# (cmake/aarch64-linux-gnu.cmake) and run under qemu-aarch64 -cpu max (dotprod, i8mm, bf16). What
+# runs: the kernels chosen for three CPUs' features; the library's suite (fovea_tests: parity with
+# timm for every family, kernels against float64 (every int8 / bf16 entry qemu offers), loaders,
+# layers, registry, precision but the 330 MB full-size test) twice, with the NEON kernels and
+# capped to the portable ones (FOVEA_MAX_ISA=generic); the threads test; decoders and
+# preprocessing with stb_image (no arm64 libjpeg or libpng here). Not run: the tests that drive
+# the programs through a shell; fovea-serve and the Python module are not built for aarch64 here.
 #   tests/aarch64/run.sh BUILD   (BUILD: a build folder to make, e.g. build-aarch64)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -40,6 +41,17 @@ suite() {  # NAME ARGS...: the program's output is kept, and printed whole if it
   fi
 }
 "${qemu[@]}" "$build/examples/fovea-classify" --version | sed 's/^/aarch64: /'
+# The kernels follow the CPU's features: dotprod alone (Neoverse N1) gives SDOT and portable bf16;
+# plain ARMv8.0 (Cortex-A72) the portable int8 and bf16 kernels.
+kernels() { qemu-aarch64 -L /usr/aarch64-linux-gnu -cpu "$1" "$build/examples/fovea-classify" --version | sed 's/.*; kernels \([^;]*\);.*/\1/'; }
+expect() {
+  local got; got=$(kernels "$1")
+  [ "$got" = "$2" ] || { echo "aarch64: -cpu $1 runs '$got', expected '$2'"; exit 1; }
+  echo "aarch64: -cpu $1: $got"
+}
+expect max "neon f32 8x8, neon_bf16 bf16 4x32 (bfmmla), neon_i8mm int8 4x32 (usmmla)"
+expect neoverse-n1 "neon f32 8x8, generic bf16 12x32, neon_dotprod int8 5x32 (sdot)"
+expect cortex-a72 "neon f32 8x8, generic bf16 12x32, generic int8 12x32"
 suite fovea_tests --gtest_filter='-Seeded/Precision*' & neon_job=$!
 TAG=-generic FOVEA_MAX_ISA=generic suite fovea_tests --gtest_filter='-Seeded/Precision*' & generic_job=$!
 wait $neon_job

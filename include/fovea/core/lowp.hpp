@@ -56,10 +56,10 @@ public:
         std::memset(d, 0, static_cast<std::size_t>(P * panel));
         if (p == Precision::bf16) {
             for (std::int64_t n = 0; n < N; ++n) {
-                std::uint8_t* p = d + n / kLowpNr * panel;
+                std::uint8_t* base = d + n / kLowpNr * panel;
                 for (std::int64_t k = 0; k < K; ++k) {
                     const std::uint16_t h = to_bf16(w[n * ldw + k]);
-                    std::memcpy(p + lowp_b_offset(k / 2, n % kLowpNr, m.cfg->pair_columns) + k % 2 * 2, &h, 2);
+                    std::memcpy(base + lowp_b_offset(k / 2, n % kLowpNr, m.cfg->pair_columns) + k % 2 * 2, &h, 2);
                 }
             }
             return m;
@@ -78,11 +78,11 @@ public:
             const float scale = !finite ? std::numeric_limits<float>::quiet_NaN() : amax > 0.0f ? amax / 127.0f : 1.0f;
             m.col_scale_[n] = scale;
             std::int32_t sum = 0;
-            auto* p = reinterpret_cast<std::int8_t*>(d + n / kLowpNr * panel);
+            auto* base = reinterpret_cast<std::int8_t*>(d + n / kLowpNr * panel);
             if (finite)
                 for (std::int64_t k = 0; k < K; ++k) {
                     const float q = std::min(127.0f, std::max(-127.0f, std::nearbyint(row[k] / scale)));
-                    p[lowp_b_offset(k / 4, n % kLowpNr, m.cfg->pair_columns) + k % 4] = static_cast<std::int8_t>(q);
+                    base[lowp_b_offset(k / 4, n % kLowpNr, m.cfg->pair_columns) + k % 4] = static_cast<std::int8_t>(q);
                     sum += static_cast<std::int32_t>(q);
                 }
             m.col_sum_[n] = sum;

@@ -433,6 +433,17 @@ inline void quantize_rows_s8_minus128(const float* x, std::int64_t rows, std::in
             for (std::int64_t k = 0; k < K; ++k) dst[i * ldd + k] ^= 0x80;
 }
 
+// dequant()'s write-back of 16 columns (j0 ..) of row i from 4 int32 accumulators holding the sums
+// less `offset` x colsum.
+inline void store_int8(float* out, std::int64_t i, std::int64_t j0, const int32x4_t* c, const Dequant& dq, std::int32_t offset) {
+    const int32x4_t z = vdupq_n_s32(offset - dq.row_zero[i]);
+    for (int q = 0; q < 4; ++q) {
+        const std::int64_t j = j0 + 4 * q;
+        const int32x4_t v = vmlaq_s32(c[q], z, vld1q_s32(dq.col_sum + j));
+        vst1q_f32(out + 4 * q, vmulq_f32(vmulq_n_f32(vcvtq_f32_s32(v), dq.row_scale[i]), vld1q_f32(dq.col_scale + j)));
+    }
+}
+
 #define FOVEA_LN_LANES(OP, L)                                                         \
     if constexpr (L == 0) __asm__(OP " %0.4s, %1.16b, %2.4b[0]" : "+w"(c) : "w"(b), "w"(a)); \
     else if constexpr (L == 1) __asm__(OP " %0.4s, %1.16b, %2.4b[1]" : "+w"(c) : "w"(b), "w"(a)); \
@@ -447,14 +458,8 @@ struct Int8 {
         FOVEA_LN_LANES("sdot", L)
         return c;
     }
-    // 4 accumulators = columns j0 .. j0 + 15 of row i
     static void store(float* out, std::int64_t i, std::int64_t j0, const Acc* c, const Dequant& dq) {
-        const int32x4_t z = vdupq_n_s32(128 - dq.row_zero[i]);  // + 128 colsum: A held a - 128
-        for (int q = 0; q < 4; ++q) {
-            const std::int64_t j = j0 + 4 * q;
-            const int32x4_t v = vmlaq_s32(c[q], z, vld1q_s32(dq.col_sum + j));
-            vst1q_f32(out + 4 * q, vmulq_f32(vmulq_n_f32(vcvtq_f32_s32(v), dq.row_scale[i]), vld1q_f32(dq.col_scale + j)));
-        }
+        store_int8(out, i, j0, c, dq, 128);  // A held a - 128: + 128 colsum
     }
 };
 struct Bf16 {
@@ -546,14 +551,7 @@ struct MmlaInt8 {
         __asm__("usmmla %0.4s, %1.16b, %2.16b" : "+w"(c) : "w"(a), "w"(b));
         return c;
     }
-    static void store(float* out, std::int64_t i, std::int64_t j0, const Acc* c, const Dequant& dq) {
-        const int32x4_t z = vdupq_n_s32(dq.row_zero[i]);
-        for (int q = 0; q < 4; ++q) {
-            const std::int64_t j = j0 + 4 * q;
-            const int32x4_t v = vmlsq_s32(c[q], z, vld1q_s32(dq.col_sum + j));
-            vst1q_f32(out + 4 * q, vmulq_f32(vmulq_n_f32(vcvtq_f32_s32(v), dq.row_scale[i]), vld1q_f32(dq.col_scale + j)));
-        }
-    }
+    static void store(float* out, std::int64_t i, std::int64_t j0, const Acc* c, const Dequant& dq) { store_int8(out, i, j0, c, dq, 0); }
 };
 struct MmlaBf16 {
     using Acc = float32x4_t;
