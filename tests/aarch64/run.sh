@@ -4,9 +4,9 @@
 # runs: the kernels chosen for three CPUs' features; the library's suite (fovea_tests: parity with
 # timm for every family, kernels against float64 (every int8 / bf16 entry qemu offers), loaders,
 # layers, registry, precision but the 330 MB full-size test) with the NEON kernels, and its tests
-# that use the f32 entry capped to the portable one (FOVEA_MAX_ISA=generic); the threads test; decoders and
-# preprocessing with stb_image (no arm64 libjpeg or libpng here). Not run: the tests that drive
-# the programs through a shell; fovea-serve and the Python module are not built for aarch64 here.
+# that use the f32 entry capped to the portable one (FOVEA_MAX_ISA=generic); the threads test;
+# decoders and preprocessing with stb_image (no arm64 libjpeg or libpng here). Not run: the tests
+# that drive the programs through a shell; fovea-serve and the Python module are not built here.
 #   tests/aarch64/run.sh BUILD   (BUILD: a build folder to make, e.g. build-aarch64)
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -404,8 +404,8 @@ template <bool Int8>
 // The same layout as x86: a 16-byte load of B holds 4 columns' group, a 16-byte load of A holds 4
 // groups of one row, and `sdot` / `bfdot` by lane multiplies one into the other (as the f32 kernel's
 // fmla by lane): per group and 16 columns, 4 B vectors (2 ldp) and MR x 4 dot products. Tiles are
-// MR (<= 5) x 32, computed as two 16-column halves: 20 accumulators + 5 A + 4 B vectors + one
-// constant fit in the 32 v-registers. The dot products are inline assembly with in-out accumulators
+// MR (<= 5) x 32, computed as two 16-column halves: 20 accumulators + 5 A + 4 B vectors fit in
+// the 32 v-registers. The dot products are inline assembly with in-out accumulators
 // (see dot_note on x86), in a region compiled for dotprod and bf16 (no -march flag needed):
 // kernels.hpp runs them only where the hwcaps say the CPU has them.
 // int8: SDOT is signed x signed, and A is unsigned (0..255): this entry's converter stores a - 128
@@ -443,19 +443,24 @@ inline void store_int8(float* out, std::int64_t i, std::int64_t j0, const int32x
         vst1q_f32(out + 4 * q, vmulq_f32(vmulq_n_f32(vcvtq_f32_s32(v), dq.row_scale[i]), vld1q_f32(dq.col_scale + j)));
     }
 }
+// bf16's: the fp32 sums as they are.
+inline void store_f32(float* out, const float32x4_t* c) {
+    for (int q = 0; q < 4; ++q) vst1q_f32(out + 4 * q, c[q]);
+}
 
-#define FOVEA_LN_LANES(OP, L)                                                         \
-    if constexpr (L == 0) __asm__(OP " %0.4s, %1.16b, %2.4b[0]" : "+w"(c) : "w"(b), "w"(a)); \
-    else if constexpr (L == 1) __asm__(OP " %0.4s, %1.16b, %2.4b[1]" : "+w"(c) : "w"(b), "w"(a)); \
-    else if constexpr (L == 2) __asm__(OP " %0.4s, %1.16b, %2.4b[2]" : "+w"(c) : "w"(b), "w"(a)); \
-    else __asm__(OP " %0.4s, %1.16b, %2.4b[3]" : "+w"(c) : "w"(b), "w"(a));
+// c += b . a[lane L] (OP by element: B's vector as BT, A's lane as AT); the lane is part of the text
+#define FOVEA_LN_LANES(OP, BT, AT, L)                                                                  \
+    if constexpr (L == 0) __asm__(OP " %0.4s, %1." BT ", %2." AT "[0]" : "+w"(c) : "w"(b), "w"(a));      \
+    else if constexpr (L == 1) __asm__(OP " %0.4s, %1." BT ", %2." AT "[1]" : "+w"(c) : "w"(b), "w"(a)); \
+    else if constexpr (L == 2) __asm__(OP " %0.4s, %1." BT ", %2." AT "[2]" : "+w"(c) : "w"(b), "w"(a)); \
+    else __asm__(OP " %0.4s, %1." BT ", %2." AT "[3]" : "+w"(c) : "w"(b), "w"(a));
 
 struct Int8 {
     using Acc = int32x4_t;
     static Acc zero() { return vdupq_n_s32(0); }
     template <int L>
     static Acc dot(Acc c, uint8x16_t b, uint8x16_t a) {  // c[j] += b[4j..4j+3] . a[4L..4L+3]
-        FOVEA_LN_LANES("sdot", L)
+        FOVEA_LN_LANES("sdot", "16b", "4b", L)
         return c;
     }
     static void store(float* out, std::int64_t i, std::int64_t j0, const Acc* c, const Dequant& dq) {
@@ -467,15 +472,10 @@ struct Bf16 {
     static Acc zero() { return vdupq_n_f32(0.0f); }
     template <int L>
     static Acc dot(Acc c, uint8x16_t b, uint8x16_t a) {  // c[j] += b pair j . a pair L
-        if constexpr (L == 0) __asm__("bfdot %0.4s, %1.8h, %2.2h[0]" : "+w"(c) : "w"(b), "w"(a));
-        else if constexpr (L == 1) __asm__("bfdot %0.4s, %1.8h, %2.2h[1]" : "+w"(c) : "w"(b), "w"(a));
-        else if constexpr (L == 2) __asm__("bfdot %0.4s, %1.8h, %2.2h[2]" : "+w"(c) : "w"(b), "w"(a));
-        else __asm__("bfdot %0.4s, %1.8h, %2.2h[3]" : "+w"(c) : "w"(b), "w"(a));
+        FOVEA_LN_LANES("bfdot", "8h", "2h", L)
         return c;
     }
-    static void store(float* out, std::int64_t, std::int64_t, const Acc* c, const Dequant&) {
-        for (int q = 0; q < 4; ++q) vst1q_f32(out + 4 * q, c[q]);
-    }
+    static void store(float* out, std::int64_t, std::int64_t, const Acc* c, const Dequant&) { store_f32(out, c); }
 };
 #undef FOVEA_LN_LANES
 
@@ -562,9 +562,7 @@ struct MmlaBf16 {
         __asm__("bfmmla %0.4s, %1.8h, %2.8h" : "+w"(c) : "w"(a), "w"(b));
         return c;
     }
-    static void store(float* out, std::int64_t, std::int64_t, const Acc* c, const Dequant&) {
-        for (int q = 0; q < 4; ++q) vst1q_f32(out + 4 * q, c[q]);
-    }
+    static void store(float* out, std::int64_t, std::int64_t, const Acc* c, const Dequant&) { store_f32(out, c); }
 };
 
 // Rows i and i + 1 (if second) of 16 columns from a row pair's 8 blocks of 2 x 2: 64-bit halves.
