@@ -1,8 +1,10 @@
 // GEMM micro-benchmarks on the shapes the models run, fovea's kernels against Eigen's product in
 // the same run, with the share of the FMA peak this machine measures at start-up.
 //   cmake -S . -B build -DFOVEA_BUILD_BENCH=ON && cmake --build build -j2 && build/bench/fovea_bench_gemm
+#include <Eigen/Core>
 #include <benchmark/benchmark.h>
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -70,6 +72,27 @@ void BM_Fovea(benchmark::State& s) {
     report(s, p, threads, adj);
 }
 
+// The same Linear with W held as bf16 or int8 (range 4: 1 bf16, 2 int8) through the kernel table's
+// best reduced-precision entry (AMX where there is one), activations converted per call as in a
+// model. Its share is of the fp32 FMA peak (a bf16 / int8 peak is not measured here).
+void BM_FoveaLowp(benchmark::State& s) {
+    const int threads = static_cast<int>(s.range(3));
+    const fovea::Precision prec = s.range(4) == 2 ? fovea::Precision::int8 : fovea::Precision::bf16;
+    fovea::set_num_threads(threads);
+    Problem p(s);
+    const auto packed = fovea::detail::LowpMatrix::from_nk(p.w.data(), p.N, p.K, p.K, prec);
+    fovea::detail::Epilogue ep;
+    ep.bias = p.bias.data();
+    const fovea::Context ctx = fovea::Context::top();
+    const AdjacentPeak adj(threads);
+    for (auto _ : s) {
+        fovea::detail::gemm(ctx, p.M, p.a.data(), p.K, packed, p.c.data(), p.N, ep);
+        benchmark::DoNotOptimize(p.c.data());
+    }
+    report(s, p, threads, adj);
+    s.SetLabel(fovea::compiler_name() + ", " + packed.cfg->name);
+}
+
 // The same product in Eigen (row-major Maps, its own threads where built with OpenMP).
 void BM_Eigen(benchmark::State& s) {
     const int threads = static_cast<int>(s.range(3));
@@ -97,24 +120,35 @@ std::vector<int> thread_counts() {
     return t;
 }
 
-void shapes(benchmark::internal::Benchmark* b) {
-    // (M, N, K) of every Linear in ViT-B/16 at 197 tokens (qkv, proj, fc1, fc2) and in Swin-T's
-    // four stages at 3136, 784, 196 and 49 tokens (the same four, plus each stage's patch merging).
-    const std::array<long, 3> vit[] = {{197, 2304, 768}, {197, 768, 768}, {197, 3072, 768}, {197, 768, 3072}};
-    std::vector<std::array<long, 3>> all(std::begin(vit), std::end(vit));
+// (M, N, K) of every Linear in ViT-B/16 at 197 tokens (qkv, proj, fc1, fc2) and in Swin-T's four
+// stages at 3136, 784, 196 and 49 tokens (the same four, plus each stage's patch merging).
+std::vector<std::array<long, 3>> model_shapes() {
+    std::vector<std::array<long, 3>> all{{197, 2304, 768}, {197, 768, 768}, {197, 3072, 768}, {197, 768, 3072}};
     for (long stage = 0, M = 3136, C = 96; stage < 4; ++stage, M /= 4, C *= 2) {
         for (auto s : {std::array<long, 3>{M, 3 * C, C}, {M, C, C}, {M, 4 * C, C}, {M, C, 4 * C}}) all.push_back(s);
         if (stage > 0) all.push_back({M, C, 2 * C});
     }
+    return all;
+}
+
+void shapes(benchmark::internal::Benchmark* b) {
     for (int threads : thread_counts())
-        for (auto [M, N, K] : all) b->Args({M, N, K, threads});
+        for (auto [M, N, K] : model_shapes()) b->Args({M, N, K, threads});
     b->ArgNames({"M", "N", "K", "threads"})->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+void lowp_shapes(benchmark::internal::Benchmark* b) {
+    for (long precision : {1, 2})
+        for (int threads : thread_counts())
+            for (auto [M, N, K] : model_shapes()) b->Args({M, N, K, threads, precision});
+    b->ArgNames({"M", "N", "K", "threads", "int8"})->Unit(benchmark::kMillisecond)->UseRealTime();
 }
 
 }  // namespace
 
 BENCHMARK(BM_Fovea)->Apply(shapes);
 BENCHMARK(BM_Eigen)->Apply(shapes);
+BENCHMARK(BM_FoveaLowp)->Apply(lowp_shapes);
 
 int main(int argc, char** argv) {
     for (int t : thread_counts()) {

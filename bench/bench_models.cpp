@@ -3,6 +3,8 @@
 // The models are hub folders with random weights, written by bench/compare_onnxruntime.py:
 //   PYTHONPATH=<timm> python3 bench/compare_onnxruntime.py --ort <dir> --rounds 0 <names...>
 //   build/bench/fovea_bench_models /tmp/fovea_vs_ort [--precision f32,bf16,int8]
+// Per image, the wall time of the Linear layers, the attention core and the LayerNorms (linear_ms,
+// attention_ms, layernorm_ms; the rest of ms/image is everything else).
 // Each row names its precision (vit_base_patch16_224/bf16/...) and the kernels that ran it; peak
 // memory per precision is a process's figure: fovea-classify --bench prints it.
 #include <benchmark/benchmark.h>
@@ -43,7 +45,14 @@ void BM_Model(benchmark::State& s, const fovea::Model* model) {
     model->forward(x);  // warm-up, and the FLOPs of one pass
     fovea::set_counters(nullptr);
     const double flops = static_cast<double>(counters.gemm_flops.load());
+    // The timed passes count each phase's wall time (core/context.hpp: Phase), reported per image
+    fovea::Counters phases;
+    fovea::set_counters(&phases);
     for (auto _ : s) benchmark::DoNotOptimize(model->forward(x).data());
+    fovea::set_counters(nullptr);
+    const double per_image = 1e-6 / (static_cast<double>(s.iterations()) * batch);
+    for (int i = 0; i < static_cast<int>(fovea::Phase::kCount); ++i)
+        s.counters[std::string(fovea::kPhaseNames[i]) + "_ms"] = static_cast<double>(phases.phase_ns[i].load()) * per_image;
     s.counters["ms/image"] = benchmark::Counter(batch * 1e-3, benchmark::Counter::kIsIterationInvariantRate |
                                                                   benchmark::Counter::kInvert);
     s.counters["GFLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);

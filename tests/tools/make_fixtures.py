@@ -139,6 +139,8 @@ def tiny_fixtures():
         ("deit3_dynamic_48x48", "deit3_small_patch16_224", dict(TINY_VIT), (1, 3, 48, 48), dyn),
         ("deit_distilled_dynamic_40x24", "deit_small_distilled_patch16_224", dict(TINY_VIT), (1, 3, 40, 24), dyn),
         ("vit_reg4_dynamic_16x48", "vit_base_patch16_reg4_gap_256", dict(TINY_VIT), (1, 3, 16, 48), dyn),
+        # 307 tokens: attention's online softmax over two key blocks (256 + 51), head_dim 8
+        ("vit_long_seq_68x72", "vit_small_patch16_224", dict(TINY_VIT, patch_size=4), (1, 3, 68, 72), dyn),
         ("vit_nonsquare_img_32x48", "vit_small_patch16_224", dict(TINY_VIT, img_size=(32, 48)), (1, 3, 32, 48), None),
         # options reached through model_args
         ("vit_pre_norm", "vit_base_patch16_224", dict(TINY_VIT, pre_norm=True), (1, 3, 32, 32), None),
@@ -204,6 +206,8 @@ def tiny_fixtures():
         ("swinv2_tiny_window16_256", "swinv2_tiny_window16_256", dict(TINY_SWIN, img_size=64), (1, 3, 64, 64), None),
         ("swinv2_base_window12to16_192to256", "swinv2_base_window12to16_192to256", dict(TINY_SWIN, img_size=64),
          (1, 3, 64, 64), None),
+        # windows of 17 x 17 = 289 tokens (two key blocks), shifted and padded (28 -> 34)
+        ("swin_window17_long", "swin_tiny_patch4_window7_224", dict(TINY_SWIN, window_size=17), (1, 3, 56, 56), None),
         # padding and a non-square map (24x40 -> 12x20 -> 6x10 -> 3x5), batch 2
         ("swinv2_small_window8_48x80", "swinv2_small_window8_256", dict(TINY_SWIN, img_size=64), (2, 3, 48, 80), None),
         # EVA-CLIP's image tower: a LayerNorm of the attention's output before proj, class token, projection head

@@ -4,6 +4,7 @@
 // cost nothing when absent. Layers take it instead of flags; a chunk of a parallel loop gets a
 // context of its own (one thread, the arena of the thread that runs it).
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 
 #include "fovea/core/threads.hpp"
@@ -12,8 +13,17 @@
 namespace fovea {
 
 // Counters a benchmark can ask for (Context::counters); nothing is counted without them.
+// Phases of a forward pass whose wall time is counted (everything else: patch embedding, residual
+// adds, pooling, the head's glue, is the rest of the pass).
+enum class Phase { Linear, Attention, LayerNorm, kCount };
+inline constexpr const char* kPhaseNames[] = {"linear", "attention", "layernorm"};
+
 struct Counters {
     std::atomic<std::int64_t> gemm_flops{0};  // 2 per multiply-add through the GEMM seam, padding excluded
+    // Wall time (ns) of each phase on the thread that called forward: Linear layers (fp32, bf16 or
+    // int8, activation conversion and epilogue included), the attention core between qkv and proj,
+    // LayerNorms. A phase inside another is the outer one's, so the sum is at most the pass.
+    std::atomic<std::int64_t> phase_ns[static_cast<int>(Phase::kCount)] = {};
 };
 
 namespace detail {
@@ -62,5 +72,34 @@ void parallel_for(const Context& ctx, std::int64_t n, std::int64_t grain, std::i
         fn(b, e, sub);
     });
 }
+
+// Counts the enclosing scope's wall time into ctx.counters' phase, when counting, on the calling
+// thread (not in a pool chunk), and when no other phase is open on this thread.
+class PhaseTimer {
+public:
+    PhaseTimer(const Context& ctx, Phase p)
+        : c_(ctx.counters && !open() && !detail::ThreadPool::in_chunk() ? ctx.counters : nullptr), p_(p) {
+        if (!c_) return;
+        open() = true;
+        t0_ = std::chrono::steady_clock::now();
+    }
+    ~PhaseTimer() {
+        if (!c_) return;
+        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0_).count();
+        c_->phase_ns[static_cast<int>(p_)].fetch_add(ns, std::memory_order_relaxed);
+        open() = false;
+    }
+    PhaseTimer(const PhaseTimer&) = delete;
+    PhaseTimer& operator=(const PhaseTimer&) = delete;
+
+private:
+    static bool& open() {
+        static thread_local bool o = false;
+        return o;
+    }
+    Counters* c_;
+    Phase p_;
+    std::chrono::steady_clock::time_point t0_{};
+};
 
 }  // namespace fovea

@@ -35,6 +35,7 @@ using EpilogueFn = void (*)(const float* acc, std::int64_t ldacc, std::int64_t m
                             std::int64_t ldc, std::int64_t row0, std::int64_t col0, const Epilogue& ep);
 using LayerNormRowFn = void (*)(const float* x, std::int64_t C, const float* w, const float* b, float eps, float* y);
 using SoftmaxRowFn = void (*)(float* x, std::int64_t n);
+using ExpBlockRowFn = float (*)(float* x, std::int64_t n, float* max);
 using SiluGateRowFn = void (*)(const float* gate, const float* value, std::int64_t n, float* out);
 
 inline constexpr int kMaxMr = 14;
@@ -67,6 +68,7 @@ struct KernelConfig {
     EpilogueFn epilogue = nullptr;
     LayerNormRowFn layer_norm_row = nullptr;
     SoftmaxRowFn softmax_row = nullptr;
+    ExpBlockRowFn exp_block_row = nullptr;
     SiluGateRowFn silu_gate_row = nullptr;
     const LowpConfig* bf16 = nullptr;  // what Precision::bf16 and ::int8 weights run on
     const LowpConfig* int8 = nullptr;
@@ -92,6 +94,15 @@ inline void softmax_row_generic(float* x, std::int64_t n) {
     for (std::int64_t c = 0; c < n; ++c) sum += (x[c] = std::exp(x[c] - m));
     const float inv = 1.0f / sum;
     for (std::int64_t c = 0; c < n; ++c) x[c] *= inv;
+}
+
+inline float exp_block_row_generic(float* x, std::int64_t n, float* max) {
+    float m = *max;
+    for (std::int64_t c = 0; c < n; ++c) m = std::max(m, x[c]);
+    float sum = 0;
+    for (std::int64_t c = 0; c < n; ++c) sum += (x[c] = std::exp(x[c] - m));
+    *max = m;
+    return sum;
 }
 
 inline void silu_gate_row_generic(const float* gate, const float* value, std::int64_t n, float* out) {
@@ -253,6 +264,7 @@ inline KernelConfig make(Isa isa, const CpuInfo& cpu) {
     k.isa = isa;
     k.layer_norm_row = layer_norm_row_generic;
     k.softmax_row = softmax_row_generic;
+    k.exp_block_row = exp_block_row_generic;
     k.silu_gate_row = silu_gate_row_generic;
     k.epilogue = epilogue_generic;
     k.name = "portable f32 6x8";
@@ -268,6 +280,7 @@ inline KernelConfig make(Isa isa, const CpuInfo& cpu) {
         k.epilogue = avx512::epilogue_tile;
         k.layer_norm_row = avx512::layer_norm_row;
         k.softmax_row = avx512::softmax_row;
+        k.exp_block_row = avx512::exp_block_row;
         k.silu_gate_row = avx512::silu_gate_row;
     } else if (isa == Isa::Avx2) {
         k.name = "avx2 f32 6x16";
@@ -277,6 +290,7 @@ inline KernelConfig make(Isa isa, const CpuInfo& cpu) {
         k.epilogue = avx2::epilogue_tile;
         k.layer_norm_row = avx2::layer_norm_row;
         k.softmax_row = avx2::softmax_row;
+        k.exp_block_row = avx2::exp_block_row;
         k.silu_gate_row = avx2::silu_gate_row;
     }
 #endif
@@ -289,6 +303,7 @@ inline KernelConfig make(Isa isa, const CpuInfo& cpu) {
         k.epilogue = neon::epilogue_tile;
         k.layer_norm_row = neon::layer_norm_row;
         k.softmax_row = neon::softmax_row;
+        k.exp_block_row = neon::exp_block_row;
         k.silu_gate_row = neon::silu_gate_row;
     }
 #endif

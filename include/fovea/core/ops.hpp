@@ -37,30 +37,47 @@ void l2_normalize_rows(T* x, std::int64_t n, std::int64_t D, std::int64_t ld) {
     }
 }
 
+// Swin's shifted-window mask on one row of scores: keys from another region than the query's
+// (key_labels[j] != label) get -100.
+inline void mask_row(float* x, std::int64_t n, const int* key_labels, int label) {
+    for (std::int64_t j = 0; j < n; ++j)
+        if (key_labels[j] != label) x[j] += -100.0f;
+}
+
 // Softmax of one row in place. labels (optional): the row's token has region labels[i]; keys
 // from another region get -100 first, as the shifted-window mask of Swin.
 inline void softmax_row(float* x, std::int64_t n, const int* labels = nullptr, std::int64_t i = 0) {
-    if (labels)
-        for (std::int64_t j = 0; j < n; ++j)
-            if (labels[j] != labels[i]) x[j] += -100.0f;
+    if (labels) mask_row(x, n, labels, labels[i]);
     kernels().softmax_row(x, n);
 }
 
+// Keys per block of attention's online softmax: a multiple of every entry's panel width. A query
+// block's scratch is kQueryBlock x kKeyBlock scores whatever the sequence length.
+inline constexpr std::int64_t kKeyBlock = 256;
+
 // One head's keys and values, packed once for the GEMMs of all its query blocks: K^T [D, Tk] and
-// V [Tk, D] in the kernel's panel layout, at `kp` and `vp` (sizes from packed_kv_floats).
+// V [Tk, D] in the kernel's panel layout, at `kp` and `vp` (sizes from packed_k/v_floats). V is
+// packed one block of kKeyBlock keys after another (each block its own panels), so that a key
+// block's values are a matrix of their own.
 inline std::int64_t packed_k_floats(std::int64_t Tk, std::int64_t D) { return PackedMatrix::packed_size(D, Tk, kernels().nr); }
 inline std::int64_t packed_v_floats(std::int64_t Tk, std::int64_t D) { return PackedMatrix::packed_size(Tk, D, kernels().nr); }
 inline void pack_kv(const float* k, const float* v, std::int64_t ldkv, std::int64_t Tk, std::int64_t D, float* kp, float* vp) {
     const KernelConfig& cfg = kernels();
     PackedMatrix::pack_nk(k, Tk, D, ldkv, cfg.nr, kp);
-    PackedMatrix::pack_kn(v, Tk, D, ldkv, cfg.nr, vp);
+    for (std::int64_t k0 = 0; k0 < Tk; k0 += kKeyBlock)
+        PackedMatrix::pack_kn(v + k0 * ldkv, std::min(kKeyBlock, Tk - k0), D, ldkv, cfg.nr,
+                              vp + PackedMatrix::packed_size(k0, D, cfg.nr));
 }
 
 // Tq queries of one head over its packed keys and values, without leaving the core's caches:
-//   out[Tq, D] = softmax(alpha q k^T + add (+ shift mask)) v
+//   out[Tq, D] = softmax((alpha q) k^T + add (+ shift mask)) v
 // q: (Tq, D) rows at stride ldq; add: (Tq, Tk) at stride Tk or null; labels: (Tk) region labels
-// for the shift mask, the queries' own at labels + q0 (Swin: Tq = Tk, q0 = 0), or null. Only the
-// (Tq, Tk) scores are scratch, unless probs asks for a copy of the softmax output (stride Tk).
+// for the shift mask, the queries' own at labels + q0 (Swin: Tq = Tk, q0 = 0), or null.
+// Up to kKeyBlock keys, each row's softmax is taken whole. Longer rows run FlashAttention's online
+// softmax over blocks of kKeyBlock keys: a block's exponentials are taken against the row's running
+// maximum, the output so far is rescaled when that maximum grows, and the rows are divided by their
+// sums at the end; only (Tq, kKeyBlock) scores are scratch. probs asks for a copy of the softmax
+// output (stride Tk), which needs whole rows: then the (Tq, Tk) scores are scratch at any length.
 // Each row's arithmetic is the same whatever Tq is, so splitting the queries does not change a bit.
 // Runs on the calling thread (ctx.threads is not used).
 inline void attention_packed(const Context& ctx, const float* q, std::int64_t ldq, std::int64_t Tq, const float* kp,
@@ -68,17 +85,58 @@ inline void attention_packed(const Context& ctx, const float* q, std::int64_t ld
                              std::int64_t q0, float* out, std::int64_t ldo, float* probs = nullptr) {
     const KernelConfig& cfg = kernels();
     const auto scope = ctx.arena->scope();
-    float* s = ctx.arena->alloc<float>(Tq * Tk);  // scores (Tq, Tk)
     Context one = ctx;
     one.threads = 1;
-    Epilogue e;
-    e.alpha = alpha;
-    e.add = add;
-    e.add_ld = Tk;
-    gemm(one, Tq, q, ldq, PackedMatrix::view(kp, D, Tk, cfg.isa), s, Tk, e);
-    for (std::int64_t i = 0; i < Tq; ++i) softmax_row(s + i * Tk, Tk, labels, q0 + i);
-    if (probs) std::copy(s, s + Tq * Tk, probs);
-    gemm(one, Tq, s, Tk, PackedMatrix::view(vp, Tk, D, cfg.isa), out, ldo, {});
+    // alpha q, once per query block: the scores' epilogue is then a plain store (none at all
+    // without a bias: see gemm_block)
+    float* qs = ctx.arena->alloc<float>(Tq * D);
+    for (std::int64_t i = 0; i < Tq; ++i)
+        for (std::int64_t d = 0; d < D; ++d) qs[i * D + d] = alpha * q[i * ldq + d];
+    // scores s[Tq, kb] (stride lds) = (alpha q) K[k0, k0 + kb)^T + add, the keys' panels a view of K^T
+    const auto scores = [&](std::int64_t k0, std::int64_t kb, float* s, std::int64_t lds) {
+        Epilogue e;
+        e.add = add ? add + k0 : nullptr;
+        e.add_ld = Tk;
+        gemm(one, Tq, qs, D, PackedMatrix::view(kp + k0 * D, D, kb, cfg.isa), s, lds, e);
+    };
+    // out (+)= p[Tq, kb] (stride ldp) V[k0, k0 + kb)
+    const auto values = [&](std::int64_t k0, std::int64_t kb, const float* p, std::int64_t ldp) {
+        Epilogue e;
+        e.accumulate = k0 > 0;
+        gemm(one, Tq, p, ldp, PackedMatrix::view(vp + PackedMatrix::packed_size(k0, D, cfg.nr), kb, D, cfg.isa), out, ldo, e);
+    };
+    if (probs || Tk <= kKeyBlock) {
+        float* s = ctx.arena->alloc<float>(Tq * Tk);
+        scores(0, Tk, s, Tk);
+        for (std::int64_t i = 0; i < Tq; ++i) softmax_row(s + i * Tk, Tk, labels, q0 + i);
+        if (probs) std::copy(s, s + Tq * Tk, probs);
+        for (std::int64_t k0 = 0; k0 < Tk; k0 += kKeyBlock) values(k0, std::min(kKeyBlock, Tk - k0), s + k0, Tk);
+        return;
+    }
+    float* s = ctx.arena->alloc<float>(Tq * kKeyBlock);
+    float* row_max = ctx.arena->alloc<float>(Tq);
+    float* row_sum = ctx.arena->alloc<float>(Tq);
+    std::fill_n(row_max, Tq, -INFINITY);
+    std::fill_n(row_sum, Tq, 0.0f);
+    for (std::int64_t k0 = 0; k0 < Tk; k0 += kKeyBlock) {
+        const std::int64_t kb = std::min(kKeyBlock, Tk - k0);
+        scores(k0, kb, s, kb);
+        for (std::int64_t i = 0; i < Tq; ++i) {
+            float* row = s + i * kb;
+            if (labels) mask_row(row, kb, labels + k0, labels[q0 + i]);
+            const float before = row_max[i];
+            const float sum = cfg.exp_block_row(row, kb, row_max + i);
+            const float rescale = std::exp(before - row_max[i]);  // 0 for the first block
+            row_sum[i] = row_sum[i] * rescale + sum;
+            if (k0 > 0 && rescale != 1.0f)
+                for (std::int64_t d = 0; d < D; ++d) out[i * ldo + d] *= rescale;
+        }
+        values(k0, kb, s, kb);
+    }
+    for (std::int64_t i = 0; i < Tq; ++i) {
+        const float inv = 1.0f / row_sum[i];
+        for (std::int64_t d = 0; d < D; ++d) out[i * ldo + d] *= inv;
+    }
 }
 
 // attention_packed for q, k, v as they come (slices of the qkv or kv projection, k and v rows at

@@ -100,6 +100,24 @@ inline void softmax_row(float* x, std::int64_t n) {
     }
 }
 
+// One key block of an online softmax row: x[0, n) -> exp(x - m') in place, m' the larger of *max
+// and the block's maximum; *max becomes m'. Returns the block's sum of exponentials.
+inline float exp_block_row(float* x, std::int64_t n, float* max) {
+    R mx = V::set1(*max);
+    for (std::int64_t c = 0; c < n; c += V::W) mx = V::max(mx, V::load_masked_or(x + c, V::mask(n - c), mx));
+    const float m = V::reduce_max(mx);
+    const R mm = V::set1(m);
+    R s = V::zero();
+    for (std::int64_t c = 0; c < n; c += V::W) {
+        const auto k = V::mask(n - c);
+        const R e = exp(V::sub(V::load_masked(x + c, k), mm));
+        s = V::add(s, V::keep(e, k));
+        V::store_masked(x + c, k, e);
+    }
+    *max = m;
+    return V::reduce_add(s);
+}
+
 // The epilogue on an m x n tile of raw accumulators acc (leading dimension ldacc, whole vectors
 // readable past n), written to C at (row0, col0) of the whole product (add[] is indexed by it).
 // The steps are compile-time flags for the combinations the layers use (a tile's epilogue is

@@ -21,6 +21,7 @@ struct LayerNorm {
         detail::check_shape("LayerNorm", "x", x.shape(), -1, dim);
         detail::check_shape("LayerNorm", "y", y.shape(), x.shape(0), dim);
         if (!x.is_contiguous() || !y.is_contiguous()) detail::fail("LayerNorm: rows must be contiguous");
+        const PhaseTimer timer(ctx, Phase::LayerNorm);
         detail::layer_norm_rows(ctx, x.data(), x.shape(0), dim, weight.data(), bias.data(), eps, y.data());
     }
 

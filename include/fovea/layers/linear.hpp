@@ -72,6 +72,7 @@ struct Linear {
         detail::check_shape("Linear", "y", y.shape(), x.shape(0), out);
         if (x.stride(1) != 1 || y.stride(1) != 1) detail::fail("Linear: rows must be contiguous");
         ep.bias = bias.empty() ? nullptr : bias.data();
+        const PhaseTimer timer(ctx, Phase::Linear);
         if (!lowp.empty()) return detail::gemm(ctx, x.shape(0), x.data(), x.stride(0), lowp, y.data(), y.stride(0), ep);
         detail::gemm(ctx, x.shape(0), x.data(), x.stride(0), weight, y.data(), y.stride(0), ep);
     }
