@@ -139,6 +139,21 @@ inline std::map<std::string, Entry> read_entries(const std::string& path) {
     return out;
 }
 
+// Scratch folders made by this test process, removed when it exits.
+struct ScratchFolders {
+    std::vector<std::filesystem::path> made;
+    ~ScratchFolders() {
+        for (const auto& p : made) {
+            std::error_code ec;
+            std::filesystem::remove_all(p, ec);
+        }
+    }
+};
+inline ScratchFolders& scratch_folders() {
+    static ScratchFolders s;
+    return s;
+}
+
 // A scratch folder of this process: ctest runs tests as parallel processes.
 inline std::string temp_dir(const std::string& name) {
 #if defined(_WIN32)
@@ -149,6 +164,7 @@ inline std::string temp_dir(const std::string& name) {
     auto p = std::filesystem::temp_directory_path() / ("fovea_test_" + name + "_" + std::to_string(pid));
     std::filesystem::remove_all(p);
     std::filesystem::create_directories(p);
+    scratch_folders().made.push_back(p);
     return p.string();
 }
 
@@ -172,7 +188,9 @@ inline ProgramResult run_program(const std::string& program, const std::string& 
         s << f.rdbuf();
         return s.str();
     };
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(d + "/out"), slurp(d + "/err")};
+    ProgramResult r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(d + "/out"), slurp(d + "/err")};
+    std::filesystem::remove_all(d);
+    return r;
 }
 #endif
 

@@ -99,7 +99,8 @@ TEST(Threads, OutputBitsDoNotDependOnTheThreadCount) {
     // Every thread count this machine has, and loops cut into 3, 5 and 16 parts (as on larger
     // machines) run by however many threads there are.
     const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    for (const std::string name : {"vit_base_patch16_224", "swin_pad_40", "swin_tiny_patch4_window7_224"}) {
+    for (const std::string name : {"vit_base_patch16_224", "swin_pad_40", "swin_tiny_patch4_window7_224", "vit_long_seq_68x72",
+                                   "swin_window17_long"}) {  // the last two: online softmax over key blocks
         const fovea::Model model = fovea::load_model(data_dir() + "/" + name);
         const Reference ref(name);
         std::vector<fovea::Tensor<float, 2>> out;
