@@ -52,45 +52,41 @@ void report(benchmark::State& s, const Problem& p, int threads, const AdjacentPe
     s.counters["peak_GFLOP/s"] = peak;
     s.counters["share"] = flops * static_cast<double>(s.iterations()) / secs / 1e9 / peak;
     (void)g_peak;
-    s.SetLabel(fovea::compiler_name() + ", " + fovea::detail::kernels().name);
 }
 
-// A Linear layer: C = A W^T + b through fovea's packed kernels and pool.
+// A Linear layer, C = A W^T + b, through fovea's GEMM and pool; W packed as `packed` (fp32 panels,
+// or a LowpMatrix: activations are then converted per call, as in a model).
+template <class Packed>
+void time_linear(benchmark::State& s, Problem& p, int threads, const Packed& packed, const std::string& kernels) {
+    fovea::detail::Epilogue ep;
+    ep.bias = p.bias.data();
+    const fovea::Context ctx = fovea::Context::top();
+    const AdjacentPeak adj(threads);
+    for (auto _ : s) {
+        fovea::detail::gemm(ctx, p.M, p.a.data(), p.K, packed, p.c.data(), p.N, ep);
+        benchmark::DoNotOptimize(p.c.data());
+    }
+    report(s, p, threads, adj);
+    s.SetLabel(fovea::compiler_name() + ", " + kernels);
+}
+
 void BM_Fovea(benchmark::State& s) {
     const int threads = static_cast<int>(s.range(3));
     fovea::set_num_threads(threads);
     Problem p(s);
-    const auto packed = fovea::detail::PackedMatrix::from_nk(p.w.data(), p.N, p.K, p.K);
-    fovea::detail::Epilogue ep;
-    ep.bias = p.bias.data();
-    const fovea::Context ctx = fovea::Context::top();
-    const AdjacentPeak adj(threads);
-    for (auto _ : s) {
-        fovea::detail::gemm(ctx, p.M, p.a.data(), p.K, packed, p.c.data(), p.N, ep);
-        benchmark::DoNotOptimize(p.c.data());
-    }
-    report(s, p, threads, adj);
+    time_linear(s, p, threads, fovea::detail::PackedMatrix::from_nk(p.w.data(), p.N, p.K, p.K), fovea::detail::kernels().name);
 }
 
-// The same Linear with W held as bf16 or int8 (range 4: 1 bf16, 2 int8) through the kernel table's
-// best reduced-precision entry (AMX where there is one), activations converted per call as in a
-// model. Its share is of the fp32 FMA peak (a bf16 / int8 peak is not measured here).
+// W held as bf16 or int8 (range 4: 1 bf16, 2 int8), through the kernel table's best
+// reduced-precision entry (AMX where there is one). Its share is of the fp32 FMA peak (a bf16 /
+// int8 peak is not measured here).
 void BM_FoveaLowp(benchmark::State& s) {
     const int threads = static_cast<int>(s.range(3));
-    const fovea::Precision prec = s.range(4) == 2 ? fovea::Precision::int8 : fovea::Precision::bf16;
     fovea::set_num_threads(threads);
     Problem p(s);
-    const auto packed = fovea::detail::LowpMatrix::from_nk(p.w.data(), p.N, p.K, p.K, prec);
-    fovea::detail::Epilogue ep;
-    ep.bias = p.bias.data();
-    const fovea::Context ctx = fovea::Context::top();
-    const AdjacentPeak adj(threads);
-    for (auto _ : s) {
-        fovea::detail::gemm(ctx, p.M, p.a.data(), p.K, packed, p.c.data(), p.N, ep);
-        benchmark::DoNotOptimize(p.c.data());
-    }
-    report(s, p, threads, adj);
-    s.SetLabel(fovea::compiler_name() + ", " + packed.cfg->name);
+    const auto packed = fovea::detail::LowpMatrix::from_nk(p.w.data(), p.N, p.K, p.K,
+                                                           s.range(4) == 2 ? fovea::Precision::int8 : fovea::Precision::bf16);
+    time_linear(s, p, threads, packed, packed.cfg->name);
 }
 
 // The same product in Eigen (row-major Maps, its own threads where built with OpenMP).
@@ -109,6 +105,7 @@ void BM_Eigen(benchmark::State& s) {
         benchmark::DoNotOptimize(p.c.data());
     }
     report(s, p, threads, adj);
+    s.SetLabel(fovea::compiler_name() + ", Eigen " + std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION));
 }
 
 // 1 and 2 threads, and every hardware thread where there are more.
