@@ -25,7 +25,7 @@ consumer() {  # NAME CXX VIA TARGET...
   cmake -S tests/consumers -B "$out/$name" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=Release -DFOVEA_VIA="$via" \
     -DCMAKE_CXX_FLAGS_RELEASE="${release_flags:--O3 -DNDEBUG}" \
     -DCMAKE_PREFIX_PATH="$prefix" -DFOVEA_SOURCE="$PWD" >"$out/$name.log" 2>&1
-  for t in "$@"; do cmake --build "$out/$name" --target "$t" >>"$out/$name.log" 2>&1; done
+  for t in "$@"; do cmake --build "$out/$name" --target "$t" >>"$out/$name.log" 2>&1 || return 1; done
 }
 run() {  # NAME JOB: the job's log is printed if it fails
   if ! "${@:2}"; then cat "$out/$1.log" 2>/dev/null; echo "consumers: $1 failed"; return 1; fi

@@ -73,8 +73,8 @@ void parallel_for(const Context& ctx, std::int64_t n, std::int64_t grain, std::i
     });
 }
 
-// Counts the enclosing scope's wall time into ctx.counters' phase, when counting, on the calling
-// thread (not in a pool chunk), and when no other phase is open on this thread.
+// Counts the enclosing scope's wall time (or up to stop()) into ctx.counters' phase, when
+// counting, on the calling thread (not in a pool chunk), and when no other phase is open on it.
 class PhaseTimer {
 public:
     PhaseTimer(const Context& ctx, Phase p)
@@ -83,11 +83,13 @@ public:
         open() = true;
         t0_ = std::chrono::steady_clock::now();
     }
-    ~PhaseTimer() {
+    ~PhaseTimer() { stop(); }
+    void stop() {
         if (!c_) return;
         const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0_).count();
         c_->phase_ns[static_cast<int>(p_)].fetch_add(ns, std::memory_order_relaxed);
         open() = false;
+        c_ = nullptr;
     }
     PhaseTimer(const PhaseTimer&) = delete;
     PhaseTimer& operator=(const PhaseTimer&) = delete;

@@ -88,7 +88,7 @@ struct Attention {
         const std::int64_t ks = detail::packed_k_floats(T, D), vs = detail::packed_v_floats(T, D);
         float* kv = ctx.arena->alloc<float>(B * H * (ks + vs));   // every head's K^T and V, packed once
         qkv.forward(ctx, x.reshape<2>({B * T, x.shape(2)}), {qkv_buf, {B * T, 3 * C}});
-        std::optional<PhaseTimer> timer(std::in_place, ctx, Phase::Attention);
+        PhaseTimer timer(ctx, Phase::Attention);
         parallel_for(ctx, B * H, 1, ctx.threads, [&](std::int64_t begin, std::int64_t end, Context&) {
             for (std::int64_t bh = begin; bh < end; ++bh) {
                 float* q = qkv_buf + bh / H * T * 3 * C + bh % H * D;
@@ -113,7 +113,7 @@ struct Attention {
                                          o + (b * T + q0) * C + h * D, C, probs ? probs + (bh * T + q0) * T : nullptr);
             }
         });
-        timer.reset();
+        timer.stop();
         if (norm) norm->forward(ctx, TensorView<const float, 2>(o, {B * T, C}), TensorView<float, 2>(o, {B * T, C}));
         proj.forward(ctx, TensorView<const float, 2>(o, {B * T, C}), y.reshape<2>({B * T, C}), out);
     }

@@ -6,7 +6,6 @@
 // q and k rows are L2-normalised in place, and the bias comes from relative_position.hpp's
 // continuous_position_bias, computed once at load like v1's gathered table.
 #include <algorithm>
-#include <optional>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -73,7 +72,7 @@ struct WindowAttention {
         float* qkv_buf = ctx.arena->alloc<float>(windows * N * 3 * C);  // (windows*N, 3*C)
         float* o = ctx.arena->alloc<float>(windows * N * C);
         qkv.forward(ctx, x.reshape<2>({windows * N, C}), {qkv_buf, {windows * N, 3 * C}});
-        std::optional<PhaseTimer> timer(std::in_place, ctx, Phase::Attention);
+        PhaseTimer timer(ctx, Phase::Attention);
         // (window, head) pairs in chunks that the pool's threads claim as they finish: windows
         // on a shift boundary cost more (their mask)
         parallel_for(ctx, windows * H, 1, 8 * ctx.threads, [&](std::int64_t begin, std::int64_t end, Context& sub) {
@@ -92,7 +91,7 @@ struct WindowAttention {
                                        o + win * N * C + h * D, C, probs ? probs + (win * H + h) * N * N : nullptr);
             }
         });
-        timer.reset();
+        timer.stop();
         proj.forward(ctx, TensorView<const float, 2>(o, {windows * N, C}), y.reshape<2>({windows * N, C}), out);
     }
 
