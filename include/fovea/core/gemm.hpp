@@ -121,6 +121,15 @@ inline void gemm_block(const KernelConfig& cfg, std::int64_t m0, std::int64_t m1
     // An epilogue that only stores (or adds into C): full-width tiles are summed in C itself, with
     // no trip through the scratch tile (attention's products: about a quarter of DINOv2's passes)
     const bool plain = ep.alpha == 1.0f && !ep.bias && !ep.add && ep.act == Activation::None && !ep.scale;
+    // One m-row tile at (i, col) over K block [pc, pc + kk): its partial sums in acc (later K
+    // blocks add to them), the epilogue after the last block; pf: lines to prefetch meanwhile.
+    const auto tile = [&](int m, std::int64_t i, std::int64_t col, std::int64_t n, std::int64_t pc, std::int64_t kk,
+                          const float* b, float* acc, bool first, bool last, const char* pf, std::int64_t pf_lines) {
+        if (plain && n == nr)
+            return cfg.ukernel[m](kk, A + i * lda + pc, lda, b, C + i * ldc + col, ldc, !first || ep.accumulate, pf, pf_lines);
+        cfg.ukernel[m](kk, A + i * lda + pc, lda, b, acc, ldacc, !first, pf, pf_lines);
+        if (last) cfg.epilogue(acc, ldacc, m, n, C + i * ldc + col, ldc, i, col, ep);
+    };
     for (std::int64_t ic = m0; ic < m1; ic += mc) {
         // Tiles of near-equal height: 49 rows as 10,10,10,10,9 rather than 12,12,12,12,1.
         const std::int64_t rows = std::min(mc, m1 - ic), tiles = (rows + mr - 1) / mr;
@@ -129,13 +138,8 @@ inline void gemm_block(const KernelConfig& cfg, std::int64_t m0, std::int64_t m1
             for (std::int64_t t = 0, i = ic, m; t < tiles; ++t, i += m) {
                 m = base + (t < extra);
                 for (std::int64_t p = p0; p < p1; ++p) {
-                    const std::int64_t col = p * nr, n = std::min(nr, B.N - col);
-                    if (plain && n == nr) {
-                        cfg.ukernel[m](K, A + i * lda, lda, B.data() + p * K * nr, C + i * ldc + col, ldc, ep.accumulate, nullptr, 0);
-                        continue;
-                    }
-                    cfg.ukernel[m](K, A + i * lda, lda, B.data() + p * K * nr, accbuf, ldacc, false, nullptr, 0);
-                    cfg.epilogue(accbuf, ldacc, m, n, C + i * ldc + col, ldc, i, col, ep);
+                    const std::int64_t col = p * nr;
+                    tile(m, i, col, std::min(nr, B.N - col), 0, K, B.data() + p * K * nr, accbuf, true, true, nullptr, 0);
                 }
             }
             continue;
@@ -156,15 +160,8 @@ inline void gemm_block(const KernelConfig& cfg, std::int64_t m0, std::int64_t m1
                 for (std::int64_t t = 0, i = ic, m; t < tiles; ++t, i += m) {
                     m = base + (t < extra);
                     const std::int64_t l = std::min(next_lines, t * per_tile);
-                    if (plain && n == nr) {
-                        cfg.ukernel[m](kk, A + i * lda + pc, lda, b, C + i * ldc + col, ldc, !first || ep.accumulate,
-                                       next + 64 * l, std::min(next_lines - l, per_tile));
-                        continue;
-                    }
-                    float* acc = blocked ? accbuf + (i - ic) * ldacc + (p - p0) * nr : accbuf;
-                    cfg.ukernel[m](kk, A + i * lda + pc, lda, b, acc, ldacc, !first, next + 64 * l,
-                                   std::min(next_lines - l, per_tile));
-                    if (last) cfg.epilogue(acc, ldacc, m, n, C + i * ldc + col, ldc, i, col, ep);
+                    tile(m, i, col, n, pc, kk, b, blocked ? accbuf + (i - ic) * ldacc + (p - p0) * nr : accbuf, first, last,
+                         next + 64 * l, std::min(next_lines - l, per_tile));
                 }
             }
         }

@@ -87,15 +87,6 @@ inline void layer_norm_row_generic(const float* x, std::int64_t C, const float* 
     for (std::int64_t c = 0; c < C; ++c) y[c] = (x[c] - mean) * inv * w[c] + b[c];
 }
 
-inline void softmax_row_generic(float* x, std::int64_t n) {
-    float m = x[0];
-    for (std::int64_t c = 1; c < n; ++c) m = std::max(m, x[c]);
-    float sum = 0;
-    for (std::int64_t c = 0; c < n; ++c) sum += (x[c] = std::exp(x[c] - m));
-    const float inv = 1.0f / sum;
-    for (std::int64_t c = 0; c < n; ++c) x[c] *= inv;
-}
-
 inline float exp_block_row_generic(float* x, std::int64_t n, float* max) {
     float m = *max;
     for (std::int64_t c = 0; c < n; ++c) m = std::max(m, x[c]);
@@ -103,6 +94,12 @@ inline float exp_block_row_generic(float* x, std::int64_t n, float* max) {
     for (std::int64_t c = 0; c < n; ++c) sum += (x[c] = std::exp(x[c] - m));
     *max = m;
     return sum;
+}
+
+inline void softmax_row_generic(float* x, std::int64_t n) {
+    float m = -INFINITY;
+    const float inv = 1.0f / exp_block_row_generic(x, n, &m);
+    for (std::int64_t c = 0; c < n; ++c) x[c] *= inv;
 }
 
 inline void silu_gate_row_generic(const float* gate, const float* value, std::int64_t n, float* out) {

@@ -81,25 +81,6 @@ inline void silu_gate_row(const float* gate, const float* value, std::int64_t n,
     }
 }
 
-// Softmax of one row in place.
-inline void softmax_row(float* x, std::int64_t n) {
-    R mx = V::set1(-INFINITY);
-    for (std::int64_t c = 0; c < n; c += V::W) mx = V::max(mx, V::load_masked_or(x + c, V::mask(n - c), mx));
-    const R m = V::set1(V::reduce_max(mx));
-    R s = V::zero();
-    for (std::int64_t c = 0; c < n; c += V::W) {
-        const auto k = V::mask(n - c);
-        const R e = exp(V::sub(V::load_masked(x + c, k), m));
-        s = V::add(s, V::keep(e, k));
-        V::store_masked(x + c, k, e);
-    }
-    const R inv = V::set1(1.0f / V::reduce_add(s));
-    for (std::int64_t c = 0; c < n; c += V::W) {
-        const auto k = V::mask(n - c);
-        V::store_masked(x + c, k, V::mul(V::load_masked(x + c, k), inv));
-    }
-}
-
 // One key block of an online softmax row: x[0, n) -> exp(x - m') in place, m' the larger of *max
 // and the block's maximum; *max becomes m'. Returns the block's sum of exponentials.
 inline float exp_block_row(float* x, std::int64_t n, float* max) {
@@ -116,6 +97,16 @@ inline float exp_block_row(float* x, std::int64_t n, float* max) {
     }
     *max = m;
     return V::reduce_add(s);
+}
+
+// Softmax of one row in place: the whole row as one block, then divided by its sum.
+inline void softmax_row(float* x, std::int64_t n) {
+    float m = -INFINITY;
+    const R inv = V::set1(1.0f / exp_block_row(x, n, &m));
+    for (std::int64_t c = 0; c < n; c += V::W) {
+        const auto k = V::mask(n - c);
+        V::store_masked(x + c, k, V::mul(V::load_masked(x + c, k), inv));
+    }
 }
 
 // The epilogue on an m x n tile of raw accumulators acc (leading dimension ldacc, whole vectors
