@@ -123,7 +123,7 @@ inline void gemm_block(const KernelConfig& cfg, std::int64_t m0, std::int64_t m1
     const bool plain = ep.alpha == 1.0f && !ep.bias && !ep.add && ep.act == Activation::None && !ep.scale;
     // One m-row tile at (i, col) over K block [pc, pc + kk): its partial sums in acc (later K
     // blocks add to them), the epilogue after the last block; pf: lines to prefetch meanwhile.
-    const auto tile = [&](int m, std::int64_t i, std::int64_t col, std::int64_t n, std::int64_t pc, std::int64_t kk,
+    const auto tile = [&](std::int64_t m, std::int64_t i, std::int64_t col, std::int64_t n, std::int64_t pc, std::int64_t kk,
                           const float* b, float* acc, bool first, bool last, const char* pf, std::int64_t pf_lines) {
         if (plain && n == nr)
             return cfg.ukernel[m](kk, A + i * lda + pc, lda, b, C + i * ldc + col, ldc, !first || ep.accumulate, pf, pf_lines);
