@@ -110,11 +110,11 @@ def main():
     print(f"onnxruntime {ort_version} ({'python' if python_ort else 'node'}, {args.ort_quant if args.ort_quant != 'none' else 'f32'}); "
           f"torch {torch.__version__}{' (' + args.torch_dtype + ')' if args.torch else ' (reference only)'}; timm {timm.__version__}")
     print(f"threads {args.threads}, batch {args.batch}, {args.rounds} rounds of {args.iters} passes each", flush=True)
-    torch.manual_seed(0)
     rows = []
     for name in args.models:
         d = os.path.join(args.work, name)
         os.makedirs(d, exist_ok=True)
+        torch.manual_seed(0)  # a model's weights do not depend on the models listed before it
         m = timm.create_model(name, pretrained=False).eval()
         save_file(m.state_dict(), os.path.join(d, "model.safetensors"))
         with open(os.path.join(d, "config.json"), "w") as f:
@@ -122,25 +122,24 @@ def main():
         x = torch.randn(args.batch, *m.pretrained_cfg["input_size"])
         np.save(os.path.join(d, "x.npy"), x.numpy())
         onnx = os.path.join(d, "model.onnx")
-        if not os.path.exists(onnx):
-            # the TorchScript exporter (torch >= 2.9 defaults to the dynamo one)
-            kw = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
-            # traced, eva.py's attention hands scaled_dot_product_attention its is_causal as a tensor (torch
-            # 2.11 refuses): export the unfused form, which is what this exporter writes for SDPA anyway
-            fused = [(mod, mod.fused_attn) for mod in m.modules() if hasattr(mod, "fused_attn")]
-            for mod, _ in fused:
-                mod.fused_attn = False
-            try:
-                with torch.no_grad():
-                    torch.onnx.export(m, x, onnx, opset_version=17, input_names=["x"], output_names=["logits"], **kw)
-            finally:
-                for mod, f in fused:
-                    mod.fused_attn = f
+        # Exported every run (a file left by another run may hold other weights), by the TorchScript
+        # exporter (torch >= 2.9 defaults to the dynamo one)
+        kw = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
+        # traced, eva.py's attention hands scaled_dot_product_attention its is_causal as a tensor (torch
+        # 2.11 refuses): export the unfused form, which is what this exporter writes for SDPA anyway
+        fused = [(mod, mod.fused_attn) for mod in m.modules() if hasattr(mod, "fused_attn")]
+        for mod, _ in fused:
+            mod.fused_attn = False
+        try:
+            with torch.no_grad():
+                torch.onnx.export(m, x, onnx, opset_version=17, input_names=["x"], output_names=["logits"], **kw)
+        finally:
+            for mod, f in fused:
+                mod.fused_attn = f
         if args.ort_quant == "int8":
             from onnxruntime.quantization import QuantType, quantize_dynamic
             q = os.path.join(d, "model.int8.onnx")
-            if not os.path.exists(q):
-                quantize_dynamic(onnx, q, weight_type=QuantType.QInt8)
+            quantize_dynamic(onnx, q, weight_type=QuantType.QInt8)
             onnx = q
         with torch.no_grad():
             ref = m(x).numpy()
@@ -183,6 +182,11 @@ def main():
                 return statistics.median(ms)
         print(f"{name}: vs timm f32: fovea rel err {err_f[0]:.1e} cos {err_f[1]:.6f}; onnxruntime rel err {err_o[0]:.1e} "
               f"cos {err_o[1]:.6f}" + (f"; torch rel err {err_t[0]:.1e} cos {err_t[1]:.6f}" if args.torch else ""), flush=True)
+        # Timing runtimes that do not compute timm's model would compare other work: f32 must agree.
+        if args.precision == "f32" and err_f[0] > 1e-3:
+            sys.exit(f"error: {name}: fovea's logits differ from timm's (rel err {err_f[0]:.1e})")
+        if args.ort_quant == "none" and err_o[0] > 1e-3:
+            sys.exit(f"error: {name}: ONNX Runtime's logits differ from timm's (rel err {err_o[0]:.1e})")
         if args.rounds == 0:
             continue
         tf, to, tt = [], [], []
