@@ -122,6 +122,33 @@ TEST(Threads, OutputBitsDoNotDependOnTheThreadCount) {
     }
 }
 
+TEST(Gemm, EverySplitOverThreadsGivesTheSameBits) {
+    // ViT-B's proj at batch 1 (17 row tiles x 24 panels of 32): cut by panels (2 parts) and as a grid
+    // of row groups x panel groups (16 parts: 2 x 8); N = 96 (3 panels): cut by rows
+    const std::int64_t M = 197, N = 768, K = 768;
+    EXPECT_EQ(fovea::detail::grid_split(17, 24, 16).rows, 2);
+    EXPECT_EQ(fovea::detail::grid_split(17, 24, 16).cols, 8);
+    std::mt19937 rng(12);
+    std::normal_distribution<float> nd;
+    std::vector<float> a(M * K), w(N * K), bias(N);
+    for (auto& x : a) x = nd(rng);
+    for (auto& x : w) x = nd(rng);
+    for (auto& x : bias) x = nd(rng);
+    fovea::detail::Epilogue ep;
+    ep.bias = bias.data();
+    ep.act = fovea::Activation::Gelu;
+    for (const Isa isa : runnable_isas())
+        for (const std::int64_t n : {N, std::int64_t{96}}) {
+            const auto B = fovea::detail::PackedMatrix::from_nk(w.data(), n, K, K, isa);
+            std::vector<float> c1(M * n), cp(M * n);
+            fovea::detail::gemm(fovea::Context{1, &fovea::thread_arena(), nullptr}, M, a.data(), K, B, c1.data(), n, ep);
+            for (int parts : {2, 3, 5, 16}) {
+                fovea::detail::gemm(fovea::Context{parts, &fovea::thread_arena(), nullptr}, M, a.data(), K, B, cp.data(), n, ep);
+                EXPECT_EQ(0, std::memcmp(c1.data(), cp.data(), c1.size() * 4)) << isa_name(isa) << ", N " << n << ", parts " << parts;
+            }
+        }
+}
+
 TEST(Gemm, LongRowsAreComputedInSeveralChunks) {
     // K = 6000: about 1 MiB of A holds only a few row tiles, so the rows go through in chunks
     // and every panel group is met once per chunk.

@@ -220,9 +220,11 @@ TEST(Lowp, OutputBitsDoNotDependOnTheThreadCount) {
     for (auto& x : w) x = nd(rng);
     for (const Precision p : {Precision::bf16, Precision::int8}) {
         const auto B = LowpMatrix::from_nk(w.data(), N, K, K, p);
-        std::vector<float> c1(M * N), c3(M * N);
+        std::vector<float> c1(M * N), cn(M * N);
         fovea::detail::gemm(fovea::Context{1, &fovea::thread_arena(), nullptr}, M, a.data(), K, B, c1.data(), N);
-        fovea::detail::gemm(fovea::Context{3, &fovea::thread_arena(), nullptr}, M, a.data(), K, B, c3.data(), N);
-        EXPECT_EQ(0, std::memcmp(c1.data(), c3.data(), c1.size() * 4)) << fovea::precision_name(p);
+        for (int parts : {3, 16}) {  // 16: a grid of row groups x panel groups (grid_split)
+            fovea::detail::gemm(fovea::Context{parts, &fovea::thread_arena(), nullptr}, M, a.data(), K, B, cn.data(), N);
+            EXPECT_EQ(0, std::memcmp(c1.data(), cn.data(), c1.size() * 4)) << fovea::precision_name(p) << ", parts " << parts;
+        }
     }
 }

@@ -168,9 +168,9 @@ inline void gemm_block(const KernelConfig& cfg, std::int64_t m0, std::int64_t m1
     }
 }
 
-// C[M,N] = epilogue(alpha * A[M,K] * B), split over ctx.threads: by columns when there are
-// enough panels to share, else by rows. Each output element is computed by one thread, in the
-// same order whatever the split, so the thread count never changes a bit of C.
+// C[M,N] = epilogue(alpha * A[M,K] * B), split over ctx.threads as a grid of row tiles x column
+// panels (grid_split). Each output element is computed by one thread, in the same order whatever
+// the split, so the thread count never changes a bit of C.
 inline void gemm(const Context& ctx, std::int64_t M, const float* A, std::int64_t lda, const PackedMatrix& B, float* C,
                  std::int64_t ldc, const Epilogue& ep = {}) {
     if (M <= 0 || B.N <= 0) return;
@@ -180,17 +180,13 @@ inline void gemm(const Context& ctx, std::int64_t M, const float* A, std::int64_
     if (ctx.counters) ctx.counters->gemm_flops.fetch_add(flops, std::memory_order_relaxed);
     const std::int64_t parts = std::min<std::int64_t>(ctx.threads, std::max<std::int64_t>(1, flops / 2'000'000));
     if (parts <= 1) return gemm_block(cfg, 0, M, 0, panels, A, lda, B, C, ldc, ep, *ctx.arena);
-    const std::int64_t mr = cfg.mr;
-    // Cut whole panels or whole row tiles, whichever leaves the busiest thread less extra. Columns
-    // win ties: each thread then streams only its own part of the weights.
-    if (split_imbalance(panels, parts) <= split_imbalance((M + mr - 1) / mr, parts))
-        parallel_for(ctx, panels, 1, parts, [&](std::int64_t b, std::int64_t e, Context& sub) {
-            gemm_block(cfg, 0, M, b, e, A, lda, B, C, ldc, ep, *sub.arena);
-        });
-    else
-        parallel_for(ctx, M, mr, parts, [&](std::int64_t b, std::int64_t e, Context& sub) {
-            gemm_block(cfg, b, e, 0, panels, A, lda, B, C, ldc, ep, *sub.arena);
-        });
+    const std::int64_t mr = cfg.mr, tiles = (M + mr - 1) / mr;
+    const GridSplit g = grid_split(tiles, panels, parts);
+    parallel_for(ctx, g.rows * g.cols, 1, g.rows * g.cols, [&](std::int64_t b, std::int64_t, Context& sub) {
+        const std::int64_t i = b / g.cols, j = b % g.cols;
+        gemm_block(cfg, tiles * i / g.rows * mr, std::min(M, tiles * (i + 1) / g.rows * mr), panels * j / g.cols,
+                   panels * (j + 1) / g.cols, A, lda, B, C, ldc, ep, *sub.arena);
+    });
 }
 
 }  // namespace fovea::detail

@@ -162,14 +162,13 @@ inline void gemm(const Context& ctx, std::int64_t M, const float* A, std::int64_
     const std::int64_t panels = B.panels(), mr = cfg.mr;
     const std::int64_t parts = std::min<std::int64_t>(ctx.threads, std::max<std::int64_t>(1, flops / 2'000'000));
     if (parts <= 1) return lowp_block(B, a, 0, M, 0, panels, C, ldc, ep, *ctx.arena);
-    if (split_imbalance(panels, parts) <= split_imbalance((M + mr - 1) / mr, parts))
-        parallel_for(ctx, panels, 1, parts, [&](std::int64_t b, std::int64_t e, Context& sub) {
-            lowp_block(B, a, 0, M, b, e, C, ldc, ep, *sub.arena);
-        });
-    else
-        parallel_for(ctx, M, mr, parts, [&](std::int64_t b, std::int64_t e, Context& sub) {
-            lowp_block(B, a, b, e, 0, panels, C, ldc, ep, *sub.arena);
-        });
+    const std::int64_t tiles = (M + mr - 1) / mr;
+    const GridSplit g = grid_split(tiles, panels, parts);
+    parallel_for(ctx, g.rows * g.cols, 1, g.rows * g.cols, [&](std::int64_t b, std::int64_t, Context& sub) {
+        const std::int64_t i = b / g.cols, j = b % g.cols;
+        lowp_block(B, a, tiles * i / g.rows * mr, std::min(M, tiles * (i + 1) / g.rows * mr), panels * j / g.cols,
+                   panels * (j + 1) / g.cols, C, ldc, ep, *sub.arena);
+    });
 }
 
 }  // namespace fovea::detail

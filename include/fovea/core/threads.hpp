@@ -201,6 +201,28 @@ inline double split_imbalance(std::int64_t units, std::int64_t parts) {
     return static_cast<double>((units + parts - 1) / parts * parts) / static_cast<double>(units);
 }
 
+// A grid of rows x cols parts (rows * cols <= parts) over a rows_units x col_units block of work
+// (a GEMM's row tiles x column panels) that leaves the busiest part the fewest units. Fewer row
+// groups win ties: each extra one streams the weights of its columns once more. ViT-B's proj at 16
+// threads (17 row tiles x 24 panels): 2 x 8 gives the busiest part 27 units against 25.5 even, where
+// panels alone (1 x 16) give it 34.
+struct GridSplit {
+    std::int64_t rows = 1, cols = 1;
+};
+inline GridSplit grid_split(std::int64_t row_units, std::int64_t col_units, std::int64_t parts) {
+    GridSplit best;
+    std::int64_t best_load = -1;
+    for (std::int64_t r = 1; r <= std::min(parts, row_units); ++r) {
+        const std::int64_t c = std::max<std::int64_t>(1, std::min(parts / r, col_units));
+        const std::int64_t load = (row_units + r - 1) / r * ((col_units + c - 1) / c);
+        if (best_load < 0 || load < best_load) {
+            best = {r, c};
+            best_load = load;
+        }
+    }
+    return best;
+}
+
 }  // namespace detail
 
 // Threads used by forward passes: n > 0 (at most the machine's hardware threads), or 0 for all of
