@@ -124,7 +124,7 @@ TEST(Threads, OutputBitsDoNotDependOnTheThreadCount) {
 
 TEST(Gemm, EverySplitOverThreadsGivesTheSameBits) {
     // ViT-B's proj at batch 1 (17 row tiles x 24 panels of 32): cut by panels (2 parts) and as a grid
-    // of row groups x panel groups (16 parts: 2 x 8); N = 96 (3 panels): cut by rows
+    // of row groups x panel groups (16 parts: 2 x 8); N = 96 (3 panels of 32): cut by rows
     const std::int64_t M = 197, N = 768, K = 768;
     EXPECT_EQ(fovea::detail::grid_split(17, 24, 16).rows, 2);
     EXPECT_EQ(fovea::detail::grid_split(17, 24, 16).cols, 8);

@@ -164,10 +164,12 @@ inline void gemm(const Context& ctx, std::int64_t M, const float* A, std::int64_
     if (parts <= 1) return lowp_block(B, a, 0, M, 0, panels, C, ldc, ep, *ctx.arena);
     const std::int64_t tiles = (M + mr - 1) / mr;
     const GridSplit g = grid_split(tiles, panels, parts);
-    parallel_for(ctx, g.rows * g.cols, 1, g.rows * g.cols, [&](std::int64_t b, std::int64_t, Context& sub) {
-        const std::int64_t i = b / g.cols, j = b % g.cols;
-        lowp_block(B, a, tiles * i / g.rows * mr, std::min(M, tiles * (i + 1) / g.rows * mr), panels * j / g.cols,
-                   panels * (j + 1) / g.cols, C, ldc, ep, *sub.arena);
+    parallel_for(ctx, g.rows * g.cols, 1, g.rows * g.cols, [&](std::int64_t b, std::int64_t e, Context& sub) {
+        for (std::int64_t cell = b; cell < e; ++cell) {
+            const std::int64_t i = cell / g.cols, j = cell % g.cols;
+            lowp_block(B, a, tiles * i / g.rows * mr, std::min(M, tiles * (i + 1) / g.rows * mr), panels * j / g.cols,
+                       panels * (j + 1) / g.cols, C, ldc, ep, *sub.arena);
+        }
     });
 }
 
