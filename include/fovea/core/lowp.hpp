@@ -16,6 +16,7 @@
 
 #include "fovea/core/context.hpp"
 #include "fovea/core/epilogue.hpp"
+#include "fovea/core/gemm.hpp"
 #include "fovea/core/kernels.hpp"
 #include "fovea/core/tensor.hpp"
 
@@ -138,7 +139,7 @@ inline void lowp_block(const LowpMatrix& B, const LowpRows& a, std::int64_t m0, 
     if (cfg.end) cfg.end();
 }
 
-// C[M,N] = epilogue(A[M,K] * B), split over ctx.threads as the f32 gemm is (core/gemm.hpp): each
+// C[M,N] = epilogue(A[M,K] * B), split over ctx.threads as the f32 gemm is (parallel_gemm): each
 // output element by one thread in one order, so the thread count never changes a bit of C.
 inline void gemm(const Context& ctx, std::int64_t M, const float* A, std::int64_t lda, const LowpMatrix& B, float* C,
                  std::int64_t ldc, const Epilogue& ep = {}) {
@@ -159,18 +160,10 @@ inline void gemm(const Context& ctx, std::int64_t M, const float* A, std::int64_
     parallel_for(ctx, M, 1, convert_parts, [&](std::int64_t b, std::int64_t e, Context&) {
         cfg.convert(A + b * lda, e - b, K, lda, a.data + b * a.ld, a.ld, a.scale + b, a.zero + b);
     });
-    const std::int64_t panels = B.panels(), mr = cfg.mr;
-    const std::int64_t parts = std::min<std::int64_t>(ctx.threads, std::max<std::int64_t>(1, flops / 2'000'000));
-    if (parts <= 1) return lowp_block(B, a, 0, M, 0, panels, C, ldc, ep, *ctx.arena);
-    const std::int64_t tiles = (M + mr - 1) / mr;
-    const GridSplit g = grid_split(tiles, panels, parts);
-    parallel_for(ctx, g.rows * g.cols, 1, g.rows * g.cols, [&](std::int64_t b, std::int64_t e, Context& sub) {
-        for (std::int64_t cell = b; cell < e; ++cell) {
-            const std::int64_t i = cell / g.cols, j = cell % g.cols;
-            lowp_block(B, a, tiles * i / g.rows * mr, std::min(M, tiles * (i + 1) / g.rows * mr), panels * j / g.cols,
-                       panels * (j + 1) / g.cols, C, ldc, ep, *sub.arena);
-        }
-    });
+    parallel_gemm(ctx, M, cfg.mr, B.panels(), flops,
+                  [&](std::int64_t m0, std::int64_t m1, std::int64_t p0, std::int64_t p1, Context& sub) {
+                      lowp_block(B, a, m0, m1, p0, p1, C, ldc, ep, *sub.arena);
+                  });
 }
 
 }  // namespace fovea::detail
