@@ -8,6 +8,8 @@
 #include <fovea/core/context.hpp>
 #include <fovea/core/kernels.hpp>
 #include <fovea/core/lowp.hpp>
+#include <fovea/core/ops.hpp>
+#include <fovea/fovea.hpp>
 
 #include "fixtures.hpp"
 
@@ -227,4 +229,88 @@ TEST(Lowp, OutputBitsDoNotDependOnTheThreadCount) {
             EXPECT_EQ(0, std::memcmp(c1.data(), cn.data(), c1.size() * 4)) << fovea::precision_name(p) << ", parts " << parts;
         }
     }
+}
+
+// Attention's bf16 products (core/ops.hpp, a bf16 or int8 model's attention over >= 128 keys) on
+// each bf16 kernel this CPU runs, against float64 attention of the operands the kernels are given:
+// alpha q, k and v rounded to bf16. The probabilities are rounded to bf16 on their way into P V
+// (relative error <= 2^-9 each, as in PyTorch's bf16 autocast), so the output may differ from the
+// reference by at most 2^-9 max|v|: the bound asserted, with 2^-8. Shapes: whole rows (Tk <= 256),
+// the online softmax over 2 and 3 key blocks (the last of 44 keys, of 1), odd D, a relative bias
+// and Swin's region mask, and the probabilities copied out.
+TEST(Lowp, AttentionProductsInBf16MatchFloat64OfTheirOperands) {
+    using fovea::detail::from_bf16;
+    using fovea::detail::to_bf16;
+    struct Shape {
+        std::int64_t Tq, Tk, D;
+        bool add, labels, probs;
+    };
+    std::mt19937 rng(11);
+    std::normal_distribution<float> nd;
+    for (LowpIsa l : runnable(Precision::bf16)) {
+        const auto& cfg = fovea::detail::lowp_config(Precision::bf16, l);
+        for (const Shape s : {Shape{37, 200, 64, true, true, false}, Shape{64, 300, 40, false, false, false},
+                              Shape{5, 513, 33, true, false, false}, Shape{20, 300, 32, false, true, true}}) {
+            const float alpha = 0.125f;
+            const std::int64_t ld = 3 * s.D + 2;  // q | k | v of a token side by side, as in the qkv projection
+            std::vector<float> x(std::max(s.Tq, s.Tk) * ld), add(s.Tq * s.Tk), out(s.Tq * s.D, -1.0f), probs(s.Tq * s.Tk);
+            for (auto& v : x) v = 2.0f * nd(rng);
+            for (auto& v : add) v = nd(rng);
+            std::vector<int> labels(s.Tk);
+            for (std::int64_t j = 0; j < s.Tk; ++j) labels[j] = static_cast<int>(j * 7 / s.Tk) % 3;
+            const float *q = x.data(), *k = x.data() + s.D, *v = x.data() + 2 * s.D;
+            const fovea::Context ctx{1, &fovea::thread_arena(), nullptr};
+            const auto scope = ctx.arena->scope();
+            float* kp = ctx.arena->alloc<float>(fovea::detail::packed_k_floats(s.Tk, s.D, &cfg));
+            float* vp = ctx.arena->alloc<float>(fovea::detail::packed_v_floats(s.Tk, s.D, &cfg));
+            fovea::detail::pack_kv(k, v, ld, s.Tk, s.D, kp, vp, &cfg);
+            fovea::detail::attention_packed(ctx, q, ld, s.Tq, kp, vp, s.Tk, s.D, alpha, s.add ? add.data() : nullptr,
+                                            s.labels ? labels.data() : nullptr, 0, out.data(), s.D, s.probs ? probs.data() : nullptr, &cfg);
+            const auto bf = [](float f) { return double(from_bf16(to_bf16(f))); };
+            double vmax = 0, worst = 0, worst_p = 0;
+            for (std::int64_t j = 0; j < s.Tk; ++j)
+                for (std::int64_t d = 0; d < s.D; ++d) vmax = std::max(vmax, std::abs(bf(v[j * ld + d])));
+            for (std::int64_t i = 0; i < s.Tq; ++i) {
+                std::vector<double> p(s.Tk);
+                double m = -1e300, sum = 0;
+                for (std::int64_t j = 0; j < s.Tk; ++j) {
+                    double dot = 0;
+                    for (std::int64_t d = 0; d < s.D; ++d) dot += bf(alpha * q[i * ld + d]) * bf(k[j * ld + d]);
+                    p[j] = dot + (s.add ? add[i * s.Tk + j] : 0.0) + (s.labels && labels[j] != labels[i] ? -100.0 : 0.0);
+                    m = std::max(m, p[j]);
+                }
+                for (auto& e : p) sum += (e = std::exp(e - m));
+                for (std::int64_t d = 0; d < s.D; ++d) {
+                    double o = 0;
+                    for (std::int64_t j = 0; j < s.Tk; ++j) o += p[j] / sum * bf(v[j * ld + d]);
+                    worst = std::max(worst, std::abs(out[i * s.D + d] - o));
+                }
+                if (s.probs)
+                    for (std::int64_t j = 0; j < s.Tk; ++j) worst_p = std::max(worst_p, std::abs(probs[i * s.Tk + j] - p[j] / sum));
+            }
+            EXPECT_LE(worst, vmax / 256) << cfg.name << ", Tq " << s.Tq << ", Tk " << s.Tk << ", D " << s.D << " (max |v| " << vmax << ")";
+            EXPECT_LE(worst_p, 1e-6) << cfg.name << ": probabilities are fp32 softmax of the bf16 products";
+        }
+    }
+}
+
+// A bf16 and an int8 model's attention (bf16 products over 68 x 72 patches and Swin's 17 x 17
+// windows: 289 keys) and all else: the same bits at every thread count and cut.
+TEST(Lowp, ModelBitsDoNotDependOnTheThreadCount) {
+    for (const std::string name : {"vit_long_seq_68x72", "swin_window17_long"})
+        for (const Precision p : {Precision::bf16, Precision::int8}) {
+            fovea::LoadOptions o;
+            o.precision = p;
+            const fovea::Model model = fovea::load_model(data_dir() + "/" + name, o);
+            const Reference ref(name);
+            const fovea::Network* net = model.as<fovea::Network>();
+            ASSERT_NE(net, nullptr);
+            std::vector<fovea::Tensor<float, 2>> out;
+            for (int parts : {1, 3, 16}) {
+                const fovea::Context ctx{parts, &fovea::thread_arena(), nullptr};
+                out.push_back(net->forward_head(ctx, net->forward_features(ctx, ref.input(), {}), false));
+            }
+            for (std::size_t i = 1; i < out.size(); ++i)
+                EXPECT_EQ(0, std::memcmp(out[i].data(), out[0].data(), out[0].size() * sizeof(float))) << name << " " << fovea::precision_name(p) << " run " << i;
+        }
 }

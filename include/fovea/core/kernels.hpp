@@ -52,6 +52,9 @@ struct LowpConfig {
     ConvertRowsFn convert = nullptr;
     bool a_minus_128 = false;   // int8 A rows hold a - 128 (aarch64's SDOT multiplies signed by signed)
     bool pair_columns = false;  // B's groups in MMLA's column pairs (lowp_b_offset)
+    // A kernel call reads A and writes its output in whole tiles of this many rows (AMX: 16), past
+    // a tile's m rows; 1: exactly m rows
+    int tile_rows = 1;
     // Around a thread's run of ukernel calls (AMX: the tile configuration is loaded once, not per
     // call, and the tiles are released after); null where nothing is needed.
     void (*begin)() = nullptr;
@@ -178,6 +181,7 @@ inline LowpConfig make_lowp(Precision p, LowpIsa isa) {
         c.name = i8 ? "amx int8 32x32" : "amx bf16 32x32";
         c.mr = 32;
         for (int m = 1; m <= c.mr; ++m) c.ukernel[m] = i8 ? &amx::gemm_ukernel_amx<true> : &amx::gemm_ukernel_amx<false>;
+        c.tile_rows = 16;
         c.begin = &amx::configure_tiles;
         c.end = &amx::release_tiles;
 #endif

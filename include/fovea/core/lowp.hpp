@@ -6,8 +6,9 @@
 //         (dynamic: each call measures its rows); exact int32 sums, dequantized in the kernel's
 //         write-back; then the fp32 epilogue (bias, GELU, LayerScale, residual) as for f32.
 // Layout and kernels: core/lowp_kernels.hpp; which kernels run: the kernel table's bf16 / int8
-// entries (AMX, AVX512_BF16 / VNNI, portable). Only Linear layers use it: the attention products
-// (QK^T, AV) have operands made in the same forward pass and stay fp32 (see layers/attention.hpp).
+// entries (AMX, AVX512_BF16 / VNNI, portable). Linear layers use it with weights packed at load;
+// attention's products (QK^T, PV) of a bf16 or int8 model use its bf16 kernels on K and V packed per
+// head in the forward pass (bf16 views and packers at the end of this file; core/ops.hpp).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -91,19 +92,71 @@ public:
         return m;
     }
 
+    // bf16 panels of B[K, N] packed elsewhere (pack_bf16_nk / pack_bf16_kn), for cfg's kernels;
+    // not owned.
+    static LowpMatrix view_bf16(const std::uint8_t* packed, std::int64_t K, std::int64_t N, const LowpConfig& cfg) {
+        LowpMatrix m;
+        m.type = Precision::bf16;
+        m.K = K;
+        m.N = N;
+        m.groups = bf16_groups(K);
+        m.isa = kernels().isa;
+        m.cfg = &cfg;
+        m.data_ = std::shared_ptr<std::uint8_t[]>(std::shared_ptr<std::uint8_t[]>(), const_cast<std::uint8_t*>(packed));
+        return m;
+    }
+    static std::int64_t bf16_groups(std::int64_t K) { return ((K + 1) / 2 + kLowpGroupAlign - 1) / kLowpGroupAlign * kLowpGroupAlign; }
+    static std::int64_t bf16_bytes(std::int64_t K, std::int64_t N) { return (N + kLowpNr - 1) / kLowpNr * bf16_groups(K) * kLowpNr * kLowpGroupBytes; }
+
 private:
     std::shared_ptr<std::uint8_t[]> data_;
     std::shared_ptr<float[]> col_scale_;
     std::shared_ptr<std::int32_t[]> col_sum_;
 };
 
-// A converted to the kernels' rows, with kLowpMaxMr rows of zero padding after the last (an AMX
-// tile reads 16 or 32 rows whatever the tile's height).
+// A converted to the kernels' rows, with the entry's tile_rows rows of zero padding after the last
+// (an AMX tile reads 16 rows whatever the tile's height).
 struct LowpRows {
     std::uint8_t* data = nullptr;
     std::int64_t ld = 0;  // bytes
     float* scale = nullptr;
     std::int32_t* zero = nullptr;
+};
+
+// Space in the arena for M rows of A for a B of `groups` and cfg's kernels, the padding rows zeroed.
+inline LowpRows lowp_rows(Arena& arena, std::int64_t M, std::int64_t groups, const LowpConfig& cfg) {
+    const std::int64_t pad = cfg.tile_rows > 1 ? cfg.tile_rows : 0;
+    LowpRows a;
+    a.ld = groups * kLowpGroupBytes;
+    a.data = arena.alloc<std::uint8_t>((M + pad) * a.ld);
+    a.scale = arena.alloc<float>(M + pad);
+    a.zero = arena.alloc<std::int32_t>(M + pad);
+    std::memset(a.data + M * a.ld, 0, static_cast<std::size_t>(pad * a.ld));
+    std::fill_n(a.scale + M, pad, 0.0f);
+    std::fill_n(a.zero + M, pad, 0);
+    return a;
+}
+
+// A thread's run of one entry's kernel calls, between its begin and end (AMX: the tile
+// configuration). Nested runs on the thread cost nothing: an attention chunk configures the tiles
+// once for all its small products instead of once per product.
+class LowpRun {
+public:
+    explicit LowpRun(const LowpConfig* cfg) : cfg_(cfg && cfg->begin ? cfg : nullptr) {
+        if (cfg_ && depth()++ == 0) cfg_->begin();
+    }
+    ~LowpRun() {
+        if (cfg_ && --depth() == 0 && cfg_->end) cfg_->end();
+    }
+    LowpRun(const LowpRun&) = delete;
+    LowpRun& operator=(const LowpRun&) = delete;
+
+private:
+    static int& depth() {
+        thread_local int d = 0;
+        return d;
+    }
+    const LowpConfig* cfg_;
 };
 
 // Rows [m0, m1) x panels [p0, p1) of C on the calling thread.
@@ -112,12 +165,15 @@ inline void lowp_block(const LowpMatrix& B, const LowpRows& a, std::int64_t m0, 
     if (m0 >= m1 || p0 >= p1) return;
     const auto scope = arena.scope();
     const LowpConfig& cfg = *B.cfg;
+    const LowpRun run(&cfg);
     const KernelConfig& f32 = kernel_config(B.isa);
     const std::int64_t mr = cfg.mr, panel = B.groups * kLowpNr * kLowpGroupBytes;
     float* acc = arena.alloc<float>(kLowpMaxMr * kLowpNr);
+    // An epilogue that only stores: tiles the kernel writes whole go straight to C (attention's
+    // products; a Linear layer always has some epilogue)
+    const bool plain = ep.alpha == 1.0f && !ep.bias && !ep.add && ep.act == Activation::None && !ep.scale && !ep.accumulate;
     // Row blocks whose A stays in half of L2 while the panels pass (the f32 entry's a_block)
     const std::int64_t mc = std::max(mr, f32.a_block / a.ld / mr * mr);
-    if (cfg.begin) cfg.begin();
     for (std::int64_t ic = m0; ic < m1; ic += mc) {
         const std::int64_t rows = std::min(mc, m1 - ic), tiles = (rows + mr - 1) / mr;
         const std::int64_t base = rows / tiles, extra = rows % tiles;
@@ -131,12 +187,15 @@ inline void lowp_block(const LowpMatrix& B, const LowpRows& a, std::int64_t m0, 
                     dq.row_scale = a.scale + i;
                     dq.row_zero = a.zero + i;
                 }
+                if (plain && n == kLowpNr && m % cfg.tile_rows == 0) {
+                    cfg.ukernel[m](m, B.groups, a.data + i * a.ld, a.ld, B.data() + p * panel, C + i * ldc + col, ldc, dq);
+                    continue;
+                }
                 cfg.ukernel[m](m, B.groups, a.data + i * a.ld, a.ld, B.data() + p * panel, acc, kLowpNr, dq);
                 f32.epilogue(acc, kLowpNr, m, n, C + i * ldc + col, ldc, i, col, ep);
             }
         }
     }
-    if (cfg.end) cfg.end();
 }
 
 // C[M,N] = epilogue(A[M,K] * B), split over ctx.threads as the f32 gemm is (parallel_gemm): each
@@ -148,14 +207,7 @@ inline void gemm(const Context& ctx, std::int64_t M, const float* A, std::int64_
     const std::int64_t K = B.K, flops = 2 * M * B.N * K;
     if (ctx.counters) ctx.counters->gemm_flops.fetch_add(flops, std::memory_order_relaxed);
     const auto scope = ctx.arena->scope();
-    LowpRows a;
-    a.ld = B.groups * kLowpGroupBytes;
-    a.data = ctx.arena->alloc<std::uint8_t>((M + kLowpMaxMr) * a.ld);
-    a.scale = ctx.arena->alloc<float>(M + kLowpMaxMr);
-    a.zero = ctx.arena->alloc<std::int32_t>(M + kLowpMaxMr);
-    std::memset(a.data + M * a.ld, 0, static_cast<std::size_t>(kLowpMaxMr * a.ld));
-    std::fill_n(a.scale + M, kLowpMaxMr, 0.0f);
-    std::fill_n(a.zero + M, kLowpMaxMr, 0);
+    const LowpRows a = lowp_rows(*ctx.arena, M, B.groups, cfg);
     const std::int64_t convert_parts = std::min<std::int64_t>(ctx.threads, std::max<std::int64_t>(1, M * K / 65536));
     parallel_for(ctx, M, 1, convert_parts, [&](std::int64_t b, std::int64_t e, Context&) {
         cfg.convert(A + b * lda, e - b, K, lda, a.data + b * a.ld, a.ld, a.scale + b, a.zero + b);
@@ -164,6 +216,45 @@ inline void gemm(const Context& ctx, std::int64_t M, const float* A, std::int64_
                   [&](std::int64_t m0, std::int64_t m1, std::int64_t p0, std::int64_t p1, Context& sub) {
                       lowp_block(B, a, m0, m1, p0, p1, C, ldc, ep, *sub.arena);
                   });
+}
+
+// bf16 panels (LowpMatrix::view_bf16) of attention's operands, packed per head in the forward pass
+// into dst (LowpMatrix::bf16_bytes(K, N), 64-byte aligned), padding zero:
+//   pack_bf16_nk: B = W^T from W[N, K] at row stride ldw (the keys: B = K^T);
+//   pack_bf16_kn: B from B[K, N] at row stride ldb (the values).
+// A group is the bf16 pair (B[2g, j], B[2g + 1, j]) as one 32-bit word (lowp_kernels.hpp).
+inline std::uint32_t bf16_pair(float lo, float hi) { return to_bf16(lo) | std::uint32_t{to_bf16(hi)} << 16; }
+inline void pack_bf16_nk(const float* w, std::int64_t N, std::int64_t K, std::int64_t ldw, bool pair_columns, std::uint8_t* dst) {
+    const std::int64_t G = LowpMatrix::bf16_groups(K), panel = G * kLowpNr;  // words
+    auto* d = reinterpret_cast<std::uint32_t*>(dst);
+    std::memset(dst, 0, static_cast<std::size_t>(LowpMatrix::bf16_bytes(K, N)));
+    for (std::int64_t n = 0; n < N; ++n) {
+        const float* row = w + n * ldw;
+        std::uint32_t* base = d + n / kLowpNr * panel;
+        const std::int64_t j = n % kLowpNr;
+        for (std::int64_t g = 0; g < K / 2; ++g) base[lowp_b_offset(g, j, pair_columns) / 4] = bf16_pair(row[2 * g], row[2 * g + 1]);
+        if (K % 2) base[lowp_b_offset(K / 2, j, pair_columns) / 4] = to_bf16(row[K - 1]);
+    }
+}
+inline void pack_bf16_kn(const float* b, std::int64_t K, std::int64_t N, std::int64_t ldb, bool pair_columns, std::uint8_t* dst) {
+    const std::int64_t G = LowpMatrix::bf16_groups(K), panel = G * kLowpNr;  // words
+    auto* d = reinterpret_cast<std::uint32_t*>(dst);
+    std::memset(dst, 0, static_cast<std::size_t>(LowpMatrix::bf16_bytes(K, N)));
+    for (std::int64_t k = 0; k < K; k += 2) {
+        const float* r0 = b + k * ldb;
+        const float* r1 = k + 1 < K ? r0 + ldb : nullptr;
+        for (std::int64_t n0 = 0; n0 < N; n0 += kLowpNr) {
+            std::uint32_t* base = d + n0 / kLowpNr * panel;
+            const std::int64_t nn = std::min(kLowpNr, N - n0);
+            if (!pair_columns && r1) {  // one panel row: 32 contiguous words (vectorized)
+                std::uint32_t* out = base + k / 2 * kLowpNr;
+                for (std::int64_t j = 0; j < nn; ++j) out[j] = bf16_pair(r0[n0 + j], r1[n0 + j]);
+                continue;
+            }
+            for (std::int64_t j = 0; j < nn; ++j)
+                base[lowp_b_offset(k / 2, j, pair_columns) / 4] = r1 ? bf16_pair(r0[n0 + j], r1[n0 + j]) : to_bf16(r0[n0 + j]);
+        }
+    }
 }
 
 }  // namespace fovea::detail

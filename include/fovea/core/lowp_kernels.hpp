@@ -269,7 +269,7 @@ inline void convert_rows_bf16(const float* x, std::int64_t rows, std::int64_t K,
             const __mmask16 m = static_cast<__mmask16>((1u << (K - k)) - 1);
             _mm256_mask_storeu_epi16(d + 2 * k, m, (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, r + k)));
         }
-        std::memset(d + 2 * K, 0, static_cast<std::size_t>(ldd - 2 * K));
+        if (ldd > 2 * K) std::memset(d + 2 * K, 0, static_cast<std::size_t>(ldd - 2 * K));
     }
 }
 
@@ -292,8 +292,11 @@ inline void quantize_rows_u8(const float* x, std::int64_t rows, std::int64_t K, 
         scale[i] = q.scale;
         zero[i] = q.zero;
         std::uint8_t* d = dst + i * ldd;
-        std::memset(d, 0, static_cast<std::size_t>(ldd));
-        if (!finite) continue;
+        if (!finite) {
+            std::memset(d, 0, static_cast<std::size_t>(ldd));
+            continue;
+        }
+        if (ldd > K) std::memset(d + K, 0, static_cast<std::size_t>(ldd - K));
         const __m512 inv = _mm512_set1_ps(q.inv);
         const __m512i z = _mm512_set1_epi32(q.zero), top = _mm512_set1_epi32(255);
         for (k = 0; k + 16 <= K; k += 16) {
@@ -341,7 +344,7 @@ inline void configure_tiles() {
 }
 inline void release_tiles() { _tile_release(); }
 
-// A 32 x 32 block per call (m <= 32 rows used; A has 32 readable rows, see core/lowp.hpp), the
+// A 32 x 32 block per call (m <= 32 rows used; A and out have rows up to m's next multiple of 16), the
 // tiles configured by configure_tiles.
 template <bool Int8>
 [[gnu::noinline]] void gemm_ukernel_amx(std::int64_t m, std::int64_t groups, const std::uint8_t* a, std::int64_t lda,

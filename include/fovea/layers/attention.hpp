@@ -85,7 +85,8 @@ struct Attention {
         const auto scope = ctx.arena->scope();
         float* qkv_buf = ctx.arena->alloc<float>(B * T * 3 * C);  // (B*T, 3*C) -> q | k | v, heads inside each
         float* o = ctx.arena->alloc<float>(B * T * C);            // (B*T, C), heads side by side
-        const std::int64_t ks = detail::packed_k_floats(T, D), vs = detail::packed_v_floats(T, D);
+        const detail::LowpConfig* lp = detail::attention_lowp(qkv.precision(), T);  // bf16 products, or fp32
+        const std::int64_t ks = detail::packed_k_floats(T, D, lp), vs = detail::packed_v_floats(T, D, lp);
         float* kv = ctx.arena->alloc<float>(B * H * (ks + vs));   // every head's K^T and V, packed once
         qkv.forward(ctx, x.reshape<2>({B * T, x.shape(2)}), {qkv_buf, {B * T, 3 * C}});
         PhaseTimer timer(ctx, Phase::Attention);
@@ -96,21 +97,24 @@ struct Attention {
                     RotaryEmbedding::apply(*rope, q, 3 * C);
                     RotaryEmbedding::apply(*rope, q + C, 3 * C);
                 }
-                detail::pack_kv(q + C, q + 2 * C, 3 * C, T, D, kv + bh * (ks + vs), kv + bh * (ks + vs) + ks);
+                detail::pack_kv(q + C, q + 2 * C, 3 * C, T, D, kv + bh * (ks + vs), kv + bh * (ks + vs) + ks, lp);
             }
         });
         // (batch, head, block of queries) in chunks that the pool's threads claim as they finish:
         // all cores work at batch 1 with few heads, and a thread's scratch is one block's scores
-        // (kQueryBlock x T), never T x T. The blocks do not depend on the thread count.
-        const std::int64_t nq = (T + kQueryBlock - 1) / kQueryBlock;
+        // (qb x T), never T x T. The blocks do not depend on the thread count. bf16 products take
+        // whole row tiles of their kernel (AMX: 64 queries as 2 x 32).
+        const std::int64_t qb = lp ? (kQueryBlock + lp->mr - 1) / lp->mr * lp->mr : kQueryBlock;
+        const std::int64_t nq = (T + qb - 1) / qb;
         parallel_for(ctx, B * H * nq, 1, 4 * ctx.threads, [&](std::int64_t begin, std::int64_t end, Context& sub) {
+            const detail::LowpRun run(lp);  // AMX: tiles configured once per chunk
             for (std::int64_t task = begin; task < end; ++task) {
-                const std::int64_t bh = task / nq, b = bh / H, h = bh % H, q0 = task % nq * kQueryBlock;
-                const std::int64_t rows = std::min(kQueryBlock, T - q0);
+                const std::int64_t bh = task / nq, b = bh / H, h = bh % H, q0 = task % nq * qb;
+                const std::int64_t rows = std::min(qb, T - q0);
                 const float* q = qkv_buf + (b * T + q0) * 3 * C + h * D;
                 detail::attention_packed(sub, q, 3 * C, rows, kv + bh * (ks + vs), kv + bh * (ks + vs) + ks, T, D, scale,
                                          rel_bias.empty() ? nullptr : rel_bias.data() + (h * T + q0) * T, nullptr, q0,
-                                         o + (b * T + q0) * C + h * D, C, probs ? probs + (bh * T + q0) * T : nullptr);
+                                         o + (b * T + q0) * C + h * D, C, probs ? probs + (bh * T + q0) * T : nullptr, lp);
             }
         });
         timer.stop();

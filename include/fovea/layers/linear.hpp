@@ -77,6 +77,8 @@ struct Linear {
         detail::gemm(ctx, x.shape(0), x.data(), x.stride(0), weight, y.data(), y.stride(0), ep);
     }
 
+    Precision precision() const { return lowp.empty() ? Precision::f32 : lowp.type; }
+
 private:
     void pack(const float* w, Precision p) {
         if (p == Precision::f32) weight = detail::PackedMatrix::from_nk(w, out, in, in);

@@ -75,7 +75,9 @@ struct WindowAttention {
         PhaseTimer timer(ctx, Phase::Attention);
         // (window, head) pairs in chunks that the pool's threads claim as they finish: windows
         // on a shift boundary cost more (their mask)
+        const detail::LowpConfig* lp = detail::attention_lowp(qkv.precision(), N);  // bf16 products, or fp32
         parallel_for(ctx, windows * H, 1, 8 * ctx.threads, [&](std::int64_t begin, std::int64_t end, Context& sub) {
+            const detail::LowpRun run(lp);  // AMX: tiles configured once per chunk
             for (std::int64_t wi = begin; wi < end; ++wi) {
                 const std::int64_t win = wi / H, h = wi % H;
                 float* q = qkv_buf + win * N * 3 * C + h * D;
@@ -88,7 +90,7 @@ struct WindowAttention {
                 const int* lab = labels ? labels + win * N : nullptr;
                 if (lab && std::all_of(lab, lab + N, [&](int l) { return l == lab[0]; })) lab = nullptr;
                 detail::attention_head(sub, q, q + C, q + 2 * C, 3 * C, N, D, cosine ? head_scale[static_cast<std::size_t>(h)] : scale, bias.data() + h * N * N, lab,
-                                       o + win * N * C + h * D, C, probs ? probs + (win * H + h) * N * N : nullptr);
+                                       o + win * N * C + h * D, C, probs ? probs + (win * H + h) * N * N : nullptr, lp);
             }
         });
         timer.stop();
