@@ -21,6 +21,9 @@ struct Epilogue {
     Activation act = Activation::None;
     const float* scale = nullptr;  // [N], multiplied in (LayerScale)
     bool accumulate = false;       // C += result (a residual connection) instead of C = result
+
+    // Nothing but the store (or, with accumulate, the add into C): a kernel may sum the tile in C.
+    bool stores_only() const { return alpha == 1.0f && !bias && !add && act == Activation::None && !scale; }
 };
 
 }  // namespace fovea::detail

@@ -121,7 +121,7 @@ inline void gemm_block(const KernelConfig& cfg, std::int64_t m0, std::int64_t m1
     const bool b_in_l1 = !blocked && (p1 - p0) * K * nr * 4 <= cpu_info().l1d / 2;
     // An epilogue that only stores (or adds into C): full-width tiles are summed in C itself, with
     // no trip through the scratch tile (attention's products: about a quarter of DINOv2's passes)
-    const bool plain = ep.alpha == 1.0f && !ep.bias && !ep.add && ep.act == Activation::None && !ep.scale;
+    const bool plain = ep.stores_only();
     // One m-row tile at (i, col) over K block [pc, pc + kk): its partial sums in acc (later K
     // blocks add to them), the epilogue after the last block; pf: lines to prefetch meanwhile.
     const auto tile = [&](std::int64_t m, std::int64_t i, std::int64_t col, std::int64_t n, std::int64_t pc, std::int64_t kk,

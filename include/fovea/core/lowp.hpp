@@ -23,6 +23,49 @@
 
 namespace fovea::detail {
 
+// bf16 panels of B[K, N]: K in groups of 2 values, padded to kLowpGroupAlign groups.
+inline std::int64_t bf16_groups(std::int64_t K) { return ((K + 1) / 2 + kLowpGroupAlign - 1) / kLowpGroupAlign * kLowpGroupAlign; }
+inline std::int64_t bf16_bytes(std::int64_t K, std::int64_t N) { return (N + kLowpNr - 1) / kLowpNr * bf16_groups(K) * kLowpNr * kLowpGroupBytes; }
+
+// Packed into dst (bf16_bytes(K, N), 64-byte aligned), padding zero: a Linear's weights at load
+// (LowpMatrix::from_nk), attention's K and V per head in the forward pass (LowpMatrix::view_bf16):
+//   pack_bf16_nk: B = W^T from W[N, K] at row stride ldw (a weight; the keys: B = K^T);
+//   pack_bf16_kn: B from B[K, N] at row stride ldb (the values).
+// A group is the bf16 pair (B[2g, j], B[2g + 1, j]) as one 32-bit word (lowp_kernels.hpp).
+inline std::uint32_t bf16_pair(float lo, float hi) { return to_bf16(lo) | std::uint32_t{to_bf16(hi)} << 16; }
+inline void pack_bf16_nk(const float* w, std::int64_t N, std::int64_t K, std::int64_t ldw, bool pair_columns, std::uint8_t* dst) {
+    const std::int64_t G = bf16_groups(K), panel = G * kLowpNr;  // words
+    auto* d = reinterpret_cast<std::uint32_t*>(dst);
+    std::memset(dst, 0, static_cast<std::size_t>(bf16_bytes(K, N)));
+    for (std::int64_t n = 0; n < N; ++n) {
+        const float* row = w + n * ldw;
+        std::uint32_t* base = d + n / kLowpNr * panel;
+        const std::int64_t j = n % kLowpNr;
+        for (std::int64_t g = 0; g < K / 2; ++g) base[lowp_b_offset(g, j, pair_columns) / 4] = bf16_pair(row[2 * g], row[2 * g + 1]);
+        if (K % 2) base[lowp_b_offset(K / 2, j, pair_columns) / 4] = to_bf16(row[K - 1]);
+    }
+}
+inline void pack_bf16_kn(const float* b, std::int64_t K, std::int64_t N, std::int64_t ldb, bool pair_columns, std::uint8_t* dst) {
+    const std::int64_t G = bf16_groups(K), panel = G * kLowpNr;  // words
+    auto* d = reinterpret_cast<std::uint32_t*>(dst);
+    std::memset(dst, 0, static_cast<std::size_t>(bf16_bytes(K, N)));
+    for (std::int64_t k = 0; k < K; k += 2) {
+        const float* r0 = b + k * ldb;
+        const float* r1 = k + 1 < K ? r0 + ldb : nullptr;
+        for (std::int64_t n0 = 0; n0 < N; n0 += kLowpNr) {
+            std::uint32_t* base = d + n0 / kLowpNr * panel;
+            const std::int64_t nn = std::min(kLowpNr, N - n0);
+            if (!pair_columns && r1) {  // one panel row: 32 contiguous words (vectorized)
+                std::uint32_t* out = base + k / 2 * kLowpNr;
+                for (std::int64_t j = 0; j < nn; ++j) out[j] = bf16_pair(r0[n0 + j], r1[n0 + j]);
+                continue;
+            }
+            for (std::int64_t j = 0; j < nn; ++j)
+                base[lowp_b_offset(k / 2, j, pair_columns) / 4] = r1 ? bf16_pair(r0[n0 + j], r1[n0 + j]) : to_bf16(r0[n0 + j]);
+        }
+    }
+}
+
 class LowpMatrix {
 public:
     Precision type = Precision::bf16;
@@ -55,17 +98,11 @@ public:
         const std::int64_t panel = m.groups * kLowpNr * kLowpGroupBytes, P = m.panels();
         m.data_ = std::shared_ptr<std::uint8_t[]>(aligned_array<std::uint8_t>(static_cast<std::size_t>(P * panel)).release(), AlignedFree{});
         std::uint8_t* d = m.data_.get();
-        std::memset(d, 0, static_cast<std::size_t>(P * panel));
         if (p == Precision::bf16) {
-            for (std::int64_t n = 0; n < N; ++n) {
-                std::uint8_t* base = d + n / kLowpNr * panel;
-                for (std::int64_t k = 0; k < K; ++k) {
-                    const std::uint16_t h = to_bf16(w[n * ldw + k]);
-                    std::memcpy(base + lowp_b_offset(k / 2, n % kLowpNr, m.cfg->pair_columns) + k % 2 * 2, &h, 2);
-                }
-            }
+            pack_bf16_nk(w, N, K, ldw, m.cfg->pair_columns, d);
             return m;
         }
+        std::memset(d, 0, static_cast<std::size_t>(P * panel));
         m.col_scale_ = std::shared_ptr<float[]>(new float[static_cast<std::size_t>(P * kLowpNr)]());
         m.col_sum_ = std::shared_ptr<std::int32_t[]>(new std::int32_t[static_cast<std::size_t>(P * kLowpNr)]());
         for (std::int64_t n = 0; n < N; ++n) {
@@ -105,8 +142,6 @@ public:
         m.data_ = std::shared_ptr<std::uint8_t[]>(std::shared_ptr<std::uint8_t[]>(), const_cast<std::uint8_t*>(packed));
         return m;
     }
-    static std::int64_t bf16_groups(std::int64_t K) { return ((K + 1) / 2 + kLowpGroupAlign - 1) / kLowpGroupAlign * kLowpGroupAlign; }
-    static std::int64_t bf16_bytes(std::int64_t K, std::int64_t N) { return (N + kLowpNr - 1) / kLowpNr * bf16_groups(K) * kLowpNr * kLowpGroupBytes; }
 
 private:
     std::shared_ptr<std::uint8_t[]> data_;
@@ -171,7 +206,7 @@ inline void lowp_block(const LowpMatrix& B, const LowpRows& a, std::int64_t m0, 
     float* acc = arena.alloc<float>(kLowpMaxMr * kLowpNr);
     // An epilogue that only stores: tiles the kernel writes whole go straight to C (attention's
     // products; a Linear layer always has some epilogue)
-    const bool plain = ep.alpha == 1.0f && !ep.bias && !ep.add && ep.act == Activation::None && !ep.scale && !ep.accumulate;
+    const bool plain = ep.stores_only() && !ep.accumulate;  // the kernels do not add into C
     // Row blocks whose A stays in half of L2 while the panels pass (the f32 entry's a_block)
     const std::int64_t mc = std::max(mr, f32.a_block / a.ld / mr * mr);
     for (std::int64_t ic = m0; ic < m1; ic += mc) {
@@ -216,45 +251,6 @@ inline void gemm(const Context& ctx, std::int64_t M, const float* A, std::int64_
                   [&](std::int64_t m0, std::int64_t m1, std::int64_t p0, std::int64_t p1, Context& sub) {
                       lowp_block(B, a, m0, m1, p0, p1, C, ldc, ep, *sub.arena);
                   });
-}
-
-// bf16 panels (LowpMatrix::view_bf16) of attention's operands, packed per head in the forward pass
-// into dst (LowpMatrix::bf16_bytes(K, N), 64-byte aligned), padding zero:
-//   pack_bf16_nk: B = W^T from W[N, K] at row stride ldw (the keys: B = K^T);
-//   pack_bf16_kn: B from B[K, N] at row stride ldb (the values).
-// A group is the bf16 pair (B[2g, j], B[2g + 1, j]) as one 32-bit word (lowp_kernels.hpp).
-inline std::uint32_t bf16_pair(float lo, float hi) { return to_bf16(lo) | std::uint32_t{to_bf16(hi)} << 16; }
-inline void pack_bf16_nk(const float* w, std::int64_t N, std::int64_t K, std::int64_t ldw, bool pair_columns, std::uint8_t* dst) {
-    const std::int64_t G = LowpMatrix::bf16_groups(K), panel = G * kLowpNr;  // words
-    auto* d = reinterpret_cast<std::uint32_t*>(dst);
-    std::memset(dst, 0, static_cast<std::size_t>(LowpMatrix::bf16_bytes(K, N)));
-    for (std::int64_t n = 0; n < N; ++n) {
-        const float* row = w + n * ldw;
-        std::uint32_t* base = d + n / kLowpNr * panel;
-        const std::int64_t j = n % kLowpNr;
-        for (std::int64_t g = 0; g < K / 2; ++g) base[lowp_b_offset(g, j, pair_columns) / 4] = bf16_pair(row[2 * g], row[2 * g + 1]);
-        if (K % 2) base[lowp_b_offset(K / 2, j, pair_columns) / 4] = to_bf16(row[K - 1]);
-    }
-}
-inline void pack_bf16_kn(const float* b, std::int64_t K, std::int64_t N, std::int64_t ldb, bool pair_columns, std::uint8_t* dst) {
-    const std::int64_t G = LowpMatrix::bf16_groups(K), panel = G * kLowpNr;  // words
-    auto* d = reinterpret_cast<std::uint32_t*>(dst);
-    std::memset(dst, 0, static_cast<std::size_t>(LowpMatrix::bf16_bytes(K, N)));
-    for (std::int64_t k = 0; k < K; k += 2) {
-        const float* r0 = b + k * ldb;
-        const float* r1 = k + 1 < K ? r0 + ldb : nullptr;
-        for (std::int64_t n0 = 0; n0 < N; n0 += kLowpNr) {
-            std::uint32_t* base = d + n0 / kLowpNr * panel;
-            const std::int64_t nn = std::min(kLowpNr, N - n0);
-            if (!pair_columns && r1) {  // one panel row: 32 contiguous words (vectorized)
-                std::uint32_t* out = base + k / 2 * kLowpNr;
-                for (std::int64_t j = 0; j < nn; ++j) out[j] = bf16_pair(r0[n0 + j], r1[n0 + j]);
-                continue;
-            }
-            for (std::int64_t j = 0; j < nn; ++j)
-                base[lowp_b_offset(k / 2, j, pair_columns) / 4] = r1 ? bf16_pair(r0[n0 + j], r1[n0 + j]) : to_bf16(r0[n0 + j]);
-        }
-    }
 }
 
 }  // namespace fovea::detail

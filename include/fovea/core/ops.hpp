@@ -75,13 +75,13 @@ inline const LowpConfig* attention_lowp(Precision model, std::int64_t Tk) {
 // (sizes from packed_k/v_floats). V is packed one block of kKeyBlock keys after another (each
 // block its own panels), so that a key block's values are a matrix of their own.
 inline std::int64_t packed_k_floats(std::int64_t Tk, std::int64_t D, const LowpConfig* lp = nullptr) {
-    return lp ? LowpMatrix::bf16_bytes(D, Tk) / 4 : PackedMatrix::packed_size(D, Tk, kernels().nr);
+    return lp ? bf16_bytes(D, Tk) / 4 : PackedMatrix::packed_size(D, Tk, kernels().nr);
 }
 // Where key block k0's values begin in vp (floats); packed_v_floats is that of k0 = Tk.
 inline std::int64_t packed_v_offset(std::int64_t k0, std::int64_t D, const LowpConfig* lp) {
     if (!lp) return PackedMatrix::packed_size(k0, D, kernels().nr);
     const std::int64_t rest = k0 % kKeyBlock;
-    return (k0 / kKeyBlock * LowpMatrix::bf16_bytes(kKeyBlock, D) + (rest ? LowpMatrix::bf16_bytes(rest, D) : 0)) / 4;
+    return (k0 / kKeyBlock * bf16_bytes(kKeyBlock, D) + (rest ? bf16_bytes(rest, D) : 0)) / 4;
 }
 inline std::int64_t packed_v_floats(std::int64_t Tk, std::int64_t D, const LowpConfig* lp = nullptr) {
     return packed_v_offset(Tk, D, lp);
@@ -128,9 +128,9 @@ inline void attention_packed(const Context& ctx, const float* q, std::int64_t ld
         for (std::int64_t d = 0; d < D; ++d) qs[i * D + d] = alpha * q[i * ldq + d];
     LowpRows qa, pa;
     if (lp) {
-        qa = lowp_rows(*ctx.arena, Tq, LowpMatrix::bf16_groups(D), *lp);
+        qa = lowp_rows(*ctx.arena, Tq, bf16_groups(D), *lp);
         lp->convert(qs, Tq, D, D, qa.data, qa.ld, nullptr, nullptr);
-        pa = lowp_rows(*ctx.arena, Tq, LowpMatrix::bf16_groups(kKeyBlock), *lp);  // rows of any key block (its groups <= these)
+        pa = lowp_rows(*ctx.arena, Tq, bf16_groups(kKeyBlock), *lp);  // rows of any key block (its groups <= these)
     }
     // scores s[Tq, kb] (stride lds) = (alpha q) K[k0, k0 + kb)^T + add, the keys' panels a view of K^T
     const auto scores = [&](std::int64_t k0, std::int64_t kb, float* s, std::int64_t lds) {
@@ -138,7 +138,7 @@ inline void attention_packed(const Context& ctx, const float* q, std::int64_t ld
         e.add = add ? add + k0 : nullptr;
         e.add_ld = Tk;
         if (!lp) return gemm(one, Tq, qs, D, PackedMatrix::view(kp + k0 * D, D, kb, cfg.isa), s, lds, e);
-        const LowpMatrix B = LowpMatrix::view_bf16(reinterpret_cast<const std::uint8_t*>(kp) + LowpMatrix::bf16_bytes(D, k0), D, kb, *lp);
+        const LowpMatrix B = LowpMatrix::view_bf16(reinterpret_cast<const std::uint8_t*>(kp) + bf16_bytes(D, k0), D, kb, *lp);
         lowp_block(B, qa, 0, Tq, 0, B.panels(), s, lds, e, *ctx.arena);
     };
     // out (+)= p[Tq, kb] (stride ldp) V[k0, k0 + kb)
