@@ -68,6 +68,10 @@ int main(int argc, char** argv) {
     benchmark::AddCustomContext("cpu_model", fovea::cpu_info().model_name);
     benchmark::AddCustomContext("compiler", fovea::compiler_name());
     benchmark::AddCustomContext("kernels", fovea::detail::kernels().name);
+    // At least a second per row unless the caller asks otherwise: a per-benchmark MinTime would
+    // override --benchmark_min_time, so it is set only where that flag is absent.
+    bool min_time_given = false;
+    for (int i = 1; i < argc; ++i) min_time_given |= std::string(argv[i]).rfind("--benchmark_min_time", 0) == 0;
     benchmark::Initialize(&argc, argv);
     std::vector<fovea::Precision> precisions;
     for (int i = 2; i + 1 < argc; ++i)
@@ -107,12 +111,10 @@ int main(int argc, char** argv) {
             fovea::LoadOptions options;
             options.precision = p;
             models.push_back(std::make_unique<fovea::Model>(fovea::load_model(dir, options)));
-            benchmark::RegisterBenchmark((std::string(name) + "/" + fovea::precision_name(p)).c_str(), BM_Model, models.back().get())
-                ->ArgsProduct({{1, 8}, threads})
-                ->ArgNames({"batch", "threads"})
-                ->Unit(benchmark::kMillisecond)
-                ->UseRealTime()
-                ->MinTime(1.0);
+            auto* b = benchmark::RegisterBenchmark((std::string(name) + "/" + fovea::precision_name(p)).c_str(), BM_Model,
+                                                   models.back().get());
+            b->ArgsProduct({{1, 8}, threads})->ArgNames({"batch", "threads"})->Unit(benchmark::kMillisecond)->UseRealTime();
+            if (!min_time_given) b->MinTime(1.0);
         }
     }
     benchmark::RunSpecifiedBenchmarks();
