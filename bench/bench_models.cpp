@@ -1,5 +1,6 @@
 // Every preset end to end: ms per image, achieved GFLOP/s (the multiply-adds of one forward pass,
-// counted at the GEMM seam) and the share of this machine's FMA peak, measured in the same run.
+// counted at the GEMM seam) and its share of this machine's FMA peak, measured just before and just
+// after each row (on a shared machine a neighbour's load moves the peak from minute to minute).
 // The models are hub folders with random weights, written by bench/compare_onnxruntime.py:
 //   PYTHONPATH=<timm> python3 bench/compare_onnxruntime.py --ort <dir> --rounds 0 <names...>
 //   build/bench/fovea_bench_models /tmp/fovea_vs_ort [--precision f32,bf16,int8]
@@ -10,7 +11,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
-#include <map>
+#include <chrono>
 #include <string>
 #include <vector>
 #include <random>
@@ -21,8 +22,6 @@
 #include "peak.hpp"
 
 namespace {
-
-std::map<int, double> g_peak;  // measured FMA peak (GFLOP/s) by thread count
 
 const char* kPresets[] = {"vit_tiny_patch16_224",         "vit_small_patch16_224",        "vit_base_patch16_224",
                           "vit_large_patch16_224",        "deit_base_patch16_224",        "swin_tiny_patch4_window7_224",
@@ -48,7 +47,11 @@ void BM_Model(benchmark::State& s, const fovea::Model* model) {
     // The timed passes count each phase's wall time (core/context.hpp: Phase), reported per image
     fovea::Counters phases;
     fovea::set_counters(&phases);
+    const double peak_before = fovea_bench::fma_peak_gflops(threads, 2'000'000, 3);
+    const auto t0 = std::chrono::steady_clock::now();
     for (auto _ : s) benchmark::DoNotOptimize(model->forward(x).data());
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double peak = 0.5 * (peak_before + fovea_bench::fma_peak_gflops(threads, 2'000'000, 3));
     fovea::set_counters(nullptr);
     const double per_image = 1e-6 / (static_cast<double>(s.iterations()) * batch);
     for (int i = 0; i < static_cast<int>(fovea::Phase::kCount); ++i)
@@ -56,7 +59,8 @@ void BM_Model(benchmark::State& s, const fovea::Model* model) {
     s.counters["ms/image"] = benchmark::Counter(batch * 1e-3, benchmark::Counter::kIsIterationInvariantRate |
                                                                   benchmark::Counter::kInvert);
     s.counters["GFLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
-    s.counters["peak_GFLOP/s"] = g_peak[threads];
+    s.counters["peak_GFLOP/s"] = peak;
+    s.counters["share"] = flops * static_cast<double>(s.iterations()) / secs / 1e9 / peak;
     s.counters["GFLOP/image"] = flops / batch / 1e9;
     s.SetLabel(fovea::compiler_name() + ", " + fovea::detail::kernel_name(p));
 }
@@ -95,10 +99,6 @@ int main(int argc, char** argv) {
     const int hw = fovea::detail::ThreadPool::hardware_threads();
     for (int t = 1; t < hw; t *= 2) threads.push_back(t);
     threads.push_back(hw);
-    for (auto t : threads) {
-        g_peak[static_cast<int>(t)] = fovea_bench::fma_peak_gflops(static_cast<int>(t));
-        std::printf("measured fp32 FMA peak, %d thread(s): %.1f GFLOP/s\n", static_cast<int>(t), g_peak[static_cast<int>(t)]);
-    }
     std::vector<std::unique_ptr<fovea::Model>> models;
     for (const char* name : kPresets) {
         const std::string dir = std::string(argv[1]) + "/" + name;

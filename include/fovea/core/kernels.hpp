@@ -55,6 +55,11 @@ struct LowpConfig {
     // A kernel call reads A and writes its output in whole tiles of this many rows (AMX: 16), past
     // a tile's m rows; 1: exactly m rows
     int tile_rows = 1;
+    // The fewest keys at which attention's products run on this bf16 entry (see attention_lowp);
+    // 0: never (the portable entry is slower than fp32). Measured, bf16 model against fp32
+    // attention: Zen 5's AVX512_BF16 made Swin's 49-key windows 13% slower and paid from ViT-B's
+    // 197 keys; AMX made Swin-T 1.5x faster (Xeon: 68 -> 45 ms at 1 thread, 15.4 -> 10.4 at 16).
+    int attention_min_keys = 0;
     // Around a thread's run of ukernel calls (AMX: the tile configuration is loaded once, not per
     // call, and the tiles are released after); null where nothing is needed.
     void (*begin)() = nullptr;
@@ -172,6 +177,7 @@ inline LowpConfig make_lowp(Precision p, LowpIsa isa) {
     if (isa == LowpIsa::Avx512) {
         c.name = i8 ? "avx512_vnni int8 12x32" : "avx512_bf16 bf16 12x32";
         c.mr = 12;
+        c.attention_min_keys = 128;
         if (i8)
             fill_lowp<12>(c.ukernel, [](auto MR) -> UKernelLowp { return &avx512_lowp::gemm_ukernel_lowp<avx512_lowp::Int8, decltype(MR)::value>; });
         else
@@ -182,6 +188,7 @@ inline LowpConfig make_lowp(Precision p, LowpIsa isa) {
         c.mr = 32;
         for (int m = 1; m <= c.mr; ++m) c.ukernel[m] = i8 ? &amx::gemm_ukernel_amx<true> : &amx::gemm_ukernel_amx<false>;
         c.tile_rows = 16;
+        c.attention_min_keys = 16;
         c.begin = &amx::configure_tiles;
         c.end = &amx::release_tiles;
 #endif
@@ -191,6 +198,7 @@ inline LowpConfig make_lowp(Precision p, LowpIsa isa) {
     if (isa == LowpIsa::Neon) {
         c.name = i8 ? "neon_dotprod int8 5x32 (sdot)" : "neon_bf16 bf16 5x32 (bfdot)";
         c.mr = 5;
+        c.attention_min_keys = 128;  // as AVX512_BF16's: not measured on an ARM core
         c.convert = i8 ? neon_lowp::quantize_rows_s8_minus128 : convert_rows_bf16_generic;
         c.a_minus_128 = i8;
         if (i8)
@@ -200,6 +208,7 @@ inline LowpConfig make_lowp(Precision p, LowpIsa isa) {
     } else if (isa == LowpIsa::NeonMmla) {
         c.name = i8 ? "neon_i8mm int8 4x32 (usmmla)" : "neon_bf16 bf16 4x32 (bfmmla)";
         c.mr = 4;
+        c.attention_min_keys = 128;
         c.convert = i8 ? quantize_rows_u8_generic : convert_rows_bf16_generic;
         c.pair_columns = true;
         if (i8)

@@ -58,16 +58,13 @@ inline constexpr std::int64_t kKeyBlock = 256;
 
 // Attention's products for a bf16 or int8 model over Tk keys: bf16 operands and fp32 sums on the
 // CPU's bf16 kernels (AMX, AVX512_BF16, BFDOT / BFMMLA), as PyTorch's bf16 autocast runs them. Null
-// (fp32 products) for an fp32 model, where the CPU has no bf16 instructions (the portable bf16
-// kernel is slower than fp32), and below kLowpMinKeys keys, where converting and packing cost
-// more than the products save: on Zen 5 (AVX512_BF16, 1 thread) bf16 made Swin's 49-key windows
-// 13% slower, ViT-B's 197 keys 15% faster and DINOv2's 1,370 keys 1.5x faster. Scores, softmax and
-// the output stay fp32.
-inline constexpr std::int64_t kLowpMinKeys = 128;
+// (fp32 products) for an fp32 model, and below the entry's attention_min_keys, where converting
+// and packing cost more than the products save (never, for the portable entry). Scores, softmax
+// and the output stay fp32.
 inline const LowpConfig* attention_lowp(Precision model, std::int64_t Tk) {
-    if (model == Precision::f32 || Tk < kLowpMinKeys) return nullptr;
+    if (model == Precision::f32) return nullptr;
     const LowpConfig& c = kernels().lowp(Precision::bf16);
-    return c.isa == LowpIsa::Generic ? nullptr : &c;
+    return c.attention_min_keys > 0 && Tk >= c.attention_min_keys ? &c : nullptr;
 }
 
 // One head's keys and values, packed once for the GEMMs of all its query blocks: K^T [D, Tk] and
