@@ -1,7 +1,6 @@
 // GEMM micro-benchmarks on the shapes the models run, fovea's kernels against Eigen's product in
 // the same run, with the share of the FMA peak this machine measures at start-up.
 //   cmake -S . -B build -DFOVEA_BUILD_BENCH=ON && cmake --build build -j2 && build/bench/fovea_bench_gemm
-#include <Eigen/Core>
 #include <benchmark/benchmark.h>
 
 #include <array>
@@ -13,6 +12,7 @@
 
 #include <fovea/fovea.hpp>
 
+#include "eigen_gemm.hpp"
 #include "peak.hpp"
 
 namespace {
@@ -89,23 +89,19 @@ void BM_FoveaLowp(benchmark::State& s) {
     time_linear(s, p, threads, packed, packed.cfg->name);
 }
 
-// The same product in Eigen (row-major Maps, its own threads where built with OpenMP).
+// The same product in Eigen (row-major Maps, its own threads where built with OpenMP; compiled for
+// this CPU in eigen_gemm.cpp).
 void BM_Eigen(benchmark::State& s) {
     const int threads = static_cast<int>(s.range(3));
-    Eigen::setNbThreads(threads);
+    fovea_bench::eigen_set_threads(threads);
     Problem p(s);
-    using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-    Eigen::Map<const Mat> a(p.a.data(), p.M, p.K), w(p.w.data(), p.N, p.K);
-    Eigen::Map<Mat> c(p.c.data(), p.M, p.N);
-    Eigen::Map<const Eigen::RowVectorXf> b(p.bias.data(), p.N);
     const AdjacentPeak adj(threads);
     for (auto _ : s) {
-        c.noalias() = a * w.transpose();
-        c.rowwise() += b;
+        fovea_bench::eigen_linear(p.a.data(), p.w.data(), p.bias.data(), p.c.data(), p.M, p.N, p.K);
         benchmark::DoNotOptimize(p.c.data());
     }
     report(s, p, threads, adj);
-    s.SetLabel(fovea::compiler_name() + ", Eigen " + std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION));
+    s.SetLabel(fovea::compiler_name() + ", " + fovea_bench::eigen_name());
 }
 
 // 1 and 2 threads, and every hardware thread where there are more.
