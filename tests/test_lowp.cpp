@@ -231,14 +231,14 @@ TEST(Lowp, OutputBitsDoNotDependOnTheThreadCount) {
     }
 }
 
-// Attention's bf16 products (core/ops.hpp, a bf16 or int8 model's attention from the entry's
-// attention_min_keys: 16 on AMX, 128 elsewhere) on each bf16 kernel this CPU runs, against float64 attention of the operands the kernels are given:
-// alpha q, k and v rounded to bf16. The probabilities are rounded to bf16 on their way into P V
-// (relative error <= 2^-9 each, as in PyTorch's bf16 autocast), so the output may differ from the
-// reference by at most 2^-9 max|v|: the bound asserted, with 2^-8. Shapes: a Swin window (49 x 49,
-// bias and mask), whole rows (Tk <= 256),
-// the online softmax over 2 and 3 key blocks (the last of 44 keys, of 1), odd D, a relative bias
-// and Swin's region mask, and the probabilities copied out.
+// Attention's bf16 products (core/ops.hpp: a bf16 or int8 model's attention from its entry's
+// attention_min_keys, 16 on AMX and 128 elsewhere) on each bf16 kernel this CPU runs, against
+// float64 attention of the operands the kernels are given: alpha q, k and v rounded to bf16. The
+// probabilities are rounded to bf16 on their way into P V (relative error <= 2^-9 each, as in
+// PyTorch's bf16 autocast), so the output may differ from the reference by at most 2^-9 max|v|:
+// the bound asserted, with 2^-8. Shapes: a Swin window (49 x 49, bias and mask), whole rows
+// (Tk <= 256), the online softmax over 2 and 3 key blocks (the last of 44 keys, of 1), odd D, a
+// relative bias and Swin's region mask, and the probabilities copied out.
 TEST(Lowp, AttentionProductsInBf16MatchFloat64OfTheirOperands) {
     using fovea::detail::from_bf16;
     using fovea::detail::to_bf16;
@@ -250,8 +250,9 @@ TEST(Lowp, AttentionProductsInBf16MatchFloat64OfTheirOperands) {
     std::normal_distribution<float> nd;
     for (LowpIsa l : runnable(Precision::bf16)) {
         const auto& cfg = fovea::detail::lowp_config(Precision::bf16, l);
-        for (const Shape s : {Shape{49, 49, 32, true, true, false}, Shape{37, 200, 64, true, true, false}, Shape{64, 300, 40, false, false, false},
-                              Shape{5, 513, 33, true, false, false}, Shape{20, 300, 32, false, true, true}}) {
+        for (const Shape s : {Shape{49, 49, 32, true, true, false}, Shape{37, 200, 64, true, true, false},
+                              Shape{64, 300, 40, false, false, false}, Shape{5, 513, 33, true, false, false},
+                              Shape{20, 300, 32, false, true, true}}) {
             const float alpha = 0.125f;
             const std::int64_t ld = 3 * s.D + 2;  // q | k | v of a token side by side, as in the qkv projection
             std::vector<float> x(std::max(s.Tq, s.Tk) * ld), add(s.Tq * s.Tk), out(s.Tq * s.D, -1.0f), probs(s.Tq * s.Tk);
