@@ -1,12 +1,12 @@
 // GEMM micro-benchmarks on the shapes the models run, fovea's kernels against Eigen's product in
-// the same run, with the share of the FMA peak this machine measures at start-up.
+// the same run, with the share of the FMA peak measured next to each row (the start-up figures
+// printed first are for orientation).
 //   cmake -S . -B build -DFOVEA_BUILD_BENCH=ON && cmake --build build -j2 && build/bench/fovea_bench_gemm
 #include <benchmark/benchmark.h>
 
 #include <array>
 #include <chrono>
 #include <cstdio>
-#include <map>
 #include <random>
 #include <vector>
 
@@ -16,8 +16,6 @@
 #include "peak.hpp"
 
 namespace {
-
-std::map<int, double> g_peak;  // measured FMA peak (GFLOP/s) by thread count
 
 struct Problem {
     std::int64_t M, N, K;
@@ -35,23 +33,12 @@ struct Problem {
     }
 };
 
-// The FMA peak measured just before and just after a benchmark (shared machines: a neighbour's load
-// moves both), and the share of it this benchmark reached.
-struct AdjacentPeak {
-    int threads;
-    double before;
-    std::chrono::steady_clock::time_point t0;
-    explicit AdjacentPeak(int t) : threads(t), before(fovea_bench::fma_peak_gflops(t, 2'000'000, 3)), t0(std::chrono::steady_clock::now()) {}
-};
+using fovea_bench::AdjacentPeak;
 
-void report(benchmark::State& s, const Problem& p, int threads, const AdjacentPeak& adj) {
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - adj.t0).count();
+void report(benchmark::State& s, const Problem& p, const AdjacentPeak& adj) {
     const double flops = 2.0 * p.M * p.N * p.K;
-    const double peak = 0.5 * (adj.before + fovea_bench::fma_peak_gflops(threads, 2'000'000, 3));
     s.counters["GFLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
-    s.counters["peak_GFLOP/s"] = peak;
-    s.counters["share"] = flops * static_cast<double>(s.iterations()) / secs / 1e9 / peak;
-    (void)g_peak;
+    adj.report(s, flops);
 }
 
 // A Linear layer, C = A W^T + b, through fovea's GEMM and pool; W packed as `packed` (fp32 panels,
@@ -66,7 +53,7 @@ void time_linear(benchmark::State& s, Problem& p, int threads, const Packed& pac
         fovea::detail::gemm(ctx, p.M, p.a.data(), p.K, packed, p.c.data(), p.N, ep);
         benchmark::DoNotOptimize(p.c.data());
     }
-    report(s, p, threads, adj);
+    report(s, p, adj);
     s.SetLabel(fovea::compiler_name() + ", " + kernels);
 }
 
@@ -100,7 +87,7 @@ void BM_Eigen(benchmark::State& s) {
         fovea_bench::eigen_linear(p.a.data(), p.w.data(), p.bias.data(), p.c.data(), p.M, p.N, p.K);
         benchmark::DoNotOptimize(p.c.data());
     }
-    report(s, p, threads, adj);
+    report(s, p, adj);
     s.SetLabel(fovea::compiler_name() + ", " + fovea_bench::eigen_name());
 }
 
@@ -144,10 +131,8 @@ BENCHMARK(BM_Eigen)->Apply(shapes);
 BENCHMARK(BM_FoveaLowp)->Apply(lowp_shapes);
 
 int main(int argc, char** argv) {
-    for (int t : thread_counts()) {
-        g_peak[t] = fovea_bench::fma_peak_gflops(t);
-        std::printf("measured fp32 FMA peak, %d thread(s): %.1f GFLOP/s\n", t, g_peak[t]);
-    }
+    for (int t : thread_counts())
+        std::printf("measured fp32 FMA peak, %d thread(s): %.1f GFLOP/s\n", t, fovea_bench::fma_peak_gflops(t));
     // Every figure names what produced it: CPU and compiler in the header, compiler and kernels per row.
     benchmark::AddCustomContext("cpu_model", fovea::cpu_info().model_name);
     benchmark::AddCustomContext("compiler", fovea::compiler_name());

@@ -11,7 +11,6 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
-#include <chrono>
 #include <string>
 #include <vector>
 #include <random>
@@ -47,11 +46,9 @@ void BM_Model(benchmark::State& s, const fovea::Model* model) {
     // The timed passes count each phase's wall time (core/context.hpp: Phase), reported per image
     fovea::Counters phases;
     fovea::set_counters(&phases);
-    const double peak_before = fovea_bench::fma_peak_gflops(threads, 2'000'000, 3);
-    const auto t0 = std::chrono::steady_clock::now();
+    const fovea_bench::AdjacentPeak adj(threads);
     for (auto _ : s) benchmark::DoNotOptimize(model->forward(x).data());
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const double peak = 0.5 * (peak_before + fovea_bench::fma_peak_gflops(threads, 2'000'000, 3));
+    adj.report(s, flops);
     fovea::set_counters(nullptr);
     const double per_image = 1e-6 / (static_cast<double>(s.iterations()) * batch);
     for (int i = 0; i < static_cast<int>(fovea::Phase::kCount); ++i)
@@ -59,8 +56,6 @@ void BM_Model(benchmark::State& s, const fovea::Model* model) {
     s.counters["ms/image"] = benchmark::Counter(batch * 1e-3, benchmark::Counter::kIsIterationInvariantRate |
                                                                   benchmark::Counter::kInvert);
     s.counters["GFLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
-    s.counters["peak_GFLOP/s"] = peak;
-    s.counters["share"] = flops * static_cast<double>(s.iterations()) / secs / 1e9 / peak;
     s.counters["GFLOP/image"] = flops / batch / 1e9;
     s.SetLabel(fovea::compiler_name() + ", " + fovea::detail::kernel_name(p));
 }

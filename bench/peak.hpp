@@ -1,6 +1,7 @@
 #pragma once
 // The machine's fp32 FMA peak, measured: independent FMA chains on every register, one per thread.
 #include <atomic>
+#include <benchmark/benchmark.h>
 #include <chrono>
 #include <cstdint>
 #include <thread>
@@ -85,5 +86,22 @@ inline double fma_peak_gflops(int threads, std::int64_t iters = 4'000'000, int t
     }
     return best;
 }
+
+// The FMA peak measured just before and just after a benchmark's passes (shared machines: a
+// neighbour's load moves it from minute to minute), and the share of it those passes reached.
+// Construct right before the timed loop; report() right after it.
+struct AdjacentPeak {
+    int threads;
+    double before;
+    std::chrono::steady_clock::time_point t0;
+    explicit AdjacentPeak(int t) : threads(t), before(fma_peak_gflops(t, 2'000'000, 3)), t0(std::chrono::steady_clock::now()) {}
+    // Sets peak_GFLOP/s and share for passes of flops_per_iteration each.
+    void report(benchmark::State& s, double flops_per_iteration) const {
+        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double peak = 0.5 * (before + fma_peak_gflops(threads, 2'000'000, 3));
+        s.counters["peak_GFLOP/s"] = peak;
+        s.counters["share"] = flops_per_iteration * static_cast<double>(s.iterations()) / secs / 1e9 / peak;
+    }
+};
 
 }  // namespace fovea_bench
