@@ -8,6 +8,8 @@
 // each of its row tiles (see set_blocking); partial sums of a blocked K wait in the arena; each
 // tile's epilogue runs as its last K block ends, while the tile is in L1. Every table entry, the
 // portable one included, runs this driver, so an element's sum never depends on how C is cut.
+// A is read in place: packed per tile as BLIS packs it ([k][mr]), K blocks of 256 or 384, 14-row
+// tiles, padded rows, or prefetching two panels ahead all ran no faster on Zen 5 or on the Xeon.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
