@@ -1,12 +1,9 @@
 // GEMM micro-benchmarks on the shapes the models run, fovea's kernels against Eigen's product in
-// the same run, with the share of the FMA peak measured next to each row (the start-up figures
-// printed first are for orientation).
+// the same run, with the share of the FMA peak measured next to each row.
 //   cmake -S . -B build -DFOVEA_BUILD_BENCH=ON && cmake --build build -j2 && build/bench/fovea_bench_gemm
 #include <benchmark/benchmark.h>
 
 #include <array>
-#include <chrono>
-#include <cstdio>
 #include <random>
 #include <vector>
 
@@ -131,8 +128,6 @@ BENCHMARK(BM_Eigen)->Apply(shapes);
 BENCHMARK(BM_FoveaLowp)->Apply(lowp_shapes);
 
 int main(int argc, char** argv) {
-    for (int t : thread_counts())
-        std::printf("measured fp32 FMA peak, %d thread(s): %.1f GFLOP/s\n", t, fovea_bench::fma_peak_gflops(t));
     // Every figure names what produced it: CPU and compiler in the header, compiler and kernels per row.
     benchmark::AddCustomContext("cpu_model", fovea::cpu_info().model_name);
     benchmark::AddCustomContext("compiler", fovea::compiler_name());
