@@ -94,11 +94,14 @@ TEST(Lowp, KernelsMatchFloat64OfTheirOperandsOnRaggedShapes) {
                             const auto B = LowpMatrix::from_nk(w.data(), N, K, K, p, entry_for(l), &cfg);
                             fovea::detail::gemm(fovea::Context::top(), M, a.data(), lda, B, c.data(), ldc, ep);
                             const auto ad = converted_rows(p, a, M, K, lda, B.groups);
+                            std::vector<double> wd(N * K);  // unpacked once, not per row (qemu runs this)
+                            for (std::int64_t j = 0; j < N; ++j)
+                                for (std::int64_t k = 0; k < K; ++k) wd[j * K + k] = packed_weight(B, k, j);
                             for (std::int64_t i = 0; i < M; ++i)
                                 for (std::int64_t j = 0; j < N; ++j) {
                                     double acc = 0, mag = 0;
                                     for (std::int64_t k = 0; k < K; ++k) {
-                                        const double t = ad[i * K + k] * packed_weight(B, k, j);
+                                        const double t = ad[i * K + k] * wd[j * K + k];
                                         acc += t;
                                         mag += std::abs(t);
                                     }
