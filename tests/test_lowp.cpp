@@ -120,6 +120,29 @@ TEST(Lowp, KernelsMatchFloat64OfTheirOperandsOnRaggedShapes) {
     EXPECT_GE(checked, 2 * 6 * 4 * 6 * 3);
 }
 
+// Attention's keys are packed through the entry's row converter: the same bytes as the weights'
+// word-by-word packing, in each entry's panel layout.
+TEST(Lowp, KeysPackedThroughTheConverterAreTheWordByWordPacking) {
+    std::mt19937 rng(5);
+    std::normal_distribution<float> nd;
+    for (const LowpIsa l : runnable(Precision::bf16)) {
+        const auto& cfg = fovea::detail::lowp_config(Precision::bf16, l);
+        for (const auto [N, K] : {std::pair<std::int64_t, std::int64_t>{1, 1}, {31, 33}, {197, 64}, {70, 7}, {33, 100}}) {
+            const std::int64_t ld = K + 3;
+            std::vector<float> k(N * ld);
+            for (auto& x : k) x = 3.0f * nd(rng);
+            const auto bytes = static_cast<std::size_t>(fovea::detail::bf16_bytes(K, N));
+            std::vector<std::uint8_t> want(bytes + 64), got(bytes + 64);
+            std::vector<std::uint32_t> scratch(fovea::detail::kLowpNr * fovea::detail::bf16_groups(K));
+            auto* w = reinterpret_cast<std::uint8_t*>((reinterpret_cast<std::uintptr_t>(want.data()) + 63) / 64 * 64);
+            auto* g = reinterpret_cast<std::uint8_t*>((reinterpret_cast<std::uintptr_t>(got.data()) + 63) / 64 * 64);
+            fovea::detail::pack_bf16_nk(k.data(), N, K, ld, cfg.pair_columns, w);
+            fovea::detail::pack_bf16_nk_rows(k.data(), N, K, ld, cfg, scratch.data(), g);
+            EXPECT_EQ(std::memcmp(w, g, bytes), 0) << cfg.name << " N " << N << " K " << K;
+        }
+    }
+}
+
 TEST(Lowp, PackedWeightsAreTheirRoundingOrQuantization) {
     std::mt19937 rng(3);
     std::normal_distribution<float> nd;
@@ -268,7 +291,7 @@ TEST(Lowp, AttentionProductsInBf16MatchFloat64OfTheirOperands) {
             const auto scope = ctx.arena->scope();
             float* kp = ctx.arena->alloc<float>(fovea::detail::packed_k_floats(s.Tk, s.D, &cfg));
             float* vp = ctx.arena->alloc<float>(fovea::detail::packed_v_floats(s.Tk, s.D, &cfg));
-            fovea::detail::pack_kv(k, v, ld, s.Tk, s.D, kp, vp, &cfg);
+            fovea::detail::pack_kv(*ctx.arena, k, v, ld, s.Tk, s.D, kp, vp, &cfg);
             fovea::detail::attention_packed(ctx, q, ld, s.Tq, kp, vp, s.Tk, s.D, alpha, s.add ? add.data() : nullptr,
                                             s.labels ? labels.data() : nullptr, 0, out.data(), s.D, s.probs ? probs.data() : nullptr, &cfg);
             const auto bf = [](float f) { return double(from_bf16(to_bf16(f))); };

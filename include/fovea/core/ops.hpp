@@ -83,10 +83,11 @@ inline std::int64_t packed_v_offset(std::int64_t k0, std::int64_t D, const LowpC
 inline std::int64_t packed_v_floats(std::int64_t Tk, std::int64_t D, const LowpConfig* lp = nullptr) {
     return packed_v_offset(Tk, D, lp);
 }
-inline void pack_kv(const float* k, const float* v, std::int64_t ldkv, std::int64_t Tk, std::int64_t D, float* kp, float* vp,
-                    const LowpConfig* lp = nullptr) {
+inline void pack_kv(Arena& arena, const float* k, const float* v, std::int64_t ldkv, std::int64_t Tk, std::int64_t D, float* kp,
+                    float* vp, const LowpConfig* lp = nullptr) {
     const KernelConfig& cfg = kernels();
-    if (lp) pack_bf16_nk(k, Tk, D, ldkv, lp->pair_columns, reinterpret_cast<std::uint8_t*>(kp));
+    const auto scope = arena.scope();
+    if (lp) pack_bf16_nk_rows(k, Tk, D, ldkv, *lp, arena.alloc<std::uint32_t>(kLowpNr * bf16_groups(D)), reinterpret_cast<std::uint8_t*>(kp));
     else PackedMatrix::pack_nk(k, Tk, D, ldkv, cfg.nr, kp);
     for (std::int64_t k0 = 0; k0 < Tk; k0 += kKeyBlock) {
         const std::int64_t kb = std::min(kKeyBlock, Tk - k0);
@@ -190,7 +191,7 @@ inline void attention_rows(const Context& ctx, const float* q, std::int64_t ldq,
     const auto scope = ctx.arena->scope();
     float* kp = ctx.arena->alloc<float>(packed_k_floats(Tk, D, lp));
     float* vp = ctx.arena->alloc<float>(packed_v_floats(Tk, D, lp));
-    pack_kv(k, v, ldkv, Tk, D, kp, vp, lp);
+    pack_kv(*ctx.arena, k, v, ldkv, Tk, D, kp, vp, lp);
     attention_packed(ctx, q, ldq, Tq, kp, vp, Tk, D, alpha, add, labels, 0, out, ldo, probs, lp);
 }
 

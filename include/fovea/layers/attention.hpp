@@ -90,14 +90,14 @@ struct Attention {
         float* kv = ctx.arena->alloc<float>(B * H * (ks + vs));   // every head's K^T and V, packed once
         qkv.forward(ctx, x.reshape<2>({B * T, x.shape(2)}), {qkv_buf, {B * T, 3 * C}});
         PhaseTimer timer(ctx, Phase::Attention);
-        parallel_for(ctx, B * H, 1, ctx.threads, [&](std::int64_t begin, std::int64_t end, Context&) {
+        parallel_for(ctx, B * H, 1, ctx.threads, [&](std::int64_t begin, std::int64_t end, Context& sub) {
             for (std::int64_t bh = begin; bh < end; ++bh) {
                 float* q = qkv_buf + bh / H * T * 3 * C + bh % H * D;
                 if (rope) {  // this (batch, head)'s own columns of q and k
                     RotaryEmbedding::apply(*rope, q, 3 * C);
                     RotaryEmbedding::apply(*rope, q + C, 3 * C);
                 }
-                detail::pack_kv(q + C, q + 2 * C, 3 * C, T, D, kv + bh * (ks + vs), kv + bh * (ks + vs) + ks, lp);
+                detail::pack_kv(*sub.arena, q + C, q + 2 * C, 3 * C, T, D, kv + bh * (ks + vs), kv + bh * (ks + vs) + ks, lp);
             }
         });
         // (batch, head, block of queries) in chunks that the pool's threads claim as they finish:
