@@ -132,13 +132,11 @@ TEST(Lowp, KeysPackedThroughTheConverterAreTheWordByWordPacking) {
             std::vector<float> k(N * ld);
             for (auto& x : k) x = 3.0f * nd(rng);
             const auto bytes = static_cast<std::size_t>(fovea::detail::bf16_bytes(K, N));
-            std::vector<std::uint8_t> want(bytes + 64), got(bytes + 64);
+            const auto want = fovea::detail::aligned_array<std::uint8_t>(bytes), got = fovea::detail::aligned_array<std::uint8_t>(bytes);
             std::vector<std::uint32_t> scratch(fovea::detail::kLowpNr * fovea::detail::bf16_groups(K));
-            auto* w = reinterpret_cast<std::uint8_t*>((reinterpret_cast<std::uintptr_t>(want.data()) + 63) / 64 * 64);
-            auto* g = reinterpret_cast<std::uint8_t*>((reinterpret_cast<std::uintptr_t>(got.data()) + 63) / 64 * 64);
-            fovea::detail::pack_bf16_nk(k.data(), N, K, ld, cfg.pair_columns, w);
-            fovea::detail::pack_bf16_nk_rows(k.data(), N, K, ld, cfg, scratch.data(), g);
-            EXPECT_EQ(std::memcmp(w, g, bytes), 0) << cfg.name << " N " << N << " K " << K;
+            fovea::detail::pack_bf16_nk(k.data(), N, K, ld, cfg.pair_columns, want.get());
+            fovea::detail::pack_bf16_nk_rows(k.data(), N, K, ld, cfg, scratch.data(), got.get());
+            EXPECT_EQ(std::memcmp(want.get(), got.get(), bytes), 0) << cfg.name << " N " << N << " K " << K;
         }
     }
 }
