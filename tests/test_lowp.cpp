@@ -127,7 +127,7 @@ TEST(Lowp, KeysPackedThroughTheConverterAreTheWordByWordPacking) {
     std::normal_distribution<float> nd;
     for (const LowpIsa l : runnable(Precision::bf16)) {
         const auto& cfg = fovea::detail::lowp_config(Precision::bf16, l);
-        for (const auto [N, K] : {std::pair<std::int64_t, std::int64_t>{1, 1}, {31, 33}, {197, 64}, {70, 7}, {33, 100}}) {
+        for (const auto& [N, K] : {std::pair<std::int64_t, std::int64_t>{1, 1}, {31, 33}, {197, 64}, {70, 7}, {33, 100}}) {
             const std::int64_t ld = K + 3;
             std::vector<float> k(N * ld);
             for (auto& x : k) x = 3.0f * nd(rng);
