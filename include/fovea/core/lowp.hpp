@@ -245,6 +245,10 @@ inline void lowp_block(const LowpMatrix& B, const LowpRows& a, std::int64_t m0, 
                     dq.row_scale = a.scale + i;
                     dq.row_zero = a.zero + i;
                 }
+                if (cfg.tile) {
+                    cfg.tile(m, n, B.groups, a.data + i * a.ld, a.ld, B.data() + p * panel, C + i * ldc + col, ldc, i, col, dq, ep);
+                    continue;
+                }
                 if (plain && n == kLowpNr && m % cfg.tile_rows == 0) {
                     cfg.ukernel[m](m, B.groups, a.data + i * a.ld, a.ld, B.data() + p * panel, C + i * ldc + col, ldc, dq);
                     continue;
