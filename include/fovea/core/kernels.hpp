@@ -64,9 +64,9 @@ struct LowpConfig {
     // call, and the tiles are released after); null where nothing is needed.
     void (*begin)() = nullptr;
     void (*end)() = nullptr;
-    // A Linear tile's whole way out in one call, kernel and epilogue (AMX int8); null: ukernel, then
-    // the fp32 entry's epilogue on its output.
-    TileLowp tile = nullptr;
+    // A panel's rows all the way out, products and epilogue, in one call (AMX int8); null: ukernel
+    // per tile, then the fp32 entry's epilogue on its output.
+    PanelLowp panel = nullptr;
 };
 
 struct KernelConfig {
@@ -196,7 +196,7 @@ inline LowpConfig make_lowp(Precision p, LowpIsa isa) {
         c.attention_min_keys = 16;
         c.begin = &amx::configure_tiles;
         c.end = &amx::release_tiles;
-        if (i8) c.tile = &amx::gemm_tile_amx_int8;
+        if (i8) c.panel = &amx::gemm_panel_amx_int8;
 #endif
     }
 #endif

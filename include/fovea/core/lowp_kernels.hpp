@@ -51,8 +51,8 @@ struct Dequant {
 // out[m, 32] (ldo floats) from A rows (lda bytes) and one B panel; m <= the entry's mr.
 using UKernelLowp = void (*)(std::int64_t m, std::int64_t groups, const std::uint8_t* a, std::int64_t lda,
                              const std::uint8_t* b, float* out, std::int64_t ldo, const Dequant& dq);
-// The same tile through the epilogue into C[m, n] at (row0, col0) of the product, in one call.
-using TileLowp = void (*)(std::int64_t m, std::int64_t n, std::int64_t groups, const std::uint8_t* a, std::int64_t lda,
+// Rows [0, m) of one panel through the epilogue into C[m, n] at (row0, col0) of the product.
+using PanelLowp = void (*)(std::int64_t m, std::int64_t n, std::int64_t groups, const std::uint8_t* a, std::int64_t lda,
                           const std::uint8_t* b, float* C, std::int64_t ldc, std::int64_t row0, std::int64_t col0,
                           const Dequant& dq, const Epilogue& ep);
 // fp32 rows -> packed A rows of `groups` x 4 bytes at stride ldd (padding zero); int8 also writes
@@ -381,12 +381,11 @@ inline void configure_tiles() {
 }
 inline void release_tiles() { _tile_release(); }
 
-// The products of a 32 x 32 block (m <= 32 rows used; A and out have rows up to m's next multiple
-// of 16) into out at ldo bytes: fp32 sums (bf16) or int32 (int8), the tiles configured by
-// configure_tiles.
+// The products of a 32 x 32 block (m <= 32 rows used; A has rows up to m's next multiple of 16),
+// left in tiles 0-3; the tiles configured by configure_tiles. The tile unit runs them while the
+// instructions after the call proceed.
 template <bool Int8>
-inline void tile_products(std::int64_t m, std::int64_t groups, const std::uint8_t* a, std::int64_t lda,
-                          const std::uint8_t* b, void* out, std::int64_t ldo) {
+inline void tile_products(std::int64_t m, std::int64_t groups, const std::uint8_t* a, std::int64_t lda, const std::uint8_t* b) {
     _tile_zero(0);
     _tile_zero(1);
     _tile_zero(2);
@@ -414,10 +413,14 @@ inline void tile_products(std::int64_t m, std::int64_t groups, const std::uint8_
             }
         }
     }
+}
+
+// Tiles 0-3 to out (ldo bytes): rows up to m's next multiple of 16.
+inline void tile_store(std::int64_t m, void* out, std::int64_t ldo) {
     auto* o = static_cast<std::uint8_t*>(out);
     _tile_stored(0, o, ldo);
     _tile_stored(1, o + 64, ldo);
-    if (two) {
+    if (m > 16) {
         _tile_stored(2, o + 16 * ldo, ldo);
         _tile_stored(3, o + 16 * ldo + 64, ldo);
     }
@@ -427,7 +430,8 @@ inline void tile_products(std::int64_t m, std::int64_t groups, const std::uint8_
 template <bool Int8>
 [[gnu::noinline]] void gemm_ukernel_amx(std::int64_t m, std::int64_t groups, const std::uint8_t* a, std::int64_t lda,
                                const std::uint8_t* b, float* out, std::int64_t ldo, const Dequant& dq) {
-    tile_products<Int8>(m, groups, a, lda, b, out, ldo * 4);
+    tile_products<Int8>(m, groups, a, lda, b);
+    tile_store(m, out, ldo * 4);
     if constexpr (Int8)  // the int32 sums were stored in place: the VNNI kernel's write-back dequantizes them
         for (std::int64_t i = 0; i < m; ++i) {
             float* o = out + i * ldo;
@@ -435,15 +439,27 @@ template <bool Int8>
         }
 }
 
-// int8's whole way out (LowpConfig::tile): the sums stored once, then dequantized inside the
-// epilogue's pass over them. Dequantizing in place first was a third pass over the tile: ViT-B's
-// products at 1 thread spent 26-38% of the int8 peak in the fused form, 18-35% in the passes.
-[[gnu::noinline]] inline void gemm_tile_amx_int8(std::int64_t m, std::int64_t n, std::int64_t groups, const std::uint8_t* a,
-                                                 std::int64_t lda, const std::uint8_t* b, float* C, std::int64_t ldc,
-                                                 std::int64_t row0, std::int64_t col0, const Dequant& dq, const Epilogue& ep) {
-    alignas(64) std::int32_t sums[32 * 32];
-    tile_products<true>(m, groups, a, lda, b, sums, 32 * 4);
-    avx512::dequant_epilogue_tile(sums, 32, m, n, C, ldc, row0, col0, dq, ep);
+// int8's way out for rows [0, m) of one panel (LowpConfig::panel), in 32-row tiles (the rest
+// last). A tile's sums are stored once and dequantized inside the epilogue's pass over them, and
+// that write-back runs after the next tile's products are issued: the vector units write one tile
+// back while the tile unit computes the next.
+[[gnu::noinline]] inline void gemm_panel_amx_int8(std::int64_t m, std::int64_t n, std::int64_t groups, const std::uint8_t* a,
+                                                  std::int64_t lda, const std::uint8_t* b, float* C, std::int64_t ldc,
+                                                  std::int64_t row0, std::int64_t col0, const Dequant& dq, const Epilogue& ep) {
+    alignas(64) std::int32_t sums[2][32 * 32];
+    const auto write_back = [&](std::int64_t i, std::int64_t rows, const std::int32_t* s) {
+        const Dequant d{dq.row_scale + i, dq.row_zero + i, dq.col_scale, dq.col_sum};
+        avx512::dequant_epilogue_tile(s, 32, rows, n, C + i * ldc, ldc, row0 + i, col0, d, ep);
+    };
+    const std::int32_t* prev = nullptr;  // the tile before, rows [i - 32, i)
+    for (std::int64_t i = 0, t = 0; i < m; i += 32, ++t) {
+        const std::int64_t rows = std::min<std::int64_t>(32, m - i);
+        tile_products<true>(rows, groups, a + i * lda, lda, b);
+        if (prev) write_back(i - 32, 32, prev);
+        tile_store(rows, sums[t & 1], 32 * 4);
+        prev = sums[t & 1];
+    }
+    if (m > 0) write_back((m - 1) / 32 * 32, m - (m - 1) / 32 * 32, prev);
 }
 
 }  // namespace fovea::detail::amx
