@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "fovea/core/simd.hpp"
 
@@ -439,22 +440,28 @@ template <bool Int8>
         }
 }
 
-// int8's way out for rows [0, m) of one panel (LowpConfig::panel), in 32-row tiles (the rest
-// last). A tile's sums are stored once and dequantized inside the epilogue's pass over them, and
-// that write-back runs after the next tile's products are issued: the vector units write one tile
-// back while the tile unit computes the next.
-[[gnu::noinline]] inline void gemm_panel_amx_int8(std::int64_t m, std::int64_t n, std::int64_t groups, const std::uint8_t* a,
-                                                  std::int64_t lda, const std::uint8_t* b, float* C, std::int64_t ldc,
-                                                  std::int64_t row0, std::int64_t col0, const Dequant& dq, const Epilogue& ep) {
-    alignas(64) std::int32_t sums[2][32 * 32];
-    const auto write_back = [&](std::int64_t i, std::int64_t rows, const std::int32_t* s) {
-        const Dequant d{dq.row_scale + i, dq.row_zero + i, dq.col_scale, dq.col_sum};
-        avx512::dequant_epilogue_tile(s, 32, rows, n, C + i * ldc, ldc, row0 + i, col0, d, ep);
+// A Linear layer's way out for rows [0, m) of one panel (LowpConfig::panel), in 32-row tiles (the
+// rest last). A tile's sums are stored once and run through the epilogue (int8: dequantized inside
+// its pass), and that write-back comes after the next tile's products are issued: the vector units
+// write one tile back while the tile unit computes the next.
+template <bool Int8>
+[[gnu::noinline]] void gemm_panel_amx(std::int64_t m, std::int64_t n, std::int64_t groups, const std::uint8_t* a,
+                                      std::int64_t lda, const std::uint8_t* b, float* C, std::int64_t ldc,
+                                      std::int64_t row0, std::int64_t col0, const Dequant& dq, const Epilogue& ep) {
+    using Sum = std::conditional_t<Int8, std::int32_t, float>;
+    alignas(64) Sum sums[2][32 * 32];
+    const auto write_back = [&](std::int64_t i, std::int64_t rows, const Sum* s) {
+        if constexpr (Int8) {
+            const Dequant d{dq.row_scale + i, dq.row_zero + i, dq.col_scale, dq.col_sum};
+            avx512::dequant_epilogue_tile(s, 32, rows, n, C + i * ldc, ldc, row0 + i, col0, d, ep);
+        } else {
+            avx512::epilogue_tile(s, 32, rows, n, C + i * ldc, ldc, row0 + i, col0, ep);
+        }
     };
-    const std::int32_t* prev = nullptr;  // the tile before, rows [i - 32, i)
+    const Sum* prev = nullptr;  // the tile before, rows [i - 32, i)
     for (std::int64_t i = 0, t = 0; i < m; i += 32, ++t) {
         const std::int64_t rows = std::min<std::int64_t>(32, m - i);
-        tile_products<true>(rows, groups, a + i * lda, lda, b);
+        tile_products<Int8>(rows, groups, a + i * lda, lda, b);
         if (prev) write_back(i - 32, 32, prev);
         tile_store(rows, sums[t & 1], 32 * 4);
         prev = sums[t & 1];
