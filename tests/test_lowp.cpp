@@ -221,55 +221,6 @@ TEST(Lowp, EveryConverterAndInt8KernelAgreesBitForBit) {
     }
 }
 
-#if defined(__x86_64__)
-// AMX int8's write-back (LowpConfig::tile) dequantizes each sum inside the epilogue's pass: the
-// same values as dequantizing into an fp32 tile first (Int8::store's arithmetic, written out in
-// scalar) and running the AVX-512 epilogue on it, for every combination of steps the table names
-// and one it does not. Runs wherever AVX-512 does, not only on AMX.
-TEST(Lowp, Int8SumsDequantizedInsideTheEpilogueAreDequantizingThenTheEpilogue) {
-    if (!fovea::detail::can_run(fovea::detail::Isa::Avx512)) GTEST_SKIP() << "no AVX-512 here";
-    std::mt19937 rng(17);
-    std::normal_distribution<float> nd;
-    std::uniform_int_distribution<std::int32_t> sum(-(1 << 20), 1 << 20), colsum(-4000, 4000), zero(0, 255);
-    const std::int64_t ldc = 45;
-    std::vector<std::int32_t> acc(32 * 32), zr(32), cs(32);
-    std::vector<float> rs(32), fs(32), bias(48), scale(48), add(35 * ldc), c0(32 * ldc), deq(32 * 32);  // bias, scale, add: from (3, 5)
-    for (auto& x : acc) x = sum(rng);
-    for (auto& x : cs) x = colsum(rng);
-    for (auto& x : zr) x = zero(rng);
-    for (auto& x : rs) x = std::abs(nd(rng)) * 0.01f;
-    for (auto& x : fs) x = std::abs(nd(rng)) * 0.01f;
-    for (auto* v : {&bias, &scale, &add, &c0})
-        for (auto& x : *v) x = nd(rng);
-    for (std::int64_t i = 0; i < 32; ++i)
-        for (std::int64_t j = 0; j < 32; ++j)
-            deq[i * 32 + j] = static_cast<float>(acc[i * 32 + j] - zr[i] * cs[j]) * rs[i] * fs[j];
-    const fovea::detail::Dequant dq{rs.data(), zr.data(), fs.data(), cs.data()};
-    std::vector<Epilogue> eps(10);
-    eps[1].bias = bias.data();
-    eps[2] = eps[1], eps[2].act = fovea::Activation::Gelu;
-    eps[3] = eps[1], eps[3].act = fovea::Activation::GeluTanh;
-    eps[4] = eps[1], eps[4].act = fovea::Activation::QuickGelu;
-    eps[5] = eps[1], eps[5].accumulate = true;
-    eps[6] = eps[5], eps[6].scale = scale.data();
-    eps[7].alpha = 0.125f, eps[7].add = add.data(), eps[7].add_ld = ldc;
-    eps[8] = eps[7], eps[8].act = fovea::Activation::Gelu, eps[8].scale = scale.data();  // no table entry: kAny
-    eps[9].accumulate = true;
-    int checked = 0;
-    for (std::size_t e = 0; e < eps.size(); ++e)
-        for (const auto& [m, n] : {std::pair<std::int64_t, std::int64_t>{32, 32}, {5, 17}, {17, 1}}) {
-            std::vector<float> got = c0, want = c0;
-            // the tile at (row 3, column 5) of a product: add[] is read there
-            fovea::detail::avx512::dequant_epilogue_tile(acc.data(), 32, m, n, got.data(), ldc, 3, 5, dq, eps[e]);
-            fovea::detail::avx512::epilogue_tile(deq.data(), 32, m, n, want.data(), ldc, 3, 5, eps[e]);
-            for (std::size_t i = 0; i < got.size(); ++i)  // one rounding apart at most, where GCC fuses a multiply and an add
-                ASSERT_NEAR(got[i], want[i], 4e-7 * (1 + std::abs(want[i]))) << "epilogue " << e << " m " << m << " n " << n << " at " << i;
-            ++checked;
-        }
-    EXPECT_EQ(checked, 30);
-}
-#endif
-
 TEST(Lowp, NonFiniteRowsGiveNaNAsInFloat32) {
     const std::int64_t M = 3, K = 40, N = 5;
     std::vector<float> a(M * K, 0.5f), w(N * K, 0.25f), c(M * N);

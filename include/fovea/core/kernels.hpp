@@ -64,9 +64,6 @@ struct LowpConfig {
     // call, and the tiles are released after); null where nothing is needed.
     void (*begin)() = nullptr;
     void (*end)() = nullptr;
-    // A Linear panel's rows all the way out, products and epilogue, in one call (AMX); null, and
-    // for attention's plain products: ukernel per tile, then the fp32 entry's epilogue.
-    PanelLowp panel = nullptr;
 };
 
 struct KernelConfig {
@@ -196,7 +193,6 @@ inline LowpConfig make_lowp(Precision p, LowpIsa isa) {
         c.attention_min_keys = 16;
         c.begin = &amx::configure_tiles;
         c.end = &amx::release_tiles;
-        c.panel = i8 ? &amx::gemm_panel_amx<true> : &amx::gemm_panel_amx<false>;
 #endif
     }
 #endif

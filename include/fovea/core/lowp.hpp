@@ -239,12 +239,6 @@ inline void lowp_block(const LowpMatrix& B, const LowpRows& a, std::int64_t m0, 
             const std::int64_t col = p * kLowpNr, n = std::min(kLowpNr, B.N - col);
             Dequant dq;
             if (B.type == Precision::int8) dq = {nullptr, nullptr, B.col_scale() + col, B.col_sum() + col};
-            if (cfg.panel && !(plain && B.type == Precision::bf16)) {  // attention's tiles go straight to C below
-                dq.row_scale = a.scale + ic;
-                dq.row_zero = a.zero + ic;
-                cfg.panel(rows, n, B.groups, a.data + ic * a.ld, a.ld, B.data() + p * panel, C + ic * ldc + col, ldc, ic, col, dq, ep);
-                continue;
-            }
             for (std::int64_t t = 0, i = ic, m; t < tiles; ++t, i += m) {
                 m = whole ? std::min(mr, ic + rows - i) : base + (t < extra);
                 if (B.type == Precision::int8) {

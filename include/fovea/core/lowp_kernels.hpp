@@ -23,7 +23,6 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#include <type_traits>
 
 #include "fovea/core/simd.hpp"
 
@@ -52,10 +51,6 @@ struct Dequant {
 // out[m, 32] (ldo floats) from A rows (lda bytes) and one B panel; m <= the entry's mr.
 using UKernelLowp = void (*)(std::int64_t m, std::int64_t groups, const std::uint8_t* a, std::int64_t lda,
                              const std::uint8_t* b, float* out, std::int64_t ldo, const Dequant& dq);
-// Rows [0, m) of one panel through the epilogue into C[m, n] at (row0, col0) of the product.
-using PanelLowp = void (*)(std::int64_t m, std::int64_t n, std::int64_t groups, const std::uint8_t* a, std::int64_t lda,
-                          const std::uint8_t* b, float* C, std::int64_t ldc, std::int64_t row0, std::int64_t col0,
-                          const Dequant& dq, const Epilogue& ep);
 // fp32 rows -> packed A rows of `groups` x 4 bytes at stride ldd (padding zero); int8 also writes
 // each row's scale and zero point.
 using ConvertRowsFn = void (*)(const float* x, std::int64_t rows, std::int64_t K, std::int64_t ldx, std::uint8_t* dst,
@@ -320,39 +315,6 @@ inline void quantize_rows_u8(const float* x, std::int64_t rows, std::int64_t K, 
 #pragma GCC pop_options
 #endif
 
-// ---- int8 sums through the epilogue in one pass (AMX's write-back) ----------------------------
-// In AVX-512's own region (simd.hpp's target string): the dequantizing source then inlines into
-// its epilogue_rows, as an fp32 accumulator's load does.
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")
-#endif
-namespace fovea::detail::avx512 {
-
-// C = epilogue(dequantized acc) for an m x n tile of int32 sums (ldacc int32s, 32 columns
-// readable): the same float(acc - zero colsum) scale col_scale as Int8::store, not written back
-// to acc and read again.
-inline void dequant_epilogue_tile(const std::int32_t* acc, std::int64_t ldacc, std::int64_t m, std::int64_t n, float* C,
-                                  std::int64_t ldc, std::int64_t row0, std::int64_t col0, const Dequant& dq,
-                                  const Epilogue& ep) {
-    const auto src = [acc, ldacc, &dq](std::int64_t r, std::int64_t j) {
-        const __m512i sums = _mm512_loadu_si512(acc + r * ldacc + j);
-        const __m512i shift = _mm512_mullo_epi32(_mm512_set1_epi32(dq.row_zero[r]), _mm512_loadu_si512(dq.col_sum + j));
-        const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(sums, shift)), _mm512_set1_ps(dq.row_scale[r]));
-        return _mm512_mul_ps(v, _mm512_loadu_ps(dq.col_scale + j));
-    };
-    with_epilogue_steps(ep, [&](auto s) { epilogue_rows<decltype(s)::value>(src, m, n, C, ldc, row0, col0, ep); });
-}
-
-}  // namespace fovea::detail::avx512
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
-
 // ---- AMX tiles -------------------------------------------------------------------------------
 // Linux only: fovea asks Linux for the tile state (request_amx), and GCC 12's tile load/store
 // intrinsics cast the stride to long, which is 32 bits on Windows (the assembler rejects it).
@@ -382,11 +344,11 @@ inline void configure_tiles() {
 }
 inline void release_tiles() { _tile_release(); }
 
-// The products of a 32 x 32 block (m <= 32 rows used; A has rows up to m's next multiple of 16),
-// left in tiles 0-3; the tiles configured by configure_tiles. The tile unit runs them while the
-// instructions after the call proceed.
+// A 32 x 32 block per call (m <= 32 rows used; A and out have rows up to m's next multiple of 16), the
+// tiles configured by configure_tiles.
 template <bool Int8>
-inline void tile_products(std::int64_t m, std::int64_t groups, const std::uint8_t* a, std::int64_t lda, const std::uint8_t* b) {
+[[gnu::noinline]] void gemm_ukernel_amx(std::int64_t m, std::int64_t groups, const std::uint8_t* a, std::int64_t lda,
+                               const std::uint8_t* b, float* out, std::int64_t ldo, const Dequant& dq) {
     _tile_zero(0);
     _tile_zero(1);
     _tile_zero(2);
@@ -414,59 +376,18 @@ inline void tile_products(std::int64_t m, std::int64_t groups, const std::uint8_
             }
         }
     }
-}
-
-// Tiles 0-3 to out (ldo bytes): rows up to m's next multiple of 16.
-inline void tile_store(std::int64_t m, void* out, std::int64_t ldo) {
-    auto* o = static_cast<std::uint8_t*>(out);
-    _tile_stored(0, o, ldo);
-    _tile_stored(1, o + 64, ldo);
-    if (m > 16) {
-        _tile_stored(2, o + 16 * ldo, ldo);
-        _tile_stored(3, o + 16 * ldo + 64, ldo);
+    const std::int64_t ld = ldo * 4;
+    _tile_stored(0, out, ld);
+    _tile_stored(1, out + 16, ld);
+    if (two) {
+        _tile_stored(2, out + 16 * ldo, ld);
+        _tile_stored(3, out + 16 * ldo + 16, ld);
     }
-}
-
-// The entry's ukernel: fp32 out (int8: the sums dequantized in place).
-template <bool Int8>
-[[gnu::noinline]] void gemm_ukernel_amx(std::int64_t m, std::int64_t groups, const std::uint8_t* a, std::int64_t lda,
-                               const std::uint8_t* b, float* out, std::int64_t ldo, const Dequant& dq) {
-    tile_products<Int8>(m, groups, a, lda, b);
-    tile_store(m, out, ldo * 4);
     if constexpr (Int8)  // the int32 sums were stored in place: the VNNI kernel's write-back dequantizes them
         for (std::int64_t i = 0; i < m; ++i) {
             float* o = out + i * ldo;
             avx512_lowp::Int8::store(o, i, _mm512_loadu_si512(o), _mm512_loadu_si512(o + 16), dq);
         }
-}
-
-// A Linear layer's way out for rows [0, m) of one panel (LowpConfig::panel), in 32-row tiles (the
-// rest last). A tile's sums are stored once and run through the epilogue (int8: dequantized inside
-// its pass), and that write-back comes after the next tile's products are issued: the vector units
-// write one tile back while the tile unit computes the next.
-template <bool Int8>
-[[gnu::noinline]] void gemm_panel_amx(std::int64_t m, std::int64_t n, std::int64_t groups, const std::uint8_t* a,
-                                      std::int64_t lda, const std::uint8_t* b, float* C, std::int64_t ldc,
-                                      std::int64_t row0, std::int64_t col0, const Dequant& dq, const Epilogue& ep) {
-    using Sum = std::conditional_t<Int8, std::int32_t, float>;
-    alignas(64) Sum sums[2][32 * 32];
-    const auto write_back = [&](std::int64_t i, std::int64_t rows, const Sum* s) {
-        if constexpr (Int8) {
-            const Dequant d{dq.row_scale + i, dq.row_zero + i, dq.col_scale, dq.col_sum};
-            avx512::dequant_epilogue_tile(s, 32, rows, n, C + i * ldc, ldc, row0 + i, col0, d, ep);
-        } else {
-            avx512::epilogue_tile(s, 32, rows, n, C + i * ldc, ldc, row0 + i, col0, ep);
-        }
-    };
-    const Sum* prev = nullptr;  // the tile before, rows [i - 32, i)
-    for (std::int64_t i = 0, t = 0; i < m; i += 32, ++t) {
-        const std::int64_t rows = std::min<std::int64_t>(32, m - i);
-        tile_products<Int8>(rows, groups, a + i * lda, lda, b);
-        if (prev) write_back(i - 32, 32, prev);
-        tile_store(rows, sums[t & 1], 32 * 4);
-        prev = sums[t & 1];
-    }
-    if (m > 0) write_back((m - 1) / 32 * 32, m - (m - 1) / 32 * 32, prev);
 }
 
 }  // namespace fovea::detail::amx

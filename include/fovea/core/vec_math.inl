@@ -126,8 +126,8 @@ inline void softmax_row(float* x, std::int64_t n) {
     each_vector(n, [&](std::int64_t c, auto io) { io.store(x + c, V::mul(io.load(x + c), inv)); });
 }
 
-// The epilogue on an m x n tile of raw values (an accumulator tile's, whole vectors readable past
-// n), written to C at (row0, col0) of the whole product (add[] is indexed by it).
+// The epilogue on an m x n tile of raw accumulators acc (leading dimension ldacc, whole vectors
+// readable past n), written to C at (row0, col0) of the whole product (add[] is indexed by it).
 // The steps are compile-time flags for the combinations the layers use (a tile's epilogue is
 // short, and per-row tests of runtime flags cost as much as the work); kAny reads them at run time.
 enum EpilogueStep : unsigned {
@@ -144,11 +144,10 @@ inline unsigned epilogue_steps(const Epilogue& ep) {
 // Rows outer: a row's stores to C are its adjacent lines, not one line in each of m rows. Where C
 // is past L2 (ViT-B's fc1, 2.4 MB) that order wrote the same tiles in 0.65x the time (Zen 5). On
 // the Xeon, the column order's pass cost AMX int8 products as much as the products (qkv at 1
-// thread: 742 us with it, 408 without). src(r, j) gives the raw values of row r, columns
-// [j, j + W): an fp32 accumulator's, or (AMX int8) int32 sums dequantized on the way.
-template <unsigned S, class Src>
-inline void epilogue_rows(Src src, std::int64_t m, std::int64_t n, float* C, std::int64_t ldc, std::int64_t row0,
-                          std::int64_t col0, const Epilogue& ep) {
+// thread: 742 us with it, 408 without).
+template <unsigned S>
+inline void epilogue_steps_tile(const float* acc, std::int64_t ldacc, std::int64_t m, std::int64_t n, float* C,
+                                std::int64_t ldc, std::int64_t row0, std::int64_t col0, const Epilogue& ep) {
     // Locals, not ep's fields: a store to C could alias those, and they would be read again per row.
     const unsigned steps = S == kAny ? epilogue_steps(ep) : S;
     const float* const add = ep.add ? ep.add + row0 * ep.add_ld + col0 : nullptr;
@@ -158,12 +157,13 @@ inline void epilogue_rows(Src src, std::int64_t m, std::int64_t n, float* C, std
     const R alpha = V::set1(ep.alpha);
     const auto k = V::mask(n - full);
     for (std::int64_t r = 0; r < m; ++r) {
+        const float* a = acc + r * ldacc;
         float* c = C + r * ldc;
         const float* d = add ? add + r * add_ld : nullptr;
         const auto column = [&](std::int64_t j, auto whole) {
             constexpr bool Full = decltype(whole)::value;
             const auto load = [k](const float* p) { return Full ? V::loadu(p) : V::load_masked(p, k); };
-            R v = src(r, j);
+            R v = V::loadu(a + j);
             if (steps & kAlpha) v = V::mul(v, alpha);
             if (steps & kBias) v = V::add(v, load(bias + j));
             if (steps & kAdd) v = V::add(v, load(d + j));
@@ -180,31 +180,18 @@ inline void epilogue_rows(Src src, std::int64_t m, std::int64_t n, float* C, std
     }
 }
 
-template <unsigned S>
-inline void epilogue_steps_tile(const float* acc, std::int64_t ldacc, std::int64_t m, std::int64_t n, float* C,
-                                std::int64_t ldc, std::int64_t row0, std::int64_t col0, const Epilogue& ep) {
-    epilogue_rows<S>([acc, ldacc](std::int64_t r, std::int64_t j) { return V::loadu(acc + r * ldacc + j); }, m, n, C, ldc,
-                     row0, col0, ep);
-}
-
-// f(std::integral_constant<unsigned, steps>) for ep's combination of steps (kAny where it is not one
-// the layers use).
-template <class F>
-inline void with_epilogue_steps(const Epilogue& ep, F&& f) {
-    switch (epilogue_steps(ep)) {
-        case 0: return f(std::integral_constant<unsigned, 0>{});
-        case kBias: return f(std::integral_constant<unsigned, kBias>{});
-        case kBias | kGelu: return f(std::integral_constant<unsigned, kBias | kGelu>{});
-        case kBias | kGeluTanh: return f(std::integral_constant<unsigned, kBias | kGeluTanh>{});
-        case kBias | kQuickGelu: return f(std::integral_constant<unsigned, kBias | kQuickGelu>{});
-        case kBias | kAccumulate: return f(std::integral_constant<unsigned, kBias | kAccumulate>{});
-        case kBias | kScale | kAccumulate: return f(std::integral_constant<unsigned, kBias | kScale | kAccumulate>{});
-        case kAlpha | kAdd: return f(std::integral_constant<unsigned, kAlpha | kAdd>{});
-        default: return f(std::integral_constant<unsigned, kAny>{});
-    }
-}
-
 inline void epilogue_tile(const float* acc, std::int64_t ldacc, std::int64_t m, std::int64_t n, float* C,
                           std::int64_t ldc, std::int64_t row0, std::int64_t col0, const Epilogue& ep) {
-    with_epilogue_steps(ep, [&](auto s) { epilogue_steps_tile<decltype(s)::value>(acc, ldacc, m, n, C, ldc, row0, col0, ep); });
+    switch (epilogue_steps(ep)) {
+        case 0: return epilogue_steps_tile<0>(acc, ldacc, m, n, C, ldc, row0, col0, ep);
+        case kBias: return epilogue_steps_tile<kBias>(acc, ldacc, m, n, C, ldc, row0, col0, ep);
+        case kBias | kGelu: return epilogue_steps_tile<kBias | kGelu>(acc, ldacc, m, n, C, ldc, row0, col0, ep);
+        case kBias | kGeluTanh: return epilogue_steps_tile<kBias | kGeluTanh>(acc, ldacc, m, n, C, ldc, row0, col0, ep);
+        case kBias | kQuickGelu: return epilogue_steps_tile<kBias | kQuickGelu>(acc, ldacc, m, n, C, ldc, row0, col0, ep);
+        case kBias | kAccumulate: return epilogue_steps_tile<kBias | kAccumulate>(acc, ldacc, m, n, C, ldc, row0, col0, ep);
+        case kBias | kScale | kAccumulate:
+            return epilogue_steps_tile<kBias | kScale | kAccumulate>(acc, ldacc, m, n, C, ldc, row0, col0, ep);
+        case kAlpha | kAdd: return epilogue_steps_tile<kAlpha | kAdd>(acc, ldacc, m, n, C, ldc, row0, col0, ep);
+        default: return epilogue_steps_tile<kAny>(acc, ldacc, m, n, C, ldc, row0, col0, ep);
+    }
 }
