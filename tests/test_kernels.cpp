@@ -1,5 +1,7 @@
 // The GEMM kernels against a float64 reference on ragged shapes, every epilogue and every kernel
 // this CPU can run; thread counts never change a model's output bits.
+#include <cfenv>
+#include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -93,6 +95,71 @@ TEST(Gemm, ActivationsMatchFloat64AcrossTheirRange) {
                 ASSERT_NEAR(y[i], ref, 3e-7 * (1 + std::abs(ref))) << isa_name(isa) << " act " << int(act) << " x=" << x[i];
             }
         }
+}
+
+TEST(Gemm, VectorMathMakesNoSubnormals) {
+    // Intel cores take a microcode assist on each subnormal operand: the vector kernels zero what
+    // would fall below FLT_MIN (GELU's far tail, sigmoids of z < -87, softmax probabilities of
+    // rows with wide gaps) before any operation makes it, and still match the definitions in
+    // double. The underflow flag (this thread's: one-thread contexts) is raised by any operation
+    // whose result is subnormal. The portable entry is plain scalar math, as PyTorch's, and makes
+    // subnormals where they do.
+    const auto subnormal = [](float v) { return std::fpclassify(v) == FP_SUBNORMAL; };
+    std::vector<float> x;
+    for (float v = -200.0f; v <= 200.0f; v += 0.003f) x.push_back(v);
+    const std::int64_t n = static_cast<std::int64_t>(x.size());
+    std::vector<float> one(1, 1.0f), y(x.size());
+    fovea::Context ctx = fovea::Context::top();
+    ctx.threads = 1;
+    int checked = 0;
+    for (const Isa isa : runnable_isas()) {
+        if (isa == Isa::Generic) continue;
+        const auto& cfg = fovea::detail::kernel_config(isa);
+        for (const auto act : {fovea::Activation::Gelu, fovea::Activation::GeluTanh, fovea::Activation::QuickGelu}) {
+            const auto B = fovea::detail::PackedMatrix::from_nk(one.data(), 1, 1, 1, isa);  // y = act(x * 1)
+            Epilogue ep;
+            ep.act = act;
+            std::feclearexcept(FE_ALL_EXCEPT);
+            fovea::detail::gemm(ctx, n, x.data(), 1, B, y.data(), 1, ep);
+            EXPECT_FALSE(std::fetestexcept(FE_UNDERFLOW)) << isa_name(isa) << " act " << int(act) << " made a subnormal";
+            for (std::int64_t i = 0; i < n; ++i) {
+                const double ref = activation_ref(act, x[i]);
+                ASSERT_FALSE(subnormal(y[i])) << isa_name(isa) << " act " << int(act) << " x=" << x[i] << " gives " << y[i];
+                ASSERT_NEAR(y[i], ref, 3e-7 * (1 + std::abs(ref))) << isa_name(isa) << " act " << int(act) << " x=" << x[i];
+                ++checked;
+            }
+        }
+        // SwiGLU's gate: silu(g) v
+        std::vector<float> v(x.size(), 0.75f);
+        std::feclearexcept(FE_ALL_EXCEPT);
+        cfg.silu_gate_row(x.data(), v.data(), n, y.data());
+        EXPECT_FALSE(std::fetestexcept(FE_UNDERFLOW)) << isa_name(isa) << " silu made a subnormal";
+        for (std::int64_t i = 0; i < n; ++i) {
+            const double ref = x[i] / (1.0 + std::exp(-double(x[i]))) * 0.75;
+            ASSERT_NEAR(y[i], ref, 3e-7 * (1 + std::abs(ref))) << isa_name(isa) << " silu g=" << x[i];
+        }
+        // Softmax rows of 197 scores, one at 0 and the rest at -gap, for gaps across exp's tail;
+        // and the same row as one block of the online softmax (exponentials, not divided)
+        for (float gap = 70.0f; gap < 110.0f; gap += 0.05f) {
+            std::vector<float> row(197, -gap), block(197, -gap);
+            row[0] = 0.0f;
+            float mx = 0.0f;
+            std::feclearexcept(FE_ALL_EXCEPT);
+            cfg.softmax_row(row.data(), 197);
+            cfg.exp_block_row(block.data(), 197, &mx);
+            EXPECT_FALSE(std::fetestexcept(FE_UNDERFLOW)) << isa_name(isa) << " softmax at gap " << gap << " made a subnormal";
+            const double e = std::exp(-double(gap)), p0 = 1.0 / (1.0 + 196 * e);
+            ASSERT_NEAR(row[0], p0, 1e-6) << isa_name(isa) << " gap " << gap;
+            for (std::size_t j = 1; j < row.size(); ++j) {
+                ASSERT_NEAR(row[j], e * p0, 1e-6 * e * p0 + 2 * FLT_MIN) << isa_name(isa) << " gap " << gap;
+                ASSERT_NEAR(block[j], e, 1e-6 * e + 2 * FLT_MIN) << isa_name(isa) << " gap " << gap;
+                // below FLT_MIN: 0, not a floor that the values' product would start its sums from
+                if (e * p0 < 0.99 * FLT_MIN) ASSERT_EQ(row[j], 0.0f) << isa_name(isa) << " gap " << gap;
+                if (e < 0.99 * FLT_MIN) ASSERT_EQ(block[j], 0.0f) << isa_name(isa) << " gap " << gap;
+            }
+        }
+    }
+    if (checked == 0) GTEST_SKIP() << "no vector kernels on this CPU";
 }
 
 TEST(Threads, OutputBitsDoNotDependOnTheThreadCount) {

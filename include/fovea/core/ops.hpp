@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include "fovea/core/context.hpp"
 #include "fovea/core/gemm.hpp"
@@ -170,7 +171,10 @@ inline void attention_packed(const Context& ctx, const float* q, std::int64_t ld
             if (labels) mask_row(row, kb, labels + k0, labels[q0 + i]);
             const float before = row_max[i];
             const float sum = cfg.exp_block_row(row, kb, row_max + i);
-            const float rescale = std::exp(before - row_max[i]);  // 0 for the first block
+            // 0 for the first block, and where the maximum grew past FLT_MIN's exponent (not a
+            // subnormal factor: see vec_math.inl)
+            float rescale = std::exp(before - row_max[i]);
+            if (rescale < std::numeric_limits<float>::min()) rescale = 0.0f;
             row_sum[i] = row_sum[i] * rescale + sum;
             if (k0 > 0 && rescale != 1.0f)
                 for (std::int64_t d = 0; d < D; ++d) out[i * ldo + d] *= rescale;

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 #include "fovea/core/epilogue.hpp"
@@ -89,13 +90,16 @@ struct V {
     static R abs(R a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
     static R round(R a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
     static R recip(R d) { return _mm256_div_ps(_mm256_set1_ps(1.0f), d); }
-    // p * 2^n for integral n >= -126 (exp's range after its clamp)
+    // p * 2^n for integral n in [-126, 127] (exp's range after its clamp): 2^n is a normal float
     static R scale2n(R p, R n) {
-        const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(126)), 23);
-        return _mm256_mul_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), _mm256_set1_ps(2.0f));
+        const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+        return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
     }
     static R select_negative(R x, R if_neg, R otherwise) {  // per lane: x < 0 ? if_neg : otherwise
         return _mm256_blendv_ps(otherwise, if_neg, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ));
+    }
+    static R zero_if_less(R a, R b, R v) {  // per lane: a < b ? 0 : v (NaN: v)
+        return _mm256_and_ps(_mm256_cmp_ps(a, b, _CMP_NLT_UQ), v);
     }
     static float reduce_add(R v) {
         __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -171,6 +175,7 @@ struct V {
     static R select_negative(R x, R if_neg, R otherwise) {
         return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ), otherwise, if_neg);
     }
+    static R zero_if_less(R a, R b, R v) { return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(a, b, _CMP_NLT_UQ), v); }
     static float reduce_add(R v) { return _mm512_reduce_add_ps(v); }
     static float reduce_max(R v) { return _mm512_reduce_max_ps(v); }
     static void prefetch_l2(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T1); }
@@ -239,11 +244,14 @@ struct V {
     static R abs(R a) { return vabsq_f32(a); }
     static R round(R a) { return vrndnq_f32(a); }
     static R recip(R d) { return vdivq_f32(vdupq_n_f32(1.0f), d); }
-    static R scale2n(R p, R n) {  // p * 2^n for integral n >= -126, as AVX2's
-        const int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(126)), 23);
-        return vmulq_f32(vmulq_f32(p, vreinterpretq_f32_s32(e)), vdupq_n_f32(2.0f));
+    static R scale2n(R p, R n) {  // p * 2^n for integral n in [-126, 127], as AVX2's
+        const int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(127)), 23);
+        return vmulq_f32(p, vreinterpretq_f32_s32(e));
     }
     static R select_negative(R x, R if_neg, R otherwise) { return vbslq_f32(vcltzq_f32(x), if_neg, otherwise); }
+    static R zero_if_less(R a, R b, R v) {
+        return vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(v), vcltq_f32(a, b)));
+    }
     static float reduce_add(R v) { return vaddvq_f32(v); }
     static float reduce_max(R v) { return vmaxvq_f32(v); }
     static void prefetch_l2(const void* p) { __builtin_prefetch(p, 0, 2); }

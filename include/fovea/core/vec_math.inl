@@ -3,12 +3,22 @@
 
 using R = typename V::R;
 
+// No function here makes a subnormal (a value below FLT_MIN), on its way or as its result:
+// Intel cores take a microcode assist for each, and even Zen 5 ran GELU on x < -13 2.4x slower
+// (an fc1-sized pass: 820-995 against 341-385 us on x = -1) before they were zeroed. Where a true
+// result lies below about FLT_MIN it comes out 0 (or FLT_MIN); the absolute error stays below
+// 3e-36.
+inline R exp_min() { return V::set1(-87.33f); }  // just above ln(FLT_MIN) = -87.3365
+
 // exp(x): x = n ln2 + r with |r| <= ln2/2, exp(r) by its Taylor series to r^7 (error < 1 ulp
-// before rounding), times 2^n. Inputs below -87.3 give 0.
+// before rounding), times 2^n. x is clamped first to [exp_min, 88.37], so that n lies in
+// [-126, 127] and r > 0 where n = -126: no lane computes a subnormal, and inputs below exp_min
+// give exp(exp_min), just above FLT_MIN. Callers zero their tails where those would be scaled
+// down further (GELU's erfc, a sigmoid, softmax's divide).
 inline R exp(R x) {
-    x = V::max(V::min(x, V::set1(88.3762626647949f)), V::set1(-87.33654475f));
-    const R n = V::round(V::mul(x, V::set1(1.44269504088896341f)));
-    R r = V::fnmadd(n, V::set1(0.693359375f), x);
+    const R y = V::max(V::min(x, V::set1(88.37f)), exp_min());
+    const R n = V::round(V::mul(y, V::set1(1.44269504088896341f)));
+    R r = V::fnmadd(n, V::set1(0.693359375f), y);
     r = V::fnmadd(n, V::set1(-2.12194440e-4f), r);
     R p = V::set1(1.0f / 5040);
     p = V::fmadd(p, r, V::set1(1.0f / 720));
@@ -23,6 +33,8 @@ inline R exp(R x) {
 
 // Exact (erf) GELU, 0.5 x (1 + erf(x / sqrt 2)). erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z/2):
 // the Chebyshev fit with fractional error below 1.2e-7 for every z >= 0 (Numerical Recipes, erfcc).
+// For z > 9 (x < -12.7) the exponential is zeroed before t multiplies it: erfc(9) = 4e-37, and
+// t times exp's smallest output would be subnormal.
 inline R gelu(R x) {
     const R z = V::abs(V::mul(x, V::set1(0.70710678118654752440f)));
     const R t = V::recip(V::fmadd(z, V::set1(0.5f), V::set1(1.0f)));
@@ -36,15 +48,20 @@ inline R gelu(R x) {
     p = V::fmadd(p, t, V::set1(0.37409196f));
     p = V::fmadd(p, t, V::set1(1.00002368f));
     p = V::fmadd(p, t, V::set1(-1.26551223f));
-    const R erfc = V::mul(t, exp(V::fnmadd(z, z, p)));
+    const R erfc = V::mul(t, V::zero_if_less(V::set1(9.0f), z, exp(V::fnmadd(z, z, p))));
     // x >= 0: 0.5 x (2 - erfc);  x < 0: 0.5 x erfc
     const R f = V::select_negative(x, erfc, V::sub(V::set1(2.0f), erfc));
     return V::mul(V::mul(V::set1(0.5f), x), f);
 }
 
 // x sigmoid(z) = x / (1 + exp(-z)): GELU's tanh form is x sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3)),
-// since (1 + tanh(u)) / 2 = sigmoid(2u); QuickGELU is x sigmoid(1.702 x).
-inline R x_sigmoid(R x, R z) { return V::mul(x, V::recip(V::add(V::set1(1.0f), exp(V::sub(V::zero(), z))))); }
+// since (1 + tanh(u)) / 2 = sigmoid(2u); QuickGELU is x sigmoid(1.702 x). Below z = -87, where
+// sigmoid(z) nears FLT_MIN, exp(-z) stops at exp(87) and the sigmoid is zeroed.
+inline R x_sigmoid(R x, R z) {
+    const R lo = V::set1(-87.0f);
+    const R s = V::recip(V::add(V::set1(1.0f), exp(V::sub(V::zero(), V::max(z, lo)))));
+    return V::mul(x, V::zero_if_less(z, lo, s));
+}
 inline R gelu_tanh(R x) {
     const R x2 = V::mul(x, x);
     return x_sigmoid(x, V::mul(x, V::fmadd(x2, V::set1(0.0713548162726f), V::set1(1.5957691216057308f))));
@@ -95,13 +112,13 @@ inline void layer_norm_row(const float* x, std::int64_t C, const float* w, const
 inline void silu_gate_row(const float* gate, const float* value, std::int64_t n, float* out) {
     each_vector(n, [&](std::int64_t c, auto io) {
         const R g = io.load(gate + c);
-        const R s = V::mul(g, V::recip(V::add(V::set1(1.0f), exp(V::sub(V::zero(), g)))));
-        io.store(out + c, V::mul(s, io.load(value + c)));
+        io.store(out + c, V::mul(x_sigmoid(g, g), io.load(value + c)));
     });
 }
 
 // One key block of an online softmax row: x[0, n) -> exp(x - m') in place, m' the larger of *max
-// and the block's maximum; *max becomes m'. Returns the block's sum of exponentials.
+// and the block's maximum; *max becomes m'. Returns the block's sum of exponentials. Those below
+// FLT_MIN are 0, not exp's floor: the values' product starts its sums from them.
 inline float exp_block_row(float* x, std::int64_t n, float* max) {
     R mx = V::set1(*max);
     std::int64_t j = 0;
@@ -111,7 +128,8 @@ inline float exp_block_row(float* x, std::int64_t n, float* max) {
     const R mm = V::set1(m);
     R s = V::zero();
     each_vector(n, [&](std::int64_t c, auto io) {
-        const R e = exp(V::sub(io.load(x + c), mm));
+        const R d = V::sub(io.load(x + c), mm);
+        const R e = V::zero_if_less(d, exp_min(), exp(d));
         s = V::add(s, io.keep(e));
         io.store(x + c, e);
     });
@@ -122,8 +140,13 @@ inline float exp_block_row(float* x, std::int64_t n, float* max) {
 // Softmax of one row in place: the whole row as one block, then divided by its sum.
 inline void softmax_row(float* x, std::int64_t n) {
     float m = -INFINITY;
-    const R inv = V::set1(1.0f / exp_block_row(x, n, &m));
-    each_vector(n, [&](std::int64_t c, auto io) { io.store(x + c, V::mul(io.load(x + c), inv)); });
+    const float sum = exp_block_row(x, n, &m);
+    // Exponentials below FLT_MIN sum (probabilities below FLT_MIN) are zeroed before the divide
+    const R inv = V::set1(1.0f / sum), least = V::set1(std::numeric_limits<float>::min() * sum);
+    each_vector(n, [&](std::int64_t c, auto io) {
+        const R e = io.load(x + c);
+        io.store(x + c, V::mul(V::zero_if_less(e, least, e), inv));
+    });
 }
 
 // The epilogue on an m x n tile of raw accumulators acc (leading dimension ldacc, whole vectors
