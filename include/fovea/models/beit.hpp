@@ -65,7 +65,3 @@ inline Family beit_family() {
 }
 
 }  // namespace fovea::detail
-
-namespace fovea {
-inline const Registration beit_registration{detail::beit_family()};
-}  // namespace fovea

@@ -94,7 +94,3 @@ inline Family clip_family() {
 }
 
 }  // namespace fovea::detail
-
-namespace fovea {
-inline const Registration clip_registration{detail::clip_family()};
-}  // namespace fovea

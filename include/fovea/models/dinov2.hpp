@@ -33,7 +33,3 @@ inline Family dinov2_family() {
 }
 
 }  // namespace fovea::detail
-
-namespace fovea {
-inline const Registration dinov2_registration{detail::dinov2_family()};
-}  // namespace fovea

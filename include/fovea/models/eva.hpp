@@ -126,7 +126,3 @@ inline Family eva_family() {
 }
 
 }  // namespace fovea::detail
-
-namespace fovea {
-inline const Registration eva_registration{detail::eva_family()};
-}  // namespace fovea

@@ -1,6 +1,6 @@
 // Definitions of models/model.hpp: the Model's forward passes and the loaders. Included at the end
 // of model.hpp (header-only), or once by the fovea::compiled library (FOVEA_COMPILED). Brings in
-// the built-in families, so load_model knows them whatever the program includes.
+// the built-in families (add_builtin_families), so load_model knows them whatever the program includes.
 #pragma once
 #include <sys/stat.h>
 
@@ -29,6 +29,12 @@
 namespace fovea {
 
 namespace detail {
+// The built-in families, in the order their presets and checkpoint layouts are searched.
+FOVEA_INLINE_ void add_builtin_families(Registry& r) {
+    for (Family (*family)() : {vit_family, beit_family, clip_family, dinov2_family, eva_family, siglip_family, swin_family, swinv2_family})
+        r.add(family());
+}
+
 // This model's forward passes: the pool (shared with other callers), at most LoadOptions::threads parts.
 inline Context model_context(int threads) {
     Context c = Context::top();

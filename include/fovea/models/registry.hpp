@@ -1,10 +1,10 @@
 #pragma once
 // The family table (as timm's _registry.py). Each family header defines its presets, how it reads
 // a transformers config.json, the other checkpoint layouts it renames to timm's names, and how it
-// builds a network, and registers them in one line:
-//   inline const Registration vit_registration{vit_family()};
-// models/model.hpp looks names up here; nothing else knows the families. The types are public: a
-// program registers a family of its own the same way (tests/test_registry.cpp does).
+// builds a network, as one Family (vit_family()); models/model-inl.hpp lists the built-in ones, and
+// the registry adds them when it is first used. models/model.hpp looks names up here; nothing else
+// knows the families. The types are public: a program registers a family of its own with one line
+// (tests/test_registry.cpp does).
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -51,8 +51,8 @@ struct Preset {
     PretrainedCfg data;   // its default pretrained_cfg
 };
 
-// The registration API, as the built-in families use it: a family of one's own is a Family
-// (presets, checkpoint layouts, a builder of its Network) registered at static initialisation by
+// The registration API: a family of one's own is a Family (presets, checkpoint layouts, a builder
+// of its Network), as the built-in ones are, registered at static initialisation by
 //   inline const fovea::Registration my_registration{my_family()};
 // after which load_model / create_model know its presets like timm's.
 struct BuildArgs {
@@ -79,10 +79,19 @@ struct Family {
     std::function<Built(const BuildArgs&)> build;
 };
 
+class Registry;
+namespace detail {
+// Adds fovea's own families to r, in a fixed order (defined in models/model-inl.hpp).
+void add_builtin_families(Registry& r);
+}  // namespace detail
+
 class Registry {
 public:
+    // The built-in families are added as the registry is made, before any other: a family that a
+    // program registers at static initialisation may look up their presets, whichever order the
+    // linker runs the initialisers in (fovea::compiled's come from the library, after the program's).
     static Registry& instance() {
-        static Registry r;
+        static Registry r{Builtins{}};
         return r;
     }
     void add(Family f) {
@@ -99,6 +108,8 @@ public:
     }
 
 private:
+    struct Builtins {};
+    explicit Registry(Builtins) { detail::add_builtin_families(*this); }
     mutable std::mutex m_;
     std::vector<std::shared_ptr<const Family>> families_;
 };

@@ -102,7 +102,3 @@ inline Family siglip_family() {
 }
 
 }  // namespace fovea::detail
-
-namespace fovea {
-inline const Registration siglip_registration{detail::siglip_family()};
-}  // namespace fovea

@@ -2,7 +2,7 @@
 // Swin Transformer (v1) as timm's swin_transformer.py with strict_img_size=False: any input whose
 // sides are multiples of the patch size. Checkpoint layout of timm >= 0.9 (downsample at the start
 // of stages 1-3: layers.{1,2,3}.downsample, head.fc). After the model: its presets, transformers'
-// Swin config, the transformers and Microsoft checkpoint layouts, and the family's registration.
+// Swin config, the transformers and Microsoft checkpoint layouts, and the family (swin_family()).
 // Swin V2 (models/swin_transformer_v2.hpp) is this network with SwinConfig::v2: residual post-norm
 // blocks (x + norm(attn(x))), cosine window attention with its continuous position bias, and patch
 // merging that normalises after the reduction.
@@ -513,7 +513,5 @@ inline Family swin_family() {
 }
 
 }  // namespace detail
-
-inline const Registration swin_registration{detail::swin_family()};
 
 }  // namespace fovea

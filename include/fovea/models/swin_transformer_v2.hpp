@@ -86,7 +86,3 @@ inline Family swinv2_family() {
 }
 
 }  // namespace fovea::detail
-
-namespace fovea {
-inline const Registration swinv2_registration{detail::swinv2_family()};
-}  // namespace fovea

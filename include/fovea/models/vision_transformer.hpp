@@ -6,7 +6,7 @@
 // eva.hpp: their presets, and beit.py's and eva.py's kwargs translated to VitConfig's keys). Members carry timm's
 // module names, so the checkpoint keys (blocks.3.attn.qkv.weight, ...) are the names used below.
 // After the model: its presets, transformers' ViT / DeiT configs and checkpoint layouts, and the
-// family's registration.
+// family (vit_family(), which the registry adds).
 #include <cmath>
 #include <memory>
 #include <optional>
@@ -505,7 +505,5 @@ inline Family vit_family() {
 }
 
 }  // namespace detail
-
-inline const Registration vit_registration{detail::vit_family()};
 
 }  // namespace fovea
