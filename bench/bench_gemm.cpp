@@ -107,6 +107,44 @@ void BM_GeluTail(benchmark::State& s) {
     s.SetLabel(fovea::compiler_name() + ", " + k.name);
 }
 
+// One layer's attention on one thread, as Attention::forward runs it between its qkv and proj
+// GEMMs: every head's K and V packed, then blocks of queries (48; 64 on AMX) through
+// attention_packed. Args: tokens, heads (head dim 64), bf16 (products on the bf16 entry, as in a
+// bf16 or int8 model: AMX on a Xeon). GFLOP/s and the share count the two products (4 T^2 D per
+// head); the rest of the time is softmax, packing and conversions.
+void BM_Attention(benchmark::State& s) {
+    namespace d = fovea::detail;
+    const std::int64_t T = s.range(0), H = s.range(1), D = 64, C = H * D;
+    const d::LowpConfig* lp = s.range(2) ? d::attention_lowp(fovea::Precision::bf16, T) : nullptr;
+    if (s.range(2) && !lp) return s.SkipWithError("this CPU's bf16 entry takes attention's products from more keys");
+    std::vector<float> qkv(T * 3 * C), out(T * C);
+    std::mt19937 rng(0);
+    std::normal_distribution<float> nd;
+    for (auto& v : qkv) v = nd(rng);
+    fovea::Context ctx = fovea::Context::top();
+    ctx.threads = 1;
+    const std::int64_t ks = d::packed_k_floats(T, D, lp), vs = d::packed_v_floats(T, D, lp);
+    const auto kv = d::aligned_array<float>(static_cast<std::size_t>(H * (ks + vs)));  // panels are read aligned
+    const std::int64_t qb = lp ? (48 + lp->mr - 1) / lp->mr * lp->mr : 48;
+    const AdjacentPeak adj(1);
+    for (auto _ : s) {
+        const d::LowpRun run(lp);
+        for (std::int64_t h = 0; h < H; ++h)
+            d::pack_kv(*ctx.arena, qkv.data() + C + h * D, qkv.data() + 2 * C + h * D, 3 * C, T, D, kv.get() + h * (ks + vs),
+                       kv.get() + h * (ks + vs) + ks, lp);
+        for (std::int64_t h = 0; h < H; ++h)
+            for (std::int64_t q0 = 0; q0 < T; q0 += qb)
+                d::attention_packed(ctx, qkv.data() + q0 * 3 * C + h * D, 3 * C, std::min(qb, T - q0), kv.get() + h * (ks + vs),
+                                    kv.get() + h * (ks + vs) + ks, T, D, 0.125f, nullptr, nullptr, q0, out.data() + q0 * C + h * D, C,
+                                    nullptr, lp);
+        benchmark::DoNotOptimize(out.data());
+    }
+    const double flops = 4.0 * H * T * T * D;
+    s.counters["GFLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+    adj.report(s, flops);
+    s.SetLabel(fovea::compiler_name() + ", " + (lp ? lp->name : d::kernels().name));
+}
+
 // 1 and 2 threads, and every hardware thread where there are more.
 std::vector<int> thread_counts() {
     const int hw = fovea::detail::ThreadPool::hardware_threads();
@@ -146,6 +184,9 @@ BENCHMARK(BM_Fovea)->Apply(shapes);
 BENCHMARK(BM_Eigen)->Apply(shapes);
 BENCHMARK(BM_FoveaLowp)->Apply(lowp_shapes);
 BENCHMARK(BM_GeluTail)->ArgName("x")->Arg(-1)->Arg(-14)->Arg(-20)->Unit(benchmark::kMicrosecond);
+// ViT-B/16 at 224 (197 tokens, 12 heads) and DINOv2-S at 518 (1,370 tokens, 6 heads)
+BENCHMARK(BM_Attention)->ArgNames({"T", "heads", "bf16"})->ArgsProduct({{197}, {12}, {0, 1}})->ArgsProduct({{1370}, {6}, {0, 1}})
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 
 int main(int argc, char** argv) {
     // Every figure names what produced it: CPU and compiler in the header, compiler and kernels per row.
