@@ -108,7 +108,7 @@ void BM_GeluTail(benchmark::State& s) {
 }
 
 // One layer's attention on one thread, as Attention::forward runs it between its qkv and proj
-// GEMMs: every head's K and V packed, then blocks of kQueryBlock queries (64 on AMX) through
+// GEMMs: every head's K and V packed, then blocks of Attention::query_block queries through
 // attention_packed. Args: tokens, heads (head dim 64), bf16 (products on the bf16 entry, as in a
 // bf16 or int8 model: AMX on a Xeon). GFLOP/s and the share count the two products (4 T^2 D per
 // head); the rest of the time is softmax, packing and conversions.
@@ -125,7 +125,7 @@ void BM_Attention(benchmark::State& s) {
     ctx.threads = 1;
     const std::int64_t ks = d::packed_k_floats(T, D, lp), vs = d::packed_v_floats(T, D, lp);
     const auto kv = d::aligned_array<float>(static_cast<std::size_t>(H * (ks + vs)));  // panels are read aligned
-    const std::int64_t qb = lp ? (fovea::Attention::kQueryBlock + lp->mr - 1) / lp->mr * lp->mr : fovea::Attention::kQueryBlock;
+    const std::int64_t qb = fovea::Attention::query_block(lp);
     const AdjacentPeak adj(1);
     for (auto _ : s) {
         const d::LowpRun run(lp);

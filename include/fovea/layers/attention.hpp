@@ -33,6 +33,11 @@ struct AttentionOptions {
 
 struct Attention {
     static constexpr std::int64_t kQueryBlock = 48;  // queries per task: a multiple of the kernels' row tiles (6, 8, 12, 16)
+    // Queries per task for attention's products on lp's kernels (null: fp32): whole row tiles of
+    // the bf16 kernel (AMX: 64 as 2 x 32).
+    static std::int64_t query_block(const detail::LowpConfig* lp) {
+        return lp ? (kQueryBlock + lp->mr - 1) / lp->mr * lp->mr : kQueryBlock;
+    }
     using QkvBias = fovea::QkvBias;
     using Options = AttentionOptions;
 
@@ -102,9 +107,8 @@ struct Attention {
         });
         // (batch, head, block of queries) in chunks that the pool's threads claim as they finish:
         // all cores work at batch 1 with few heads, and a thread's scratch is one block's scores
-        // (qb x T), never T x T. The blocks do not depend on the thread count. bf16 products take
-        // whole row tiles of their kernel (AMX: 64 queries as 2 x 32).
-        const std::int64_t qb = lp ? (kQueryBlock + lp->mr - 1) / lp->mr * lp->mr : kQueryBlock;
+        // (qb x T), never T x T. The blocks do not depend on the thread count.
+        const std::int64_t qb = query_block(lp);
         const std::int64_t nq = (T + qb - 1) / qb;
         parallel_for(ctx, B * H * nq, 1, 4 * ctx.threads, [&](std::int64_t begin, std::int64_t end, Context& sub) {
             const detail::LowpRun run(lp);  // AMX: tiles configured once per chunk
